@@ -1,0 +1,17 @@
+"""E-mail address helpers: extraction and the normal form used as a key."""
+
+from __future__ import annotations
+
+
+def normalize(address: str) -> str:
+    """Return the key form of an address: brackets and spaces stripped, domain lower-cased."""
+    bare = address.strip().strip("<>").strip()
+    local, at, domain = bare.rpartition("@")
+    if not at:
+        return bare
+    return f"{local}@{domain.lower()}"
+
+
+def domain_of(address: str) -> str:
+    """Return the lower-cased domain part of an address ('' when there is none)."""
+    return address.strip().strip("<>").rpartition("@")[2].lower()
