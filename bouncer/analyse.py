@@ -1,0 +1,58 @@
+"""Parse and classify one raw message: the pure pipeline shared by the CLI and the processor."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bouncer.classify import verdict
+from bouncer.dsn import parse
+from bouncer.model import Entry, Report, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A parsed report with a verdict for each of its entries."""
+
+    report: Report
+    verdicts: tuple[tuple[Entry, Verdict], ...]
+
+    def as_dict(self) -> dict:
+        """Return the `bouncer classify --json` shape (without the file name)."""
+        return {
+            "kind": self.report.kind,
+            "recipients": [
+                {
+                    "address": entry.address,
+                    "status": found.status,
+                    "action": entry.action,
+                    "class": found.bounce_class,
+                    "reason": found.reason,
+                    "diagnostic": entry.diagnostic,
+                }
+                for entry, found in self.verdicts
+            ],
+        }
+
+    def as_text(self, name: str) -> str:
+        """Return a short human-readable summary, one line per recipient."""
+        lines = [f"{name}: {self.report.kind}"]
+        for entry, found in self.verdicts:
+            lines.append(
+                f"  {entry.address}  {found.status or '-'}  {found.bounce_class}"
+                f"  {found.reason}  {(entry.diagnostic or '')[:100]}"
+            )
+        return "\n".join(lines)
+
+
+def analyse(report: Report, class_overrides: Mapping[str, str] | None = None) -> Analysis:
+    """Classify every entry of a parsed report."""
+    pairs = tuple(
+        (entry, verdict(entry, report.kind, class_overrides)) for entry in report.entries
+    )
+    return Analysis(report, pairs)
+
+
+def analyse_bytes(raw: bytes, class_overrides: Mapping[str, str] | None = None) -> Analysis:
+    """Parse and classify a raw message; never raises on bad input."""
+    return analyse(parse(raw), class_overrides)

@@ -1,0 +1,43 @@
+"""The `bouncer` command line (click); thin over the store, imports heavy parts lazily."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="bouncer")
+def main() -> None:
+    """Bounce-processing SMTP sink: receive, classify and track delivery reports."""
+
+
+@main.command("classify")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per file.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+def classify_cmd(as_json: bool, files: tuple[str, ...]) -> None:
+    """Parse and classify saved messages offline (no database)."""
+    from bouncer.analyse import analyse_bytes
+
+    missing = 0
+    out = sys.stdout
+    for name in files:
+        try:
+            raw = Path(name).read_bytes()
+        except FileNotFoundError:
+            click.echo(f"bouncer: {name}: no such file", err=True)
+            missing += 1
+            continue
+        except OSError as exc:
+            click.echo(f"bouncer: {name}: {exc.strerror}", err=True)
+            raw = b""
+        result = analyse_bytes(raw)
+        if as_json:
+            out.write(json.dumps({"file": name, **result.as_dict()}, ensure_ascii=False) + "\n")
+        else:
+            out.write(result.as_text(name) + "\n")
+    if missing:
+        sys.exit(2)
