@@ -1,0 +1,67 @@
+"""Headers of the returned original message: attached, headers-only or pasted inline."""
+
+from __future__ import annotations
+
+import re
+
+from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_headers
+from bouncer.model import Original
+
+_PASTED_START = re.compile(
+    r"^(?:Return-Path|Received|Message-I[Dd]|From|To|Subject|Date|MIME-Version|DKIM-Signature"
+    r"|X-[A-Za-z\-]+|Content-Type):[ \t]",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def returned_headers(root: Part) -> Part | None:
+    """Return the header Part of the returned original message, when one is attached."""
+    for part in root.walk():
+        if part is root or part.ctype not in ENCAPSULATED or not part.children:
+            continue
+        child = part.children[0]
+        if child.get("message-id") or child.get("subject") or child.get("from"):
+            return child
+    return None
+
+
+def original_from_part(headers: Part) -> Original:
+    """Build an Original from the header fields of the returned message."""
+    return Original(
+        message_id=_clean_id(headers.get("message-id")),
+        from_addr=decode_words(headers.get("from")),
+        to=decode_words(headers.get("to")),
+        subject=decode_words(headers.get("subject")),
+        date=headers.get("date"),
+    )
+
+
+def pasted_headers(text: str) -> Part | None:
+    """Return the header block of an original message pasted into a body text, if any."""
+    for match in _PASTED_START.finditer(text):
+        start = match.start()
+        block = text[start:].split("\n\n", 1)[0]
+        headers = parse_headers(block.encode("utf-8", "replace"))
+        names = {name for name, _ in headers}
+        if len(names & {"message-id", "subject", "from", "to", "date"}) >= 2:
+            return Part(headers, b"")
+    return None
+
+
+def find_original(root: Part, texts: list[str]) -> Original:
+    """Return the returned message's headers from an attachment or a pasted copy."""
+    attached = returned_headers(root)
+    if attached is not None:
+        return original_from_part(attached)
+    for text in texts:
+        pasted = pasted_headers(text)
+        if pasted is not None:
+            return original_from_part(pasted)
+    return Original()
+
+
+def _clean_id(value: str | None) -> str | None:
+    """Return a Message-ID without surrounding whitespace (None when empty)."""
+    if not value:
+        return None
+    return value.strip() or None

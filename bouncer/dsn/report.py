@@ -1,0 +1,102 @@
+"""Put the readers together: from raw bytes to a Report."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bouncer.dsn import arf, autoreply, heuristics, standard
+from bouncer.dsn.fields import find_addresses, parse_date
+from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_message, part_text
+from bouncer.dsn.original import find_original
+from bouncer.model import Original, Report
+
+_TAG = re.compile(r"<[^>]*>")
+_HTML_BREAK = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|p|div|tr)\b[^>]*>", re.I)
+
+
+def body_texts(root: Part) -> list[str]:
+    """Return the decoded human-readable text parts, outside any returned message."""
+    texts: list[str] = []
+    stack = [root]
+    while stack:
+        part = stack.pop()
+        if part.ctype in ENCAPSULATED or part.ctype in standard.STATUS_TYPES:
+            continue
+        if part.children:
+            stack.extend(reversed(part.children))
+        elif part.ctype.startswith("text/") or part.ctype in ("", "application/octet-stream"):
+            texts.append(_plain(part))
+    return texts
+
+
+def _plain(part: Part) -> str:
+    """Return a text part as plain text (HTML tags removed)."""
+    text = part_text(part)
+    if part.ctype == "text/html":
+        text = html.unescape(_TAG.sub("", _HTML_BREAK.sub("\n", text)))
+    return text
+
+
+def read(raw: bytes) -> Report:
+    """Parse a raw message into a Report (may raise on hostile input)."""
+    root = parse_message(raw)
+    texts = body_texts(root)
+    original = find_original(root, texts)
+    found = (
+        _standard(root)
+        or _complaint(root, original, texts)
+        or heuristics.bounce_report(root, texts)
+        or _autoreply(root, texts)
+        or Report(kind="unknown")
+    )
+    return _finish(found, root, original)
+
+
+def _standard(root: Part) -> Report | None:
+    """Return the Report of a message with RFC 3464 delivery-status parts, if any."""
+    parts = standard.status_parts(root)
+    if not parts:
+        return None
+    status = standard.read_status_parts(parts)
+    if not status.entries:
+        return None
+    return Report(
+        kind=standard.kind_of_entries(status.entries),
+        entries=status.entries,
+        reporting_mta=status.reporting_mta,
+        arrival_date=parse_date(status.arrival_date),
+        envelope_id=status.envelope_id,
+    )
+
+
+def _complaint(root: Part, original: Original, texts: list[str]) -> Report | None:
+    """Return the complaint Report of an ARF message, if it is one."""
+    part = arf.feedback_part(root)
+    if part is None and not arf.is_microsoft_complaint(root):
+        return None
+    return arf.complaint_report(root, part, original, texts)
+
+
+def _autoreply(root: Part, texts: list[str]) -> Report | None:
+    """Return the autoreply Report of an automatic reply, if it is one."""
+    subject = decode_words(root.get("subject"))
+    if not (autoreply.is_autoreply(root) or autoreply.has_autoreply_subject(subject)):
+        return None
+    entry = autoreply.autoreply_entry(root, texts[0] if texts else "", subject)
+    return Report(kind="autoreply", entries=(entry,) if entry else ())
+
+
+def _finish(found: Report, root: Part, original: Original) -> Report:
+    """Fill the report's own subject, sender and returned original into a Report."""
+    senders = find_addresses(decode_words(root.get("from")) or "")
+    return Report(
+        kind=found.kind,
+        entries=found.entries,
+        reporting_mta=found.reporting_mta,
+        arrival_date=found.arrival_date,
+        envelope_id=found.envelope_id,
+        original=found.original if found.original != Original() else original,
+        subject=decode_words(root.get("subject")),
+        sender=senders[0] if senders else decode_words(root.get("from")),
+    )
