@@ -15,6 +15,16 @@ def main() -> None:
     """Bounce-processing SMTP sink: receive, classify and track delivery reports."""
 
 
+def _register() -> None:
+    """Attach the subcommands that live in bouncer.commands."""
+    from bouncer.commands.daemon import serve_cmd
+    from bouncer.commands.records import log_cmd, reprocess_cmd
+    from bouncer.commands.suppression import suppression
+
+    for command in (serve_cmd, suppression, log_cmd, reprocess_cmd):
+        main.add_command(command)
+
+
 @main.command("classify")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per file.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
@@ -41,3 +51,6 @@ def classify_cmd(as_json: bool, files: tuple[str, ...]) -> None:
             out.write(result.as_text(name) + "\n")
     if missing:
         sys.exit(2)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""Subcommands of the `bouncer` CLI, grouped by what they work on."""

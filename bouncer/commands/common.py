@@ -1,0 +1,66 @@
+"""Shared CLI plumbing: --db/--config options, opening the store, printing rows."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import click
+
+from bouncer.config import Config, ConfigError, load
+
+
+def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --db and --config (with BOUNCER_DB / BOUNCER_CONFIG fallbacks) to a command."""
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                  help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).")
+    @click.option("--db", "db_path", type=click.Path(dir_okay=False),
+                  help="SQLite database (default: $BOUNCER_DB, else the config's store.path).")
+    @functools.wraps(command)
+    def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
+        config = load_config(config_path)
+        chosen = db_path or os.environ.get("BOUNCER_DB") or config.db_path
+        return command(*args, config=config, db_path=chosen, **kwargs)
+
+    return wrapper
+
+
+def load_config(path: str | None) -> Config:
+    """Load the config or exit with its error message."""
+    try:
+        return load(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def open_store(db_path: str, *, create: bool = False):  # noqa: ANN201 - sqlite_utils.Database
+    """Open the database for a command, or exit with a clear message."""
+    from bouncer.store import StoreError, open_db
+
+    try:
+        return open_db(db_path, create=create)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def print_json_lines(rows: Iterable[dict]) -> None:
+    """Print one JSON object per line."""
+    write = sys.stdout.write
+    for row in rows:
+        write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[str], widths: Sequence[int]) -> None:
+    """Print rows as aligned text columns; the last column is not truncated."""
+    click.echo("  ".join(name.upper().ljust(w) for name, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        cells = []
+        for name, width in zip(columns, widths, strict=True):
+            text = "" if row.get(name) is None else str(row[name])
+            cells.append(text if width == 0 else text[:width].ljust(width))
+        click.echo("  ".join(cells).rstrip())

@@ -1,0 +1,37 @@
+"""`bouncer serve`: run the SMTP daemon."""
+
+from __future__ import annotations
+
+import click
+
+from bouncer.commands.common import load_config
+
+
+@click.command("serve")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).")
+@click.option("--listen", help="HOST:PORT to listen on (overrides smtp.listen).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False),
+              help="SQLite database (overrides store.path and $BOUNCER_DB).")
+@click.option("--domain", "domains", multiple=True,
+              help="Accept bounces for this domain (repeatable; overrides smtp.domains).")
+def serve_cmd(config_path: str | None, listen: str | None, db_path: str | None,
+              domains: tuple[str, ...]) -> None:
+    """Receive bounces over SMTP, store, classify and track them."""
+    import asyncio
+    import os
+
+    from bouncer.config import ConfigError, split_listen, with_overrides
+    from bouncer.logs import configure
+    from bouncer.service import serve
+
+    config = load_config(config_path)
+    if listen:
+        try:
+            split_listen(listen)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--listen") from exc
+    config = with_overrides(config, listen=listen, domains=tuple(domains) or None,
+                            db_path=db_path or os.environ.get("BOUNCER_DB"))
+    configure(config.log_format, config.log_level)
+    asyncio.run(serve(config))

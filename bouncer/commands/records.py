@@ -1,0 +1,63 @@
+"""`bouncer log` and `bouncer reprocess`: the bounce log, and re-classifying stored messages."""
+
+from __future__ import annotations
+
+import click
+
+from bouncer.commands.common import open_store, print_json_lines, print_table, store_options
+
+LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reason", "diagnostic")
+LOG_WIDTHS = (24, 28, 32, 7, 5, 16, 0)
+
+
+def _iso(value: str | None) -> str | None:
+    """Normalise an ISO 8601 option to the stored form, or fail with a usage error."""
+    if value is None:
+        return None
+    from bouncer.clock import from_iso, to_iso
+
+    try:
+        return to_iso(from_iso(value))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
+
+
+@click.command("log")
+@click.option("--recipient", help="Only this address (or @domain).")
+@click.option("--since", help="Only records received at or after this ISO 8601 time.")
+@click.option("--until", help="Only records received before this ISO 8601 time.")
+@click.option("--class", "bounce_class", type=click.Choice(["hard", "soft", "none"]))
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
+@store_options
+def log_cmd(recipient: str | None, since: str | None, until: str | None,
+            bounce_class: str | None, limit: int, as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
+    """Show per-recipient bounce records, newest first."""
+    from bouncer.store import records
+
+    rows = records.search(open_store(db_path), recipient=recipient, since=_iso(since),
+                          until=_iso(until), bounce_class=bounce_class, limit=limit)
+    if as_json:
+        print_json_lines(rows)
+    else:
+        print_table(rows, LOG_COLUMNS, LOG_WIDTHS)
+
+
+@click.command("reprocess")
+@click.option("--kind", help="Only messages last parsed as this kind (e.g. unknown).")
+@click.option("--failed", is_flag=True, help="Only messages whose processing failed.")
+@click.option("--since", help="Only messages received at or after this ISO 8601 time.")
+@click.option("--until", help="Only messages received before this ISO 8601 time.")
+@store_options
+def reprocess_cmd(kind: str | None, failed: bool, since: str | None, until: str | None,
+                  config, db_path: str) -> None:  # noqa: ANN001
+    """Re-classify stored raw messages with the current rules and update records."""
+    from bouncer.clock import utcnow
+    from bouncer.logs import configure
+    from bouncer.reprocessing import reprocess
+
+    configure(config.log_format, "warning", stream=click.get_text_stream("stderr"))
+    db = open_store(db_path)
+    summary = reprocess(db, config, utcnow, kind=kind, failed_only=failed,
+                        since=_iso(since), until=_iso(until))
+    click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))

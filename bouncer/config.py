@@ -1,0 +1,198 @@
+"""Load and validate the TOML configuration; defaults for every key."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+CLASS_NAMES = ("hard", "soft", "none")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, of the wrong type, or out of range."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Listener and limits of the SMTP server."""
+
+    listen: str = "127.0.0.1:2525"
+    hostname: str = "bouncer.localhost"
+    domains: tuple[str, ...] = ("localhost",)
+    max_message_size: int = 10_240_000
+    max_recipients: int = 1000
+    max_connections: int = 100
+    timeout: float = 300.0
+    shutdown_grace: float = 30.0
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Deferral timers, expiries and escalation thresholds."""
+
+    warn_after: timedelta = timedelta(hours=4)
+    give_up_after: timedelta = timedelta(days=4)
+    expired_ttl: timedelta = timedelta(days=14)
+    escalation_threshold: int = 5
+    escalation_window: timedelta = timedelta(days=7)
+    soft_ttl: timedelta = timedelta(days=7)
+    sweep_interval: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """One webhook endpoint and the key its deliveries are signed with."""
+
+    url: str
+    secret: str
+    key_id: str = "k1"
+    events: tuple[str, ...] = ()  # empty: every event type
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, with the file it came from (None for built-in defaults)."""
+
+    db_path: str = "state/bouncer.db"
+    log_format: str = "auto"
+    log_level: str = "info"
+    class_overrides: dict[str, str] = field(default_factory=dict)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    webhooks: tuple[WebhookConfig, ...] = ()
+    source: str | None = None
+
+    @property
+    def listen_host(self) -> str:
+        """Return the host part of smtp.listen."""
+        return split_listen(self.smtp.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        """Return the port part of smtp.listen."""
+        return split_listen(self.smtp.listen)[1]
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """Split 'HOST:PORT' (or '[v6]:PORT') into host and port; raise ConfigError if malformed."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"listen address {listen!r} must be HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def parse_duration(value: Any, key: str) -> timedelta:
+    """Turn 30, '30s', '90m', '4h', '4d' or '2w' into a timedelta; raise ConfigError otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    if not match:
+        raise ConfigError(f"{key}: {value!r} is not a duration like '30s', '4h' or '4d'")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def _typed(section: str, key: str, value: Any, default: Any) -> Any:
+    """Check one value against the type of its default and convert it."""
+    name = f"{section}.{key}"
+    if isinstance(default, timedelta):
+        return parse_duration(value, name)
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of strings")
+        return tuple(value)
+    if isinstance(default, bool) or not isinstance(value, type(default)):
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{name} must be of type {type(default).__name__}")
+    return value
+
+
+def _section(cls: type, table: dict[str, Any], section: str) -> Any:
+    """Build a section dataclass from a TOML table, rejecting unknown keys."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    defaults = cls()
+    values = {k: _typed(section, k, v, getattr(defaults, k)) for k, v in table.items()}
+    return replace(defaults, **values)
+
+
+def _webhooks(items: Any) -> tuple[WebhookConfig, ...]:
+    """Build the [[webhooks]] list."""
+    if not isinstance(items, list):
+        raise ConfigError("[[webhooks]] must be an array of tables")
+    hooks = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not item.get("url") or not item.get("secret"):
+            raise ConfigError(f"webhooks #{number} needs 'url' and 'secret'")
+        events = item.get("events", [])
+        if not isinstance(events, list):
+            raise ConfigError(f"webhooks #{number}: events must be a list")
+        hooks.append(WebhookConfig(str(item["url"]), str(item["secret"]),
+                                   str(item.get("key_id", "k1")), tuple(events)))
+    return tuple(hooks)
+
+
+def _overrides(table: Any) -> dict[str, str]:
+    """Validate [classify] class_overrides: reason name → hard | soft | none."""
+    if not isinstance(table, dict):
+        raise ConfigError("classify.class_overrides must be a table")
+    for reason, klass in table.items():
+        if klass not in CLASS_NAMES:
+            raise ConfigError(f"classify.class_overrides.{reason} must be one of {CLASS_NAMES}")
+    return dict(table)
+
+
+def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
+    """Build a Config from parsed TOML data; raise ConfigError naming the bad key."""
+    known = {"store", "log", "classify", "smtp", "tracker", "webhooks"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    store, log = data.get("store", {}), data.get("log", {})
+    return Config(
+        db_path=str(store.get("path", Config.db_path)),
+        log_format=str(log.get("format", Config.log_format)),
+        log_level=str(log.get("level", Config.log_level)),
+        class_overrides=_overrides(data.get("classify", {}).get("class_overrides", {})),
+        smtp=_section(SmtpConfig, data.get("smtp", {}), "smtp"),
+        tracker=_section(TrackerConfig, data.get("tracker", {}), "tracker"),
+        webhooks=_webhooks(data.get("webhooks", [])),
+        source=source,
+    )
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the config file at path (or $BOUNCER_CONFIG); built-in defaults when neither is set."""
+    chosen = path or os.environ.get("BOUNCER_CONFIG")
+    if not chosen:
+        return Config()
+    file = Path(chosen)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc
+    try:
+        config = from_mapping(data, str(file))
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc
+    split_listen(config.smtp.listen)
+    return config
+
+
+def with_overrides(config: Config, **changes: Any) -> Config:
+    """Return config with top-level or smtp changes applied (None values are ignored)."""
+    smtp_keys = {f.name for f in fields(SmtpConfig)}
+    smtp_changes = {k: v for k, v in changes.items() if k in smtp_keys and v is not None}
+    top = {k: v for k, v in changes.items() if k not in smtp_keys and v is not None}
+    return replace(config, smtp=replace(config.smtp, **smtp_changes), **top)

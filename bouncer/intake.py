@@ -1,0 +1,92 @@
+"""Durable intake: a writer thread that commits received messages in group transactions.
+
+SMTP sessions hand a message over and await its id; the thread commits whatever is queued in one
+transaction (no waiting window), then resolves each waiter. A failure resolves every waiter of the
+batch with the exception, so the session answers 451 and the sender retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from pathlib import Path
+
+from bouncer.store import inbox, open_db
+from bouncer.store.inbox import Incoming
+
+MAX_BATCH = 64
+_Request = tuple[Incoming, asyncio.Future, asyncio.AbstractEventLoop]
+
+
+def _settle(future: asyncio.Future, result: object, error: BaseException | None) -> None:
+    """Resolve a waiter unless its session has gone away."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class InboxWriter:
+    """Commits raw messages to the store from one thread; `store()` returns after the commit."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self._db_path = db_path
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="bouncer-intake", daemon=True)
+
+    def start(self) -> InboxWriter:
+        """Start the writer thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Commit what is queued, then end the writer thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    async def store(self, item: Incoming) -> int:
+        """Commit one message and return its id; raise if it could not be stored."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((item, future, loop))
+        return await future
+
+    def _next_batch(self) -> tuple[list[_Request], bool]:
+        """Block for one request, then take whatever else is queued; say if stop was asked."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch, stopping = [first], False
+        while len(batch) < MAX_BATCH:
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if request is None:
+                stopping = True
+                break
+            batch.append(request)
+        return batch, stopping
+
+    def _run(self) -> None:
+        """Commit batches until stopped."""
+        db = None
+        stopping = False
+        while not stopping:
+            batch, stopping = self._next_batch()
+            if not batch:
+                continue
+            try:
+                db = db or open_db(self._db_path)
+                ids = inbox.insert_batch(db, [request[0] for request in batch])
+            except Exception as exc:  # noqa: BLE001 - every failure must reach the waiters
+                for _, future, loop in batch:
+                    loop.call_soon_threadsafe(_settle, future, None, exc)
+                continue
+            for (_, future, loop), message_id in zip(batch, ids, strict=True):
+                loop.call_soon_threadsafe(_settle, future, message_id, None)
+        if db is not None:
+            db.close()

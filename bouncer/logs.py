@@ -1,0 +1,50 @@
+"""Logging set-up: structlog events, JSON off a TTY, stdlib loggers through one renderer."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+_SHARED = (
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+)
+
+
+def _renderer(log_format: str, stream) -> structlog.typing.Processor:  # noqa: ANN001
+    """Pick the JSON renderer, or the console one on a TTY when format is 'auto'."""
+    console = log_format == "console" or (log_format == "auto" and stream.isatty())
+    if console:
+        return structlog.dev.ConsoleRenderer()
+    return structlog.processors.JSONRenderer(ensure_ascii=False)
+
+
+def configure(log_format: str = "auto", level: str = "info", stream=None) -> None:  # noqa: ANN001
+    """Send structlog and stdlib logging (aiosmtpd, asyncio) to stream in one shape."""
+    stream = stream or sys.stdout
+    numeric = logging.getLevelName(level.upper())
+    numeric = numeric if isinstance(numeric, int) else logging.INFO
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=list(_SHARED),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    _renderer(log_format, stream)],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    # aiosmtpd logs every connection and address at INFO; keep that for debugging only.
+    logging.getLogger("mail.log").setLevel(max(numeric, logging.WARNING)
+                                           if numeric > logging.DEBUG else logging.DEBUG)
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )

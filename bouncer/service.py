@@ -1,0 +1,90 @@
+"""Wire the daemon together on one asyncio loop: SMTP server, intake, processor; signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Callable
+
+import structlog
+
+from bouncer.config import Config
+from bouncer.intake import InboxWriter
+from bouncer.smtp import BounceHandler, BounceSMTP, SessionGate
+from bouncer.store import open_db
+from bouncer.worker import Processor
+
+log = structlog.get_logger("bouncer.service")
+
+
+def sd_notify(state: str) -> None:
+    """Send a state line to systemd when run under Type=notify (no-op otherwise)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.sendto(state.encode(), address)
+
+
+async def _drain_sessions(gate: SessionGate, grace: float) -> None:
+    """Close idle sessions and wait (up to grace seconds) for in-flight transactions to end."""
+    deadline = asyncio.get_running_loop().time() + grace
+    while gate.sessions and asyncio.get_running_loop().time() < deadline:
+        gate.close_idle()
+        await asyncio.sleep(0.05)
+    for smtp in list(gate.sessions):
+        if smtp.transport is not None:
+            smtp.transport.close()
+
+
+async def _start_server(config: Config, handler: BounceHandler, gate: SessionGate):  # noqa: ANN202
+    """Listen on the configured address with aiosmtpd on this loop."""
+    loop = asyncio.get_running_loop()
+    smtp = config.smtp
+
+    def factory() -> BounceSMTP:
+        return BounceSMTP(handler, gate, hostname=smtp.hostname,
+                          data_size_limit=smtp.max_message_size, enable_SMTPUTF8=True,
+                          timeout=smtp.timeout)
+
+    return await loop.create_server(factory, config.listen_host, config.listen_port)
+
+
+async def serve(config: Config, *, ready: Callable[[int], None] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening."""
+    open_db(config.db_path).close()  # create and migrate before taking traffic
+    stop = stop or asyncio.Event()
+    writer = InboxWriter(config.db_path).start()
+    processor = Processor(config.db_path, config.class_overrides)
+    gate = SessionGate(config.smtp.max_connections)
+    handler = BounceHandler(config.smtp.domains, writer.store,
+                            max_recipients=config.smtp.max_recipients, on_stored=processor.wake)
+    server = await _start_server(config, handler, gate)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    processing = asyncio.create_task(processor.run(), name="processor")
+    log.info("service.started", listen=f"{config.listen_host}:{port}", db=str(config.db_path),
+             domains=list(config.smtp.domains))
+    sd_notify("READY=1")
+    if ready is not None:
+        ready(port)
+    await stop.wait()
+    sd_notify("STOPPING=1")
+    log.info("service.stopping")
+    server.close()
+    await _drain_sessions(gate, config.smtp.shutdown_grace)
+    processing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await processing
+    writer.stop()
+    await processor.close()
+    log.info("service.stopped")

@@ -1,0 +1,126 @@
+"""The SMTP edge: accept bounces for the configured domains, commit the raw message, then 250."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+
+import structlog
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from bouncer.addresses import domain_of
+from bouncer.clock import utcnow
+from bouncer.store.inbox import Incoming
+
+log = structlog.get_logger("bouncer.smtp")
+
+REPLY_STORE_FAILED = "451 4.3.0 Message not stored, please try again later"
+REPLY_INTERNAL = "451 4.3.0 Internal error, please try again later"
+
+
+def _peer(session: Session) -> str | None:
+    """Return the client address as 'host:port'."""
+    peer = session.peer
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer) if peer else None
+
+
+class BounceHandler:
+    """aiosmtpd handler: RCPT policy, recipient limit, store-then-reply DATA."""
+
+    def __init__(
+        self, domains: Iterable[str], store: Callable[[Incoming], Awaitable[int]],
+        *, max_recipients: int = 1000, on_stored: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.domains = frozenset(d.lower().rstrip(".") for d in domains)
+        self._store = store
+        self._max_recipients = max_recipients
+        self._on_stored = on_stored
+        self._clock = clock
+
+    def accepts(self, address: str) -> bool:
+        """Say whether an envelope recipient is ours: a bounce domain, or bare postmaster."""
+        if "@" not in address:
+            return address.strip("<>").lower() == "postmaster"
+        return domain_of(address).rstrip(".") in self.domains
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        """Accept the recipient only for our domains (never a relay), up to the limit."""
+        if not self.accepts(address):
+            log.info("smtp.rcpt_rejected", rcpt=address, peer=_peer(session))
+            return f"550 5.7.1 <{address}>: relay access denied, not a bounce domain here"
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            return "452 4.5.3 Too many recipients"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Commit the raw message; answer 250 only after the commit, 451 if it failed."""
+        raw = envelope.original_content or b""
+        item = Incoming(self._clock(), envelope.mail_from or "<>", tuple(envelope.rcpt_tos),
+                        _peer(session), raw)
+        try:
+            message_id = await self._store(item)
+        except Exception as exc:  # noqa: BLE001 - any storage failure must become a 451
+            log.error("message.store_failed", error=str(exc), peer=item.peer, size=len(raw))
+            return REPLY_STORE_FAILED
+        log.info("message.stored", message=message_id, mail_from=item.mail_from,
+                 rcpt=list(item.rcpt_to), size=len(raw), peer=item.peer)
+        if self._on_stored is not None:
+            self._on_stored(message_id)
+        return f"250 2.0.0 Ok: stored as {message_id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Turn an unexpected error into a temporary reply so the sender retries."""
+        log.error("smtp.error", error=repr(error))
+        return REPLY_INTERNAL
+
+
+class SessionGate:
+    """Counts open SMTP sessions, caps them, and tells which are mid-transaction."""
+
+    def __init__(self, max_sessions: int) -> None:
+        self.max_sessions = max_sessions
+        self.sessions: set[BounceSMTP] = set()
+
+    def busy(self) -> list[BounceSMTP]:
+        """Return the sessions inside a mail transaction (MAIL given, DATA not finished)."""
+        return [s for s in self.sessions if s.envelope is not None and s.envelope.mail_from]
+
+    def close_idle(self) -> None:
+        """Close every session that is not inside a mail transaction."""
+        for smtp in list(self.sessions):
+            if smtp not in self.busy() and smtp.transport is not None:
+                smtp.transport.close()
+
+
+class BounceSMTP(SMTP):
+    """aiosmtpd's SMTP with a cap on concurrent sessions (421 beyond it)."""
+
+    def __init__(self, handler: BounceHandler, gate: SessionGate, **kwargs: object) -> None:
+        super().__init__(handler, **kwargs)
+        self._gate = gate
+
+    def connection_made(self, transport) -> None:  # noqa: ANN001 - asyncio signature
+        """Register the session with the gate."""
+        self._gate.sessions.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        """Unregister the session."""
+        self._gate.sessions.discard(self)
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        """Refuse with 421 when over the session cap, else serve the session."""
+        if len(self._gate.sessions) > self._gate.max_sessions:
+            log.warning("smtp.too_many_sessions", limit=self._gate.max_sessions)
+            await self.push("421 4.7.0 Too many connections, try again later")
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super()._handle_client()

@@ -1,0 +1,38 @@
+"""SQLite store (WAL) through sqlite-utils: open, migrate, and one transaction per unit of work.
+
+All SQL lives in this package: `inbox` (raw messages), `records` (bounce records),
+`suppressions`, `events`; each function takes the `Database` it works on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bouncer.store.schema import migrate
+
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or is not a bouncer database."""
+
+
+def open_db(path: str | Path, *, create: bool = True) -> Database:
+    """Open (and migrate) the database at path in WAL mode with synchronous=FULL."""
+    file = Path(path)
+    if not create and not file.exists():
+        raise StoreError(f"{file}: no such database (start `bouncer serve` or give --db)")
+    if create:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(str(file), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{file}: {exc}") from exc
+    return Database(conn, execute_plugins=False, recursive_triggers=False)

@@ -1,0 +1,107 @@
+"""Raw received messages: insert (batched), find unprocessed, mark processed or failed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bouncer.clock import to_iso
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message as received over SMTP, before it is stored."""
+
+    received_at: datetime
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    peer: str | None
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A stored raw message with its envelope."""
+
+    id: int
+    received_at: str
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    raw: bytes
+    state: str
+
+
+_INSERT = (
+    "INSERT INTO messages (received_at, mail_from, rcpt_to, peer, size, raw) "
+    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
+)
+_COLUMNS = "id, received_at, mail_from, rcpt_to, raw, state"
+
+
+def insert_batch(db: Database, batch: Sequence[Incoming]) -> list[int]:
+    """Insert messages in one committed transaction; return their ids in order."""
+    ids = []
+    with db.atomic():
+        for item in batch:
+            row = (to_iso(item.received_at), item.mail_from, json.dumps(list(item.rcpt_to)),
+                   item.peer, len(item.raw), item.raw)
+            ids.append(db.conn.execute(_INSERT, row).fetchone()[0])
+    return ids
+
+
+def _message(row: tuple) -> StoredMessage:
+    """Build a StoredMessage from a row in _COLUMNS order."""
+    return StoredMessage(row[0], row[1], row[2], tuple(json.loads(row[3])), bytes(row[4]), row[5])
+
+
+def unprocessed(db: Database, limit: int = 100) -> list[StoredMessage]:
+    """Return up to limit messages still in state 'new', oldest first."""
+    sql = f"SELECT {_COLUMNS} FROM messages WHERE state = 'new' ORDER BY id LIMIT ?"
+    return [_message(row) for row in db.conn.execute(sql, (limit,))]
+
+
+def select_for_reprocess(
+    db: Database, *, kind: str | None = None, since: str | None = None,
+    until: str | None = None, failed_only: bool = False,
+) -> Iterator[StoredMessage]:
+    """Yield stored messages matching the filters, oldest first."""
+    where, params = ["1 = 1"], []
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    if since:
+        where.append("received_at >= ?")
+        params.append(since)
+    if until:
+        where.append("received_at < ?")
+        params.append(until)
+    if failed_only:
+        where.append("state = 'failed'")
+    sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id"
+    for row in db.conn.execute(sql, params).fetchall():
+        yield _message(row)
+
+
+def mark_processed(db: Database, message_id: int, kind: str, at: datetime) -> None:
+    """Record that a message was processed and what kind of report it was."""
+    db.execute(
+        "UPDATE messages SET state = 'processed', kind = ?, error = NULL, processed_at = ? "
+        "WHERE id = ?", (kind, to_iso(at), message_id))
+
+
+def mark_failed(db: Database, message_id: int, error: str, at: datetime) -> None:
+    """Record that processing a message failed; the raw copy stays for `bouncer reprocess`."""
+    with db.atomic():
+        db.execute(
+            "UPDATE messages SET state = 'failed', error = ?, processed_at = ? WHERE id = ?",
+            (error[:2000], to_iso(at), message_id))
+
+
+def counts_by_state(db: Database) -> dict[str, int]:
+    """Return how many messages are in each state."""
+    rows = db.conn.execute("SELECT state, COUNT(*) FROM messages GROUP BY state")
+    return dict(rows.fetchall())

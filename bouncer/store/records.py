@@ -1,0 +1,67 @@
+"""Per-recipient bounce records: insert one per report entry, and the searchable log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bouncer.addresses import normalize
+from bouncer.clock import to_iso
+from bouncer.model import Entry, Report, Verdict
+
+_INSERT = """
+INSERT INTO bounces (message_id, received_at, kind, recipient, original_recipient, action,
+    status, reply_code, class, reason, diagnostic, remote_mta, reporting_mta, arrival_date,
+    bounce_address, orig_message_id, orig_from, orig_subject, feedback_type)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+LOG_COLUMNS = (
+    "id", "received_at", "kind", "recipient", "action", "status", "class", "reason",
+    "diagnostic", "remote_mta", "reporting_mta", "orig_from", "orig_subject",
+    "orig_message_id", "bounce_address", "message_id",
+)
+
+
+def insert(
+    db: Database, message_id: int, received_at: datetime, bounce_address: str | None,
+    report: Report, entry: Entry, verdict: Verdict,
+) -> None:
+    """Insert the bounce record for one entry of a processed report."""
+    original = report.original
+    db.conn.execute(_INSERT, (
+        message_id, to_iso(received_at), report.kind, normalize(entry.address),
+        entry.original_recipient, entry.action, verdict.status, entry.reply_code,
+        verdict.bounce_class, verdict.reason, entry.diagnostic, entry.remote_mta,
+        report.reporting_mta, to_iso(report.arrival_date), bounce_address,
+        original.message_id, original.from_addr, original.subject, entry.feedback_type,
+    ))
+
+
+def delete_for_message(db: Database, message_id: int) -> None:
+    """Delete the bounce records of one message (before it is processed again)."""
+    db.execute("DELETE FROM bounces WHERE message_id = ?", (message_id,))
+
+
+def search(
+    db: Database, *, recipient: str | None = None, since: str | None = None,
+    until: str | None = None, bounce_class: str | None = None, limit: int = 100,
+) -> list[dict]:
+    """Return bounce records newest first; recipient is an address or '@domain'."""
+    where, params = ["1 = 1"], []
+    if recipient and recipient.startswith("@"):
+        where.append("recipient LIKE ? ESCAPE '\\'")
+        params.append("%@" + recipient[1:].lower().replace("%", "\\%").replace("_", "\\_"))
+    elif recipient:
+        where.append("recipient = ?")
+        params.append(normalize(recipient))
+    for clause, value in (("received_at >= ?", since), ("received_at < ?", until),
+                          ("class = ?", bounce_class)):
+        if value:
+            where.append(clause)
+            params.append(value)
+    sql = (f"SELECT {', '.join(LOG_COLUMNS)} FROM bounces WHERE {' AND '.join(where)} "
+           "ORDER BY received_at DESC, id DESC LIMIT ?")
+    cursor = db.conn.execute(sql, [*params, limit])
+    return [dict(zip(LOG_COLUMNS, row, strict=True)) for row in cursor]

@@ -1,0 +1,97 @@
+"""The processor: turns stored raw messages into records on one worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+from sqlite_utils import Database
+
+from bouncer import notify
+from bouncer.clock import utcnow
+from bouncer.processor import process
+from bouncer.store import inbox, open_db
+from bouncer.store.inbox import StoredMessage
+
+log = structlog.get_logger("bouncer.processor")
+T = TypeVar("T")
+BATCH = 100
+
+
+class Processor:
+    """Processes unprocessed messages whenever woken; all database writes run on its thread."""
+
+    def __init__(self, db_path: str | Path, class_overrides: Mapping[str, str] | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._db_path = db_path
+        self._overrides = dict(class_overrides or {})
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="bouncer-process")
+        self._db: Database | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self, _message_id: int | None = None) -> None:
+        """Ask for a processing pass (called after each stored message)."""
+        self._wake.set()
+
+    async def call(self, work: Callable[[Database], T]) -> T:
+        """Run work(db) on the processor thread, serialised with processing."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: work(self._database()))
+
+    async def run(self) -> None:
+        """Process at start-up, then every time wake() is called, until cancelled."""
+        self._wake.set()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.call(self.drain)
+
+    async def close(self) -> None:
+        """Process what is left, then release the thread and the database."""
+        await self.call(self.drain)
+        await self.call(lambda db: db.close())
+        self._executor.shutdown(wait=True)
+
+    def _database(self) -> Database:
+        """Open the processor's connection on first use."""
+        if self._db is None:
+            self._db = open_db(self._db_path)
+        return self._db
+
+    def drain(self, db: Database) -> int:
+        """Process every unprocessed message; return how many were handled."""
+        handled = 0
+        while batch := inbox.unprocessed(db, BATCH):
+            for message in batch:
+                if not self._process_one(db, message):
+                    return handled
+                handled += 1
+        return handled
+
+    def _process_one(self, db: Database, message: StoredMessage) -> bool:
+        """Process one message; a failure marks it failed. Return False if even that failed."""
+        try:
+            done = process(db, message, self._clock(), self._overrides)
+        except Exception as exc:  # noqa: BLE001 - a parsing bug must not stop the processor
+            log.exception("message.process_failed", message=message.id)
+            try:
+                inbox.mark_failed(db, message.id, repr(exc), self._clock())
+            except Exception:  # noqa: BLE001
+                log.exception("message.mark_failed_failed", message=message.id)
+                return False
+            return True
+        report = done.analysis.report
+        log.info("message.processed", message=message.id, kind=report.kind,
+                 recipients=len(report.entries))
+        for entry, verdict in done.analysis.verdicts:
+            log.info("bounce.recorded", message=message.id, recipient=entry.address,
+                     status=verdict.status, bounce_class=verdict.bounce_class,
+                     reason=verdict.reason)
+        notify.emit(done.events)
+        return True
