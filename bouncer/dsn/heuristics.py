@@ -1,11 +1,129 @@
-"""Non-standard bounces: per-format readers, then generic text rules, then flufl.bounce."""
+"""Non-standard bounces: pasted DSN fields, text rules, then flufl.bounce as a last resort."""
 
 from __future__ import annotations
 
-from bouncer.dsn.mime import Part
-from bouncer.model import Report
+import re
+
+from bouncer.dsn import standard, textscan
+from bouncer.dsn.fields import field_blocks, find_addresses, find_reply_code, find_status
+from bouncer.dsn.mime import Part, decode_words
+from bouncer.dsn.textscan import Failure
+from bouncer.model import Entry, Report
+
+_DAEMON = re.compile(
+    r"mailer-daemon|mailer_daemon|postmaster|post_master|mail delivery|mmdf|"
+    r"delivery[ -]?(?:subsystem|system|notification)|mail ?administrator|daemon@",
+    re.I,
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|deliver(?:y|ing)? (?:fail|status|notification|error|problem)"
+    r"|returned mail|return(?:ed|ing) (?:message|to sender)|failure notice|mail failure"
+    r"|delivery has failed|could not be delivered|not delivered|non[- ]?(?:remis|recapitabile)"
+    r"|unzustellbar|no se pudo entregar|mail system error|rejected|bounce|error|failed"
+    r"|delivery report|warning|delayed|異常|エラー|不達|未送達|退信|系统退信",
+    re.I,
+)
+_FAILURE_TEXT = re.compile(
+    r"could not be delivered|couldn't be delivered|not be delivered|delivery (?:has )?failed"
+    r"|undeliverable|permanent(?:ly)? (?:error|fatal|failure)|unable to deliver"
+    r"|error (?:occurred )?(?:while )?delivering|delivery to the following|failed"
+    r"|was not delivered|wasn't delivered|did not reach|rejected|user unknown|no such user",
+    re.I,
+)
+_DELAY_TEXT = re.compile(
+    r"warning message only|will (?:be )?retr(?:y|ied)|delivery (?:has been|is) delayed"
+    r"|has been delayed|not yet been delivered|still trying|will continue trying",
+    re.I,
+)
+_PASTED_FIELD = re.compile(r"^[ \t>]*Final-Recipient:", re.I | re.M)
+
+
+def looks_like_bounce(root: Part, region: str) -> bool:
+    """Tell whether the sender, subject or text marks the message as a delivery failure."""
+    if root.get("x-failed-recipients"):
+        return True
+    sender = decode_words(root.get("from")) or root.get("return-path") or ""
+    subject = decode_words(root.get("subject")) or ""
+    if _DAEMON.search(sender) or _BOUNCE_SUBJECT.search(subject):
+        return True
+    return bool(_FAILURE_TEXT.search(region))
+
+
+def own_addresses(root: Part) -> set[str]:
+    """Return the addresses of the bounce's own headers (never failed recipients)."""
+    found: set[str] = set()
+    for name in ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc"):
+        for value in root.get_all(name):
+            found.update(address.lower() for address in find_addresses(value))
+    return found
 
 
 def bounce_report(root: Part, texts: list[str]) -> Report | None:
     """Return the bounce Report of a non-standard bounce message, if it is one."""
-    return None
+    full_text = "\n\n".join(texts)
+    pasted = _pasted_status(full_text)
+    if pasted is not None:
+        return pasted
+    region = textscan.bounce_region(full_text)
+    if not looks_like_bounce(root, region):
+        return None
+    failures = _failures(root, region)
+    if not failures:
+        return None
+    delayed = bool(_DELAY_TEXT.search(region))
+    entries = tuple(_entry(failure, delayed) for failure in failures)
+    return Report(kind="delay" if delayed else "bounce", entries=entries)
+
+
+def _failures(root: Part, region: str) -> list[Failure]:
+    """Return the failed recipients: X-Failed-Recipients, text rules, then flufl.bounce."""
+    excluded = own_addresses(root)
+    found = textscan.scan_failures(region, excluded)
+    if found:
+        return found
+    listed = _header_failures(root, region)
+    if listed:
+        return listed
+    found = textscan.phrase_failures(region, excluded)
+    if found:
+        return found
+    return []
+
+
+def _header_failures(root: Part, region: str) -> list[Failure]:
+    """Return the recipients an X-Failed-Recipients header lists, with their text."""
+    listed = [a for v in root.get_all("x-failed-recipients") for a in find_addresses(v)]
+    if not listed:
+        return []
+    scanned = {f.address.lower(): f for f in textscan.scan_failures(region, set())}
+    lines = region.split("\n")
+    return [
+        scanned.get(address.lower()) or Failure(address, textscan.reply_paragraph(lines))
+        for address in listed
+    ]
+
+
+def _entry(failure: Failure, delayed: bool) -> Entry:
+    """Build an Entry from a failure read out of a text."""
+    return Entry(
+        address=failure.address,
+        action="delayed" if delayed else "failed",
+        status=find_status(failure.diagnostic),
+        reply_code=find_reply_code(failure.diagnostic),
+        diagnostic=failure.diagnostic,
+    )
+
+
+def _pasted_status(text: str) -> Report | None:
+    """Return the Report of delivery-status fields pasted into a text body, if any."""
+    if not _PASTED_FIELD.search(text):
+        return None
+    dequoted = re.sub(r"^(?:[ \t]*>)+ ?", "", text, flags=re.M)
+    entries = []
+    for block in field_blocks(dequoted):
+        entry = standard.entry_from_block(block)
+        if entry is not None:
+            entries.append(entry)
+    if not entries:
+        return None
+    return Report(kind=standard.kind_of_entries(tuple(entries)), entries=tuple(entries))

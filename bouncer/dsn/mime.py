@@ -97,6 +97,9 @@ def parse_headers(head: bytes) -> list[tuple[str, str]]:
         name, colon, value = line.partition(":")
         if colon and name and " " not in name.strip():
             pairs.append((name.strip().lower(), value.strip()))
+        elif pairs and "=" in line:
+            name, value = pairs[-1]
+            pairs[-1] = (name, f"{value} {line.strip()}")
     return pairs
 
 
@@ -139,9 +142,7 @@ def split_multipart(body: bytes, boundary: str) -> list[bytes]:
     """Return the bodies between the boundary lines of a multipart body."""
     marker = b"--" + boundary.encode("utf-8", "replace")
     chunks = []
-    pieces = body.split(b"\n" + marker)
-    if body.startswith(marker):
-        pieces[0] = b""
+    pieces = (b"\n" + body).split(b"\n" + marker)
     for piece in pieces[1:]:
         if piece.startswith(b"--"):
             break

@@ -68,7 +68,7 @@ def entry_from_block(block: list[tuple[str, str]]) -> Entry | None:
         return None
     original = first(block, "original-recipient")
     diagnostic_type, diagnostic = diagnostic_of(block)
-    status = find_status(first(block, "status")) or find_status(diagnostic)
+    status = find_status(diagnostic) or find_status(first(block, "status"))
     remote = first(block, "remote-mta")
     return Entry(
         address=address,

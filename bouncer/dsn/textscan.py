@@ -1,0 +1,179 @@
+"""Read failed recipients and their error text out of a bounce's human-readable body."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bouncer.dsn.fields import fold
+
+_ADDR = r"[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
+# The returned message (or its headers) starts after one of these lines.
+_ORIGINAL_MARKER = re.compile(
+    r"^[ \t>]*(?:-+ ?(?:This is a copy|The header of the original|Original message"
+    r"|original message|Below this line|Original mail|.{0,40}(?:original|returned) message)"
+    r"|Original message (?:follows|headers)|Original message headers"
+    r"|Included is a copy of the message|Message headers follow"
+    r"|The original message (?:was|headers)|-+ ?original mail info"
+    r"|-+ ?Undelivered Message|.{0,30}Message header follows"
+    r"|-+ ?Returned message|\*\*\*\*\* ?Original|Content-Type: message/rfc822"
+    r"|-+ ?Transcript of session|Return-Path: <)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_QUOTE = re.compile(r"^(?:[ \t]*>)+ ?", re.MULTILINE)
+_ALONE = re.compile(
+    rf"^[ \t*\-]*<?(?:mailto:)?({_ADDR})>?(?:<mailto:[^>]*>)?"
+    rf"(?:[ \t]*\([^)]*\))?[ \t]*[:.]?[ \t]*$"
+)
+_LEADING = re.compile(rf"^[ \t*\-]*<({_ADDR})>[ \t]*(?:[:.,]+|\.\.\.)?[ \t]*(.*)$")
+_LEADING_BARE = re.compile(rf"^[ \t*\-]*({_ADDR})[ \t]*(?::|\.\.\.)[ \t]+(.+)$")
+_PHRASE = re.compile(
+    rf"(?:\bto|\brecipient|\baddress(?:es)?|\bRCPT TO|\bfor|\buser|\bmailbox|attempts)"
+    rf"[ \t]*:?[ \t]*<?({_ADDR})>?",
+    re.IGNORECASE,
+)
+_SYSTEM_LOCAL = re.compile(r"^(?:postmaster|mailer-daemon|mailer_daemon|root|abuse|noreply)@", re.I)
+_REPLY_LINE = re.compile(r"(?:^|[\s:'\"(])[245]\d\d[ \-][^\n]*|[245]\.\d{1,3}\.\d{1,3}[^\n]*")
+_CODE = re.compile(r"(?<![\w.\-/:#])[245]\d\d(?:[ \-]|$)|\b[245]\.\d{1,3}\.\d{1,3}\b")
+_LETTERS = re.compile(r"[^\W\d_]")
+_INTRO = re.compile(
+    r"^(?:reason|because|for the following reason|the problem appears to be|error|"
+    r"technical details.*|additional information follows|-+ ?server message.*)\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed recipient read from a text, with the error text given for it."""
+
+    address: str
+    diagnostic: str | None
+
+
+def bounce_region(text: str) -> str:
+    """Return the part of a bounce text before the returned original message."""
+    text = _QUOTE.sub("", text)
+    found = _ORIGINAL_MARKER.search(text)
+    return text[: found.start()] if found and found.start() > 0 else text
+
+
+def scan_failures(region: str, excluded: set[str]) -> list[Failure]:
+    """Return the failed recipients a bounce text names, each with its error text."""
+    lines = region.split("\n")
+    found: dict[str, Failure] = {}
+    for index, line in enumerate(lines):
+        match = _line_address(line)
+        if match is None:
+            continue
+        address, rest = match
+        key = address.lower()
+        if key in excluded or key in found:
+            continue
+        found[key] = Failure(address, error_text(lines, index, rest))
+    return list(found.values())
+
+
+def _line_address(line: str) -> tuple[str, str] | None:
+    """Return (address, text after it) when a line names a recipient."""
+    alone = _ALONE.match(line)
+    if alone:
+        return alone.group(1).strip("."), ""
+    leading = _LEADING.match(line) or _LEADING_BARE.match(line)
+    if leading:
+        return leading.group(1).strip("."), leading.group(2)
+    return None
+
+
+def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
+    """Return recipients named in sentences like 'could not deliver to <addr>'."""
+    found: dict[str, Failure] = {}
+    lines = region.split("\n")
+    for index, line in enumerate(lines):
+        for match in _PHRASE.finditer(line):
+            address = match.group(1).strip(".")
+            key = address.lower()
+            if key in excluded or key in found or _SYSTEM_LOCAL.match(address):
+                continue
+            found[key] = Failure(address, error_text(lines, index, line[match.end() :]))
+    return list(found.values())
+
+
+def error_text(lines: list[str], index: int, rest: str) -> str | None:
+    """Return the error text given for the recipient on line `index`."""
+    block = [rest] if rest.strip() else []
+    block.extend(_following_block(lines, index))
+    text = fold(" ".join(block))
+    if _is_weak(text):
+        text = _join(text, _next_paragraph(lines, index + 1))
+    if not text or not _CODE.search(text):
+        text = _join(text, _code_line_after(lines, index))
+    return text.lstrip(" .,:;-") or None if text else None
+
+
+def _join(first_text: str | None, second_text: str | None) -> str | None:
+    """Join two optional texts with a space."""
+    return fold(" ".join(part for part in (first_text, second_text) if part))
+
+
+def _is_weak(text: str | None) -> bool:
+    """Tell whether an error text is too short or only an introduction."""
+    if not text:
+        return True
+    return len(_LETTERS.findall(text)) < 8 or bool(_INTRO.match(text))
+
+
+def _indent(line: str) -> int:
+    """Return the width of a line's leading whitespace."""
+    return len(line) - len(line.lstrip(" \t*-"))
+
+
+def _following_block(lines: list[str], index: int) -> list[str]:
+    """Return the lines after a recipient line up to a blank line or the next recipient."""
+    block = []
+    own_indent = _indent(lines[index])
+    for line in lines[index + 1 : index + 13]:
+        if not line.strip():
+            break
+        if _indent(line) <= own_indent and _line_address(line) is not None:
+            break
+        block.append(line)
+    return block
+
+
+def _code_line_after(lines: list[str], index: int) -> str | None:
+    """Return the first line after `index` carrying a reply or status code, before the next
+    recipient line."""
+    own_indent = _indent(lines[index])
+    for line in lines[index + 1 : index + 30]:
+        if _indent(line) <= own_indent and _line_address(line) is not None:
+            return None
+        if _CODE.search(line):
+            return fold(line)
+    return None
+
+
+def _next_paragraph(lines: list[str], start: int) -> str | None:
+    """Return the next non-intro paragraph after a blank line (e.g. after 'because:')."""
+    position = start
+    while position < len(lines) and lines[position].strip():
+        position += 1
+    paragraph: list[str] = []
+    for line in lines[position : position + 20]:
+        if not line.strip():
+            if paragraph and not _INTRO.match(" ".join(paragraph).strip()):
+                break
+            continue
+        if _ALONE.match(line):
+            break
+        paragraph.append(line)
+    return fold(" ".join(paragraph))
+
+
+def reply_paragraph(lines: list[str]) -> str | None:
+    """Return the first line that carries an SMTP reply or status code, if any."""
+    for line in lines:
+        match = _REPLY_LINE.search(line)
+        if match:
+            return fold(line)
+    return None
