@@ -288,3 +288,19 @@ def test_bad_url_is_a_retry_not_an_exception():
             return await deliver(session, "not a url", BODY, {}, timeout=5)
 
     assert asyncio.run(scenario()).state == "retry"
+
+
+def test_documented_receiver_snippet_verifies():
+    import bouncer.webhook as module
+
+    doc = module.__doc__ or ""
+    start = doc.index("    import hashlib")
+    snippet = "\n".join(line[4:] for line in doc[start:].split("\n\n")[0].splitlines())
+    body = b'{"id":"ev-2"}'
+    headers = sign(SECRETS["k2"], "k2", int(datetime.now(UTC).timestamp()), body)
+    scope = {"headers": headers, "body": body, "SECRETS": SECRETS}
+    exec(snippet, scope)
+    assert scope["ok"] is True
+    scope = {"headers": headers, "body": body + b"x", "SECRETS": SECRETS}
+    exec(snippet, scope)
+    assert scope["ok"] is False
