@@ -184,7 +184,7 @@ def apply(
     if kind == "complaint":
         return _terminal(current, observation, "complaint", "complaint")
     if kind == "delivered":
-        return _recovered(current, observation.observed_at, {})
+        return _recovered(current, observation.observed_at, {}, observation.status)
     if kind == "delay":
         return _due(_record(current, observation, policy), now, policy)
     if kind != "bounce" or bounce_class not in ("hard", "soft"):
@@ -206,7 +206,7 @@ def resolve(deferral: Deferral, now: datetime, by: str = "operator") -> Outcome:
     """Close a deferral on an operator's or application's word, with no suppression."""
     if not deferral.is_open:
         return Outcome(deferral)
-    return _recovered(deferral, now, {"by": by}, close_reason="resolved")
+    return _recovered(deferral, now, {"by": by}, None, close_reason="resolved")
 
 
 def close(deferral: Deferral, now: datetime, reason: str) -> Deferral:
@@ -313,6 +313,7 @@ def _recovered(
     current: Deferral | None,
     at: datetime,
     data: Mapping[str, str],
+    status: str | None,
     close_reason: str = "recovered",
 ) -> Outcome:
     """Close an open deferral as delivered (or resolved) and emit `delivery.recovered`."""
@@ -320,7 +321,9 @@ def _recovered(
         return Outcome(None)
     closed = close(current, at, close_reason)
     event = _deferral_event("delivery.recovered", at, closed, dict(data))
-    return Outcome(closed, (replace(event, bounce_class="none", reason="delivered"),))
+    reason = "delivered" if close_reason == "recovered" else None
+    recovered = replace(event, bounce_class="none", reason=reason, status=status)
+    return Outcome(closed, (recovered,))
 
 
 def _due(deferral: Deferral, now: datetime, policy: Policy) -> Outcome:

@@ -255,8 +255,11 @@ def test_delivered_before_warning_recovers_without_delay_event():
     clock = FakeClock(T0)
     deferral = opened()
     at = clock.advance(hours=2)
-    outcome = apply(deferral, soft(at, kind="delivered", bounce_class="none"), at, POLICY)
+    delivered = soft(at, kind="delivered", bounce_class="none", status="2.0.0", action="delivered")
+    outcome = apply(deferral, delivered, at, POLICY)
     assert types(outcome.events) == ["delivery.recovered"]
+    assert (outcome.events[0].status, outcome.events[0].reason) == ("2.0.0", "delivered")
+    assert outcome.events[0].attempts == 1
     assert outcome.deferral.close_reason == "recovered"
     assert outcome.suppression is None
     assert sweep([outcome.deferral], clock.advance(hours=3), POLICY) == []
@@ -334,6 +337,7 @@ def test_resolve_closes_without_suppression():
     outcome = resolve(deferral, at, by="api")
     assert types(outcome.events) == ["delivery.recovered"]
     assert outcome.events[0].data == {"by": "api"}
+    assert outcome.events[0].status is None
     assert outcome.deferral.close_reason == "resolved"
     assert outcome.suppression is None
     assert resolve(outcome.deferral, at).events == ()
