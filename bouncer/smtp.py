@@ -99,7 +99,13 @@ class SessionGate:
 
 
 class BounceSMTP(SMTP):
-    """aiosmtpd's SMTP with a cap on concurrent sessions (421 beyond it)."""
+    """aiosmtpd's SMTP with a cap on concurrent sessions (421 beyond it).
+
+    Lines longer than RFC 5321's 1000 octets are accepted (as Postfix does) rather than refused
+    with a 5xx: a bounce with an overlong line must not be lost.
+    """
+
+    line_length_limit = 1 << 16
 
     def __init__(self, handler: BounceHandler, gate: SessionGate, **kwargs: object) -> None:
         super().__init__(handler, **kwargs)
