@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
-_REPLY = re.compile(r"(?<![\w.\-/:#])([245][0-5]\d)(?:[\s\-]|$)(?![\d.]*\d\.\d)")
+_REPLY = re.compile(r"(?<![\w.\-/:#=+])([245][0-5]\d)(?=[\s\-\]:;,]|$)(?!:\d)")
 _LEADING_REPLY = re.compile(r"^\s*([245][0-5]\d)(?:[\s\-]|$)")
 _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
 _UTF8_XTEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
@@ -73,24 +73,29 @@ def _xtext_char(match: re.Match[str]) -> str:
 
 
 def find_status(text: str | None) -> str | None:
-    """Return the first RFC 3463 status code in a text, or None."""
+    """Return the first failure (4/5) RFC 3463 code in a text, else the first code, or None."""
     if not text:
         return None
-    found = _STATUS.search(text)
-    if not found:
-        return None
-    return ".".join(str(int(group)) for group in found.groups())
+    codes = [".".join(str(int(g)) for g in found) for found in _STATUS.findall(text)]
+    return next((code for code in codes if code[0] != "2"), codes[0] if codes else None)
 
 
 def find_reply_code(text: str | None) -> str | None:
-    """Return the SMTP reply code a diagnostic text states (leading code preferred)."""
+    """Return the SMTP reply code a diagnostic states (leading code, else first 4xx/5xx)."""
     if not text:
         return None
     leading = _LEADING_REPLY.match(text)
     if leading:
         return leading.group(1)
-    found = _REPLY.search(text)
-    return found.group(1) if found else None
+    codes = _REPLY.findall(text)
+    return next((code for code in codes if code[0] != "2"), codes[0] if codes else None)
+
+
+def preferred_status(stated: str | None, in_text: str | None) -> str | None:
+    """Return the diagnostic's status over the stated one unless it is only an x.0.0 code."""
+    if in_text and (not stated or not in_text.endswith(".0.0")):
+        return in_text
+    return stated or in_text
 
 
 def fold(text: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from bouncer.dsn import arf, autoreply, heuristics, standard
+from bouncer.dsn import arf, autoreply, combine, heuristics, ses, standard
 from bouncer.dsn.fields import find_addresses, parse_date
 from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_message, part_text
 from bouncer.dsn.original import find_original
@@ -25,7 +25,7 @@ def body_texts(root: Part) -> list[str]:
             continue
         if part.children:
             stack.extend(reversed(part.children))
-        elif part.ctype.startswith("text/") or part.ctype in ("", "application/octet-stream"):
+        elif part.ctype.startswith(("text/", "multipart/")) or part.ctype == "message/partial":
             texts.append(_plain(part))
     return texts
 
@@ -44,8 +44,9 @@ def read(raw: bytes) -> Report:
     texts = body_texts(root)
     original = find_original(root, texts)
     found = (
-        _standard(root)
+        _standard(root, texts)
         or _complaint(root, original, texts)
+        or ses.ses_report(texts)
         or heuristics.bounce_report(root, texts)
         or _autoreply(root, texts)
         or Report(kind="unknown")
@@ -53,7 +54,7 @@ def read(raw: bytes) -> Report:
     return _finish(found, root, original)
 
 
-def _standard(root: Part) -> Report | None:
+def _standard(root: Part, texts: list[str]) -> Report | None:
     """Return the Report of a message with RFC 3464 delivery-status parts, if any."""
     parts = standard.status_parts(root)
     if not parts:
@@ -61,9 +62,10 @@ def _standard(root: Part) -> Report | None:
     status = standard.read_status_parts(parts)
     if not status.entries:
         return None
+    entries = combine.fill_from_text(status.entries, texts, heuristics.own_addresses(root))
     return Report(
-        kind=standard.kind_of_entries(status.entries),
-        entries=status.entries,
+        kind=standard.kind_of_entries(entries),
+        entries=entries,
         reporting_mta=status.reporting_mta,
         arrival_date=parse_date(status.arrival_date),
         envelope_id=status.envelope_id,

@@ -12,6 +12,7 @@ from bouncer.dsn.fields import (
     first,
     fold,
     parse_date,
+    preferred_status,
     typed_value,
 )
 from bouncer.dsn.mime import Part, part_text
@@ -68,7 +69,7 @@ def entry_from_block(block: list[tuple[str, str]]) -> Entry | None:
         return None
     original = first(block, "original-recipient")
     diagnostic_type, diagnostic = diagnostic_of(block)
-    status = find_status(diagnostic) or find_status(first(block, "status"))
+    status = preferred_status(find_status(first(block, "status")), find_status(diagnostic))
     remote = first(block, "remote-mta")
     return Entry(
         address=address,

@@ -14,10 +14,10 @@ _ORIGINAL_MARKER = re.compile(
     r"|original message|Below this line|Original mail|.{0,40}(?:original|returned) message)"
     r"|Original message (?:follows|headers)|Original message headers"
     r"|Included is a copy of the message|Message headers follow"
-    r"|The original message (?:was|headers)|-+ ?original mail info"
+    r"|The original message headers|-+ ?original mail info"
     r"|-+ ?Undelivered Message|.{0,30}Message header follows"
     r"|-+ ?Returned message|\*\*\*\*\* ?Original|Content-Type: message/rfc822"
-    r"|-+ ?Transcript of session|Return-Path: <)",
+    r"|Return-Path: <)",
     re.IGNORECASE | re.MULTILINE,
 )
 _QUOTE = re.compile(r"^(?:[ \t]*>)+ ?", re.MULTILINE)
@@ -27,6 +27,8 @@ _ALONE = re.compile(
 )
 _LEADING = re.compile(rf"^[ \t*\-]*<({_ADDR})>[ \t]*(?:[:.,]+|\.\.\.)?[ \t]*(.*)$")
 _LEADING_BARE = re.compile(rf"^[ \t*\-]*({_ADDR})[ \t]*(?::|\.\.\.)[ \t]+(.+)$")
+_BRACKETED_REASON = re.compile(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+[\[(](.+)[\])][ \t.]*$")
+_TRAILING = re.compile(rf":[ \t]*<({_ADDR})>[ \t.]*$")
 _PHRASE = re.compile(
     rf"(?:\bto|\brecipient|\baddress(?:es)?|\bRCPT TO|\bfor|\buser|\bmailbox|attempts)"
     rf"[ \t]*:?[ \t]*<?({_ADDR})>?",
@@ -79,7 +81,7 @@ def _line_address(line: str) -> tuple[str, str] | None:
     alone = _ALONE.match(line)
     if alone:
         return alone.group(1).strip("."), ""
-    leading = _LEADING.match(line) or _LEADING_BARE.match(line)
+    leading = _LEADING.match(line) or _LEADING_BARE.match(line) or _BRACKETED_REASON.match(line)
     if leading:
         return leading.group(1).strip("."), leading.group(2)
     return None
@@ -90,7 +92,7 @@ def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
     found: dict[str, Failure] = {}
     lines = region.split("\n")
     for index, line in enumerate(lines):
-        for match in _PHRASE.finditer(line):
+        for match in [*_PHRASE.finditer(line), *_TRAILING.finditer(line)]:
             address = match.group(1).strip(".")
             key = address.lower()
             if key in excluded or key in found or _SYSTEM_LOCAL.match(address):

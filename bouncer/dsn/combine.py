@@ -1,0 +1,60 @@
+"""Fill the gaps of delivery-status entries from the report's human-readable text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bouncer.dsn import textscan
+from bouncer.dsn.fields import find_reply_code, find_status, preferred_status
+from bouncer.dsn.textscan import Failure
+from bouncer.model import Entry
+
+_LETTERS = re.compile(r"[^\W\d_]{3,}")
+
+
+def needs_text(entry: Entry) -> bool:
+    """Tell whether an entry lacks a usable address or diagnostic text."""
+    return _bad_address(entry.address) or not _LETTERS.search(entry.diagnostic or "")
+
+
+def fill_from_text(
+    entries: tuple[Entry, ...], texts: list[str], excluded: set[str]
+) -> tuple[Entry, ...]:
+    """Return the entries with missing addresses and diagnostics taken from the text."""
+    if not any(needs_text(entry) for entry in entries):
+        return entries
+    region = textscan.bounce_region("\n\n".join(texts))
+    failures = textscan.scan_failures(region, excluded) or textscan.phrase_failures(
+        region, excluded
+    )
+    if not failures and len(entries) == 1:
+        failures = [Failure(entries[0].address, textscan.reply_paragraph(region.split("\n")))]
+    by_address = {failure.address.lower(): failure for failure in failures}
+    single = failures[0] if len(failures) == 1 and len(entries) == 1 else None
+    return tuple(
+        _filled(entry, by_address.get(entry.address.lower()) or single) for entry in entries
+    )
+
+
+def _filled(entry: Entry, failure: Failure | None) -> Entry:
+    """Return an entry completed with a failure's address and text where it lacks them."""
+    if failure is None or not needs_text(entry):
+        return entry
+    address = failure.address if _bad_address(entry.address) else entry.address
+    diagnostic = entry.diagnostic
+    if failure.diagnostic and not _LETTERS.search(diagnostic or ""):
+        diagnostic = failure.diagnostic
+    return replace(
+        entry,
+        address=address,
+        diagnostic=diagnostic,
+        status=preferred_status(entry.status, find_status(diagnostic)),
+        reply_code=entry.reply_code or find_reply_code(diagnostic),
+    )
+
+
+def _bad_address(address: str) -> bool:
+    """Tell whether an address has no local part or no domain."""
+    local, at, domain = address.rpartition("@")
+    return not (at and local and domain)
