@@ -1,10 +1,108 @@
-"""Classify an entry into hard/soft/none and a reason (placeholder until the rules land)."""
+"""Classify one report entry: a reason (Sisimai's vocabulary), a class (hard/soft/none), a status.
 
+The reason comes from, in order: what the parser knows from the format (`hint`), the report
+kind (auto-reply, complaint, delivery), then the RFC 3463 status code and the diagnostic text
+weighed against each other, then the bare SMTP reply code, then the action. Everything here is
+pure and compiled once at import.
+"""
+
+from __future__ import annotations
+
+import re
 from collections.abc import Mapping
 
 from bouncer.model import Entry, Verdict
+from bouncer.rules.codes import WEAK_STATUS_REASONS, implied_status, reply_reason, status_reason
+from bouncer.rules.matcher import PhraseMatcher, normalise
+from bouncer.rules.phrases import ENGLISH, REASON_ORDER
+from bouncer.rules.phrases_intl import INTERNATIONAL
+
+HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
+NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
+KIND_REASONS = {"autoreply": "vacation", "complaint": "feedback", "delivered": "delivered"}
+DELIVERED_ACTIONS = frozenset({"delivered", "relayed"})
+
+MATCHER = PhraseMatcher(
+    [(reason, ENGLISH.get(reason, ()) + INTERNATIONAL.get(reason, ())) for reason in REASON_ORDER]
+)
+_CODE_IN_TEXT = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b|\b([245])\d\d\b")
+_TEMPORARY_WORDS = re.compile(r"temporar|persistent", re.IGNORECASE)
 
 
 def verdict(entry: Entry, kind: str, class_overrides: Mapping[str, str] | None = None) -> Verdict:
     """Return the Verdict for one entry of a report of the given kind."""
-    return Verdict("soft", "undefined", entry.status)
+    reason = find_reason(entry, kind)
+    bounce_class = class_of(reason, is_temporary(entry))
+    if class_overrides and reason in class_overrides:
+        bounce_class = class_overrides[reason]
+    return Verdict(bounce_class, reason, effective_status(entry, reason))
+
+
+def class_of(reason: str, temporary: bool) -> str:
+    """Return hard, soft or none for a reason: the one place the hard/soft rule lives."""
+    if reason in NOT_FAILURES:
+        return "none"
+    if reason in HARD_REASONS:
+        return "hard"
+    if reason == "notaccept":
+        return "soft" if temporary else "hard"
+    return "soft"
+
+
+def find_reason(entry: Entry, kind: str) -> str:
+    """Return the reason for an entry: format hint, report kind, then the failure evidence."""
+    if entry.hint:
+        return entry.hint
+    if kind in KIND_REASONS:
+        return KIND_REASONS[kind]
+    if entry.action in DELIVERED_ACTIONS or (entry.status or "").startswith("2."):
+        return "delivered"
+    return failure_reason(entry, kind)
+
+
+def failure_reason(entry: Entry, kind: str) -> str:
+    """Return the reason for a failed or delayed entry from its status, text, code and action."""
+    text = normalise(entry.diagnostic) if entry.diagnostic else ""
+    chosen = weigh(MATCHER.find(text) if text else None, status_reason(entry.status))
+    if chosen:
+        return chosen
+    if (entry.diagnostic_type or "").lower().startswith("x-unix"):
+        return "mailererror"
+    from_reply = reply_reason(entry.reply_code)
+    if from_reply:
+        return from_reply
+    if entry.action == "delayed" or kind == "delay":
+        return "expired"
+    return "onhold" if text.strip() else "undefined"
+
+
+def weigh(from_text: str | None, from_status: str | None) -> str | None:
+    """Return the reason to keep when the text and the status code each suggest one (or none)."""
+    if from_text is None or from_text == from_status:
+        return from_status if from_text is None else from_text
+    if from_status is None or from_status in WEAK_STATUS_REASONS:
+        return from_text
+    return min(from_text, from_status, key=MATCHER.rank)
+
+
+def is_temporary(entry: Entry) -> bool:
+    """Return True when the entry reads as a temporary failure (4xx code or wording)."""
+    for code in (entry.status, entry.reply_code):
+        if code:
+            return code.startswith("4")
+    if entry.diagnostic:
+        found = _CODE_IN_TEXT.search(entry.diagnostic)
+        if found:
+            return (found.group(1) or found.group(2)) == "4"
+        if _TEMPORARY_WORDS.search(entry.diagnostic):
+            return True
+    return entry.action == "delayed"
+
+
+def effective_status(entry: Entry, reason: str) -> str | None:
+    """Return the entry's own status, else the pseudo code its reason implies (None if none)."""
+    if entry.status:
+        return entry.status
+    if reason in NOT_FAILURES:
+        return None
+    return implied_status(reason, is_temporary(entry))

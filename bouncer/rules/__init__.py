@@ -1,0 +1,1 @@
+"""Rule tables for the classifier: status codes, reply codes and diagnostic phrasings."""

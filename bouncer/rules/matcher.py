@@ -1,0 +1,96 @@
+"""Compile an ordered phrase table into one regular expression and find the best reason in text.
+
+A phrase is lower-case literal text; `*` inside it stands for a short gap of any characters
+("mailbox * full"). A phrase starts at the start of a word (never after an ASCII letter or
+digit); text in scripts without spaces (Japanese, Chinese) can match anywhere.
+
+All phrases go into one prefix trie emitted as a single regular expression, so a search costs
+one pass over the text whatever the number of phrases. After each match the search resumes one
+character after the match's start, so overlapping phrases are all seen, and the reason that
+comes first in the table wins, wherever in the text it was found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+GAP = "*"
+GAP_PATTERN = ".{0,80}?"
+_TERMINAL = ""
+_WORD_START = "(?<![a-z0-9])"
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Return text lower-cased, with runs of whitespace folded to one space, padded by spaces."""
+    return " " + _WHITESPACE.sub(" ", text).strip().lower() + " "
+
+
+def _tokens(phrase: str) -> list[str]:
+    """Split a phrase into trie tokens: single characters and the gap marker."""
+    tokens: list[str] = []
+    for part_index, part in enumerate(phrase.split(GAP)):
+        if part_index:
+            tokens.append(GAP)
+        tokens.extend(part)
+    return tokens
+
+
+def _build_trie(phrases: Iterable[tuple[str, int]]) -> dict:
+    """Return a nested-dict trie of phrases; a terminal holds the first phrase id seen there."""
+    trie: dict = {}
+    for phrase, phrase_id in phrases:
+        node = trie
+        for token in _tokens(phrase):
+            node = node.setdefault(token, {})
+        node.setdefault(_TERMINAL, phrase_id)
+    return trie
+
+
+def _emit(node: dict) -> str:
+    """Return the regex source for a trie node: longer continuations first, then the end."""
+    branches = []
+    for token in sorted(key for key in node if key != _TERMINAL):
+        head = GAP_PATTERN if token == GAP else re.escape(token)
+        branches.append(head + _emit(node[token]))
+    if _TERMINAL in node:
+        branches.append(f"(?P<p{node[_TERMINAL]}>)")
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
+
+
+class PhraseMatcher:
+    """An ordered table of (reason, phrases) compiled once; finds the highest-ranked reason."""
+
+    def __init__(self, table: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Compile the table; earlier rows rank higher."""
+        self.reasons: tuple[str, ...] = tuple(reason for reason, _ in table)
+        self._rank = {reason: rank for rank, reason in reversed(list(enumerate(self.reasons)))}
+        numbered: list[tuple[str, int]] = []
+        self._phrase_rank: dict[str, int] = {}
+        for rank, (_, phrases) in enumerate(table):
+            for phrase in phrases:
+                phrase_id = len(numbered)
+                numbered.append((phrase.lower().lstrip(), phrase_id))
+                self._phrase_rank[f"p{phrase_id}"] = rank
+        self._regex = re.compile(_WORD_START + _emit(_build_trie(numbered)), re.DOTALL)
+
+    def rank(self, reason: str) -> int:
+        """Return a reason's position in the table (lower ranks higher); unknown ones rank last."""
+        return self._rank.get(reason, len(self.reasons))
+
+    def find(self, normalised_text: str) -> str | None:
+        """Return the highest-ranked reason whose phrase occurs in already normalised text."""
+        best = len(self.reasons)
+        search = self._regex.search
+        match = search(normalised_text)
+        while match is not None:
+            rank = self._phrase_rank[match.lastgroup]
+            if rank < best:
+                best = rank
+                if rank == 0:
+                    break
+            match = search(normalised_text, match.start() + 1)
+        return self.reasons[best] if best < len(self.reasons) else None
