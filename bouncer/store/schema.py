@@ -73,6 +73,58 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_type_at ON events(type, at);
     CREATE INDEX events_recipient ON events(recipient);
     """,
+    # 2: deferral tracking, bounce scores, webhook outbox
+    """
+    CREATE TABLE deferrals (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        key TEXT NOT NULL DEFAULT '',
+        opened_at TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_status TEXT,
+        last_diagnostic TEXT,
+        last_reason TEXT,
+        orig_message_id TEXT,
+        orig_from TEXT,
+        orig_to TEXT,
+        orig_subject TEXT,
+        orig_date TEXT,
+        warned_at TEXT,
+        closed_at TEXT,
+        close_reason TEXT
+    );
+    CREATE INDEX deferrals_open ON deferrals(recipient) WHERE closed_at IS NULL;
+    CREATE INDEX deferrals_started ON deferrals(started_at);
+    CREATE TABLE bounce_scores (
+        recipient TEXT PRIMARY KEY,
+        score INTEGER NOT NULL,
+        last_day TEXT
+    );
+    CREATE TABLE webhook_cursors (
+        url TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        disabled_at TEXT,
+        disabled_reason TEXT
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        event_seq INTEGER NOT NULL REFERENCES events(seq),
+        event_id TEXT NOT NULL,
+        body BLOB NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        first_attempt_at TEXT,
+        next_attempt_at TEXT NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at TEXT,
+        UNIQUE (url, event_seq)
+    );
+    CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
+    """,
 )
 
 
