@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bouncer.dsn import standard, textscan
+from bouncer.dsn import fallback, standard, textscan
 from bouncer.dsn.fields import field_blocks, find_addresses, find_reply_code, find_status
 from bouncer.dsn.mime import Part, decode_words
 from bouncer.dsn.textscan import Failure
@@ -35,6 +35,7 @@ _DELAY_TEXT = re.compile(
     r"|has been delayed|not yet been delivered|still trying|will continue trying",
     re.I,
 )
+_LETTERS = re.compile(r"[^\W\d_]{3,}")
 _PASTED_FIELD = re.compile(r"^[ \t>]*Final-Recipient:", re.I | re.M)
 
 
@@ -58,7 +59,7 @@ def own_addresses(root: Part) -> set[str]:
     return found
 
 
-def bounce_report(root: Part, texts: list[str]) -> Report | None:
+def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | None:
     """Return the bounce Report of a non-standard bounce message, if it is one."""
     full_text = "\n\n".join(texts)
     pasted = _pasted_status(full_text)
@@ -68,10 +69,14 @@ def bounce_report(root: Part, texts: list[str]) -> Report | None:
     if not looks_like_bounce(root, region):
         return None
     failures = _failures(root, region)
+    if not failures and raw:
+        excluded = own_addresses(root)
+        failures = [Failure(a, None) for a in fallback.flufl_recipients(raw, excluded)]
     if not failures:
-        return None
+        return Report(kind="bounce") if _DAEMON.search(root.get("from") or "") else None
     delayed = bool(_DELAY_TEXT.search(region))
-    entries = tuple(_entry(failure, delayed) for failure in failures)
+    summary = textscan.region_summary(region)
+    entries = tuple(_entry(_with_text(failure, summary), delayed) for failure in failures)
     return Report(kind="delay" if delayed else "bounce", entries=entries)
 
 
@@ -101,6 +106,18 @@ def _header_failures(root: Part, region: str) -> list[Failure]:
         scanned.get(address.lower()) or Failure(address, textscan.reply_paragraph(lines))
         for address in listed
     ]
+
+
+def _with_text(failure: Failure, summary: str | None) -> Failure:
+    """Return the failure with the whole bounce text as diagnostic when it has none."""
+    if failure.diagnostic and _LETTERS.search(failure.diagnostic):
+        return failure
+    return Failure(failure.address, _join(failure.diagnostic, summary))
+
+
+def _join(first_text: str | None, second_text: str | None) -> str | None:
+    """Join two optional texts with a space (None when both are empty)."""
+    return " ".join(part for part in (first_text, second_text) if part) or None
 
 
 def _entry(failure: Failure, delayed: bool) -> Entry:

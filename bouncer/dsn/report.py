@@ -47,7 +47,7 @@ def read(raw: bytes) -> Report:
         _standard(root, texts)
         or _complaint(root, original, texts)
         or ses.ses_report(texts)
-        or heuristics.bounce_report(root, texts)
+        or heuristics.bounce_report(root, texts, raw)
         or _autoreply(root, texts)
         or Report(kind="unknown")
     )

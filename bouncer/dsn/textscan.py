@@ -17,7 +17,7 @@ _ORIGINAL_MARKER = re.compile(
     r"|The original message headers|-+ ?original mail info"
     r"|-+ ?Undelivered Message|.{0,30}Message header follows"
     r"|-+ ?Returned message|\*\*\*\*\* ?Original|Content-Type: message/rfc822"
-    r"|Return-Path: <)",
+    r"|Original Message:?[ \t]*$|Return-Path: <)",
     re.IGNORECASE | re.MULTILINE,
 )
 _QUOTE = re.compile(r"^(?:[ \t]*>)+ ?", re.MULTILINE)
@@ -179,3 +179,9 @@ def reply_paragraph(lines: list[str]) -> str | None:
         if match:
             return fold(line)
     return None
+
+
+def region_summary(region: str, limit: int = 600) -> str | None:
+    """Return the bounce text folded into one line (for recipients without own text)."""
+    text = fold(region)
+    return text[:limit] if text else None
