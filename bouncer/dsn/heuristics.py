@@ -35,6 +35,8 @@ _DELAY_TEXT = re.compile(
     r"|has been delayed|not yet been delivered|still trying|will continue trying",
     re.I,
 )
+OWN_HEADERS = ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc")
+SENDER_HEADERS = ("from", "return-path", "sender")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 _PASTED_FIELD = re.compile(r"^[ \t>]*Final-Recipient:", re.I | re.M)
 
@@ -50,10 +52,10 @@ def looks_like_bounce(root: Part, region: str) -> bool:
     return bool(_FAILURE_TEXT.search(region))
 
 
-def own_addresses(root: Part) -> set[str]:
-    """Return the addresses of the bounce's own headers (never failed recipients)."""
+def own_addresses(root: Part, names: tuple[str, ...] = OWN_HEADERS) -> set[str]:
+    """Return the addresses in the bounce's own headers of the given names."""
     found: set[str] = set()
-    for name in ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc"):
+    for name in names:
         for value in root.get_all(name):
             found.update(address.lower() for address in find_addresses(value))
     return found
@@ -82,10 +84,10 @@ def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | No
 
 def _failures(root: Part, region: str) -> list[Failure]:
     """Return the failed recipients: X-Failed-Recipients, text rules, then flufl.bounce."""
-    excluded = own_addresses(root)
-    found = textscan.scan_failures(region, excluded)
+    found = textscan.scan_failures(region, own_addresses(root, SENDER_HEADERS))
     if found:
         return found
+    excluded = own_addresses(root)
     listed = _header_failures(root, region)
     if listed:
         return listed

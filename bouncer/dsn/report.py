@@ -11,6 +11,11 @@ from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_message, pa
 from bouncer.dsn.original import find_original
 from bouncer.model import Original, Report
 
+# A text part that is only the returned message's headers (attached as text/plain).
+_HEADER_DUMP = re.compile(
+    r"\s*(?:[A-Za-z][A-Za-z0-9\-]*:[ \t][^\n]*\n(?:[ \t][^\n]*\n)*){3,}"
+    r"(?:[^\n]*\n)*?(?:Received|Message-I[Dd]|Date):",
+)
 _TAG = re.compile(r"<[^>]*>")
 _HTML_BREAK = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|p|div|tr)\b[^>]*>", re.I)
 
@@ -26,7 +31,9 @@ def body_texts(root: Part) -> list[str]:
         if part.children:
             stack.extend(reversed(part.children))
         elif part.ctype.startswith(("text/", "multipart/")) or part.ctype == "message/partial":
-            texts.append(_plain(part))
+            text = _plain(part)
+            if not _HEADER_DUMP.match(text[:3000]):
+                texts.append(text)
     return texts
 
 

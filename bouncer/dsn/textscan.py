@@ -29,6 +29,11 @@ _LEADING = re.compile(rf"^[ \t*\-]*<({_ADDR})>[ \t]*(?:[:.,]+|\.\.\.)?[ \t]*(.*)
 _LEADING_BARE = re.compile(rf"^[ \t*\-]*({_ADDR})[ \t]*(?::|\.\.\.)[ \t]+(.+)$")
 _BRACKETED_REASON = re.compile(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+[\[(](.+)[\])][ \t.]*$")
 _TRAILING = re.compile(rf":[ \t]*<({_ADDR})>[ \t.]*$")
+_NOT_RECIPIENT = re.compile(
+    r"(?:message-id|in-reply-to|references|mail from|from|sender|return-path|envelope-from"
+    r"|reply-to|smtp\.mailfrom)[ \t]*[:=]?[ \t]*<?$",
+    re.IGNORECASE,
+)
 _PHRASE = re.compile(
     rf"(?:\bto|\brecipient|\baddress(?:es)?|\bRCPT TO|\bfor|\buser|\bmailbox|attempts)"
     rf"[ \t]*:?[ \t]*<?({_ADDR})>?",
@@ -93,6 +98,8 @@ def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
     lines = region.split("\n")
     for index, line in enumerate(lines):
         for match in [*_PHRASE.finditer(line), *_TRAILING.finditer(line)]:
+            if _NOT_RECIPIENT.search(line[: match.start(1)]):
+                continue
             address = match.group(1).strip(".")
             key = address.lower()
             if key in excluded or key in found or _SYSTEM_LOCAL.match(address):
