@@ -15,6 +15,23 @@ _SHARED = (
 )
 
 
+class _CurrentStreamHandler(logging.StreamHandler):
+    """A handler that writes to whatever sys.stdout or sys.stderr is at the time of each line."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    @property
+    def stream(self):  # noqa: ANN201 - a text stream
+        """Return the current sys.<name> stream."""
+        return getattr(sys, self._name)
+
+    @stream.setter
+    def stream(self, _value) -> None:  # noqa: ANN001
+        """Ignore assignments: the stream is always looked up."""
+
+
 def _renderer(log_format: str, stream) -> structlog.typing.Processor:  # noqa: ANN001
     """Pick the JSON renderer, or the console one on a TTY when format is 'auto'."""
     console = log_format == "console" or (log_format == "auto" and stream.isatty())
@@ -23,9 +40,9 @@ def _renderer(log_format: str, stream) -> structlog.typing.Processor:  # noqa: A
     return structlog.processors.JSONRenderer(ensure_ascii=False)
 
 
-def configure(log_format: str = "auto", level: str = "info", stream=None) -> None:  # noqa: ANN001
-    """Send structlog and stdlib logging (aiosmtpd, asyncio) to stream in one shape."""
-    stream = stream or sys.stdout
+def configure(log_format: str = "auto", level: str = "info", to: str = "stdout") -> None:
+    """Send structlog and stdlib logging (aiosmtpd, asyncio) to sys.stdout/stderr in one shape."""
+    stream = getattr(sys, to)
     numeric = logging.getLevelName(level.upper())
     numeric = numeric if isinstance(numeric, int) else logging.INFO
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -34,7 +51,7 @@ def configure(log_format: str = "auto", level: str = "info", stream=None) -> Non
                     structlog.processors.format_exc_info,
                     _renderer(log_format, stream)],
     )
-    handler = logging.StreamHandler(stream)
+    handler = _CurrentStreamHandler(to)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

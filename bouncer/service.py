@@ -13,8 +13,10 @@ import structlog
 
 from bouncer.config import Config
 from bouncer.intake import InboxWriter
+from bouncer.scheduler import Scheduler
 from bouncer.smtp import BounceHandler, BounceSMTP, SessionGate
 from bouncer.store import open_db
+from bouncer.tracking import policy_from
 from bouncer.worker import Processor
 
 log = structlog.get_logger("bouncer.service")
@@ -61,7 +63,9 @@ async def serve(config: Config, *, ready: Callable[[int], None] | None = None,
     open_db(config.db_path).close()  # create and migrate before taking traffic
     stop = stop or asyncio.Event()
     writer = InboxWriter(config.db_path).start()
-    processor = Processor(config.db_path, config.class_overrides)
+    policy = policy_from(config.tracker)
+    processor = Processor(config.db_path, config.class_overrides, policy)
+    scheduler = Scheduler(processor, policy, config.tracker.sweep_interval)
     gate = SessionGate(config.smtp.max_connections)
     handler = BounceHandler(config.smtp.domains, writer.store,
                             max_recipients=config.smtp.max_recipients, on_stored=processor.wake)
@@ -71,7 +75,8 @@ async def serve(config: Config, *, ready: Callable[[int], None] | None = None,
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
-    processing = asyncio.create_task(processor.run(), name="processor")
+    tasks = [asyncio.create_task(processor.run(), name="processor"),
+             asyncio.create_task(scheduler.run(), name="scheduler")]
     log.info("service.started", listen=f"{config.listen_host}:{port}", db=str(config.db_path),
              domains=list(config.smtp.domains))
     sd_notify("READY=1")
@@ -82,9 +87,9 @@ async def serve(config: Config, *, ready: Callable[[int], None] | None = None,
     log.info("service.stopping")
     server.close()
     await _drain_sessions(gate, config.smtp.shutdown_grace)
-    processing.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await processing
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     writer.stop()
     await processor.close()
     log.info("service.stopped")

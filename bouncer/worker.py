@@ -17,6 +17,7 @@ from bouncer.clock import utcnow
 from bouncer.processor import process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import StoredMessage
+from bouncer.tracker import DEFAULT_POLICY, Policy
 
 log = structlog.get_logger("bouncer.processor")
 T = TypeVar("T")
@@ -27,9 +28,10 @@ class Processor:
     """Processes unprocessed messages whenever woken; all database writes run on its thread."""
 
     def __init__(self, db_path: str | Path, class_overrides: Mapping[str, str] | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 policy: Policy = DEFAULT_POLICY, clock: Callable[[], datetime] = utcnow) -> None:
         self._db_path = db_path
         self._overrides = dict(class_overrides or {})
+        self._policy = policy
         self._clock = clock
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="bouncer-process")
         self._db: Database | None = None
@@ -77,7 +79,7 @@ class Processor:
     def _process_one(self, db: Database, message: StoredMessage) -> bool:
         """Process one message; a failure marks it failed. Return False if even that failed."""
         try:
-            done = process(db, message, self._clock(), self._overrides)
+            done = process(db, message, self._clock(), self._overrides, policy=self._policy)
         except Exception as exc:  # noqa: BLE001 - a parsing bug must not stop the processor
             log.exception("message.process_failed", message=message.id)
             try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 
 def postfix_dsn(recipient: str, status: str, diagnostic: str, *, action: str = "failed",
-                message_id: str = "<orig-1@shop.example>") -> bytes:
+                message_id: str = "<orig-1@shop.example>",
+                arrival: str | None = "Tue, 24 Nov 2026 09:59:00 +0000") -> bytes:
     """Return a Postfix-style multipart/report DSN for one recipient."""
+    arrival_line = f"Arrival-Date: {arrival}\n" if arrival else ""
     return f"""\
 Return-Path: <>
 From: MAILER-DAEMON@mx.sender.example (Mail Delivery System)
@@ -35,8 +37,7 @@ Content-Type: message/delivery-status
 
 Reporting-MTA: dns; mx.sender.example
 X-Postfix-Queue-ID: 4ABCDEF
-Arrival-Date: Tue, 24 Nov 2026 09:59:00 +0000
-
+{arrival_line}
 Final-Recipient: rfc822; {recipient}
 Original-Recipient: rfc822;{recipient}
 Action: {action}

@@ -64,3 +64,10 @@ def print_table(rows: Sequence[dict], columns: Sequence[str], widths: Sequence[i
             text = "" if row.get(name) is None else str(row[name])
             cells.append(text if width == 0 else text[:width].ljust(width))
         click.echo("  ".join(cells).rstrip())
+
+
+def log_to_stderr(config: Config) -> None:
+    """Send event log lines to stderr so they never mix with a command's output."""
+    from bouncer.logs import configure
+
+    configure(config.log_format, config.log_level, to="stderr")

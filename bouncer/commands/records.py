@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from bouncer.commands.common import open_store, print_json_lines, print_table, store_options
+from bouncer.commands.common import (
+    log_to_stderr,
+    open_store,
+    print_json_lines,
+    print_table,
+    store_options,
+)
 
 LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reason", "diagnostic")
 LOG_WIDTHS = (24, 28, 32, 7, 5, 16, 0)
@@ -53,10 +59,9 @@ def reprocess_cmd(kind: str | None, failed: bool, since: str | None, until: str 
                   config, db_path: str) -> None:  # noqa: ANN001
     """Re-classify stored raw messages with the current rules and update records."""
     from bouncer.clock import utcnow
-    from bouncer.logs import configure
     from bouncer.reprocessing import reprocess
 
-    configure(config.log_format, "warning", stream=click.get_text_stream("stderr"))
+    log_to_stderr(config)
     db = open_store(db_path)
     summary = reprocess(db, config, utcnow, kind=kind, failed_only=failed,
                         since=_iso(since), until=_iso(until))

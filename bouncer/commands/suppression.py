@@ -6,7 +6,13 @@ import sys
 
 import click
 
-from bouncer.commands.common import open_store, print_json_lines, print_table, store_options
+from bouncer.commands.common import (
+    log_to_stderr,
+    open_store,
+    print_json_lines,
+    print_table,
+    store_options,
+)
 
 COLUMNS = ("address", "reason", "class", "source", "last_seen", "count", "expires_at", "status")
 WIDTHS = (36, 16, 5, 10, 24, 5, 24, 0)
@@ -71,6 +77,7 @@ def add_cmd(address: str, reason: str, bounce_class: str, expires: str | None,
     from bouncer.config import ConfigError, parse_duration
     from bouncer.editing import add_manual
 
+    log_to_stderr(config)
     now = utcnow()
     try:
         expires_at = now + parse_duration(expires, "--expires") if expires else None
@@ -89,6 +96,7 @@ def remove_cmd(address: str, config, db_path: str) -> None:  # noqa: ANN001
     from bouncer.clock import utcnow
     from bouncer.editing import remove_manual
 
+    log_to_stderr(config)
     if not remove_manual(open_store(db_path), address, utcnow()):
         click.echo(f"{address}: not suppressed")
         sys.exit(1)

@@ -1,0 +1,65 @@
+"""The scheduler: sweep open deferrals and suppression expiries now, or every N seconds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlite_utils import Database
+
+from bouncer import notify, tracking
+from bouncer.clock import utcnow
+from bouncer.tracker import Policy
+from bouncer.worker import Processor
+
+log = structlog.get_logger("bouncer.scheduler")
+
+
+class _DryRun(Exception):
+    """Raised inside the sweep transaction to roll it back."""
+
+
+def sweep_once(db: Database, now: datetime, policy: Policy, *, dry_run: bool = False) -> list[dict]:
+    """Run one sweep in one transaction; with dry_run, report what would fire and roll back."""
+    fired: list[dict] = []
+    try:
+        with db.atomic():
+            fired = tracking.sweep(db, now, policy)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return fired
+
+
+class Scheduler:
+    """Sweeps on the processor's thread every interval; events fire once, even after a crash."""
+
+    def __init__(self, processor: Processor, policy: Policy, interval: timedelta,
+                 clock: Callable[[], datetime] = utcnow,
+                 on_events: Callable[[list[dict]], None] | None = None) -> None:
+        self._processor = processor
+        self._policy = policy
+        self._interval = max(interval.total_seconds(), 0.05)
+        self._clock = clock
+        self._on_events = on_events
+
+    async def sweep(self) -> list[dict]:
+        """Run one sweep now and emit what fired."""
+        fired = await self._processor.call(
+            lambda db: sweep_once(db, self._clock(), self._policy))
+        notify.emit(fired)
+        if fired and self._on_events is not None:
+            self._on_events(fired)
+        return fired
+
+    async def run(self) -> None:
+        """Sweep at start (catching up after downtime), then every interval, until cancelled."""
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+                log.exception("scheduler.sweep_failed")
+            await asyncio.sleep(self._interval)
