@@ -1,0 +1,113 @@
+"""The bouncer command through click's runner, against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bouncer.cli import main
+from bouncer.clock import utcnow
+from bouncer.processor import process
+from bouncer.store import inbox, open_db
+from bouncer.store.inbox import Incoming
+from tests.messages import postfix_dsn
+
+UNKNOWN = "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown"
+
+
+def run(*args: str, env: dict | None = None) -> tuple[int, str]:
+    """Invoke the CLI; return exit code and stdout."""
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.stdout
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A database holding one processed hard bounce and one mailbox-full delay."""
+    path = tmp_path / "cli.db"
+    db = open_db(path)
+    raws = [postfix_dsn("gone@example.com", "5.1.1", UNKNOWN),
+            postfix_dsn("full@example.com", "4.2.2", "452 4.2.2 Mailbox full", action="delayed")]
+    items = [Incoming(utcnow(), "<>", ("b@localhost",), None, raw) for raw in raws]
+    inbox.insert_batch(db, items)
+    for message in inbox.unprocessed(db):
+        process(db, message, utcnow())
+    db.close()
+    return path
+
+
+def test_classify_json_prints_one_line_per_file(tmp_path: Path) -> None:
+    dsn = tmp_path / "dsn.eml"
+    dsn.write_bytes(postfix_dsn("gone@example.com", "5.1.1", UNKNOWN))
+    junk = tmp_path / "junk.eml"
+    junk.write_bytes(b"\x00\xff garbage")
+    code, output = run("classify", "--json", str(dsn), str(junk))
+    assert code == 0
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert [line["file"] for line in lines] == [str(dsn), str(junk)]
+    assert lines[0]["kind"] == "bounce"
+    assert lines[0]["recipients"][0] == {
+        "address": "gone@example.com", "status": "5.1.1", "action": "failed", "class": "hard",
+        "reason": "userunknown", "diagnostic": UNKNOWN}
+    assert lines[1]["kind"] == "unknown"
+
+
+def test_classify_missing_file_exits_nonzero(tmp_path: Path) -> None:
+    code, _ = run("classify", "--json", str(tmp_path / "nope.eml"))
+    assert code != 0
+
+
+def test_suppression_show_exit_codes(db_path: Path) -> None:
+    code, output = run("suppression", "show", "gone@example.com", "--db", str(db_path), "--json")
+    assert code == 0 and json.loads(output)["reason"] == "userunknown"
+    assert run("suppression", "show", "full@example.com", "--db", str(db_path))[0] == 1
+
+
+def test_db_from_environment(db_path: Path) -> None:
+    code, _ = run("suppression", "show", "gone@example.com", env={"BOUNCER_DB": str(db_path)})
+    assert code == 0
+
+
+def test_add_list_remove(db_path: Path) -> None:
+    db = str(db_path)
+    assert run("suppression", "add", "Ops@Example.org", "--reason", "asked", "--db", db)[0] == 0
+    code, output = run("suppression", "list", "--json", "--db", db)
+    assert {json.loads(line)["address"] for line in output.splitlines()} == {
+        "gone@example.com", "Ops@example.org"}
+    assert run("suppression", "remove", "Ops@EXAMPLE.org", "--db", db)[0] == 0
+    assert run("suppression", "remove", "Ops@example.org", "--db", db)[0] == 1
+    code, output = run("events", "--type", "suppression.removed", "--json", "--db", db)
+    assert [json.loads(line)["recipient"] for line in output.splitlines()] == ["Ops@example.org"]
+
+
+def test_log_shows_both_records_newest_first(db_path: Path) -> None:
+    code, output = run("log", "--json", "--db", str(db_path))
+    rows = [json.loads(line) for line in output.splitlines()]
+    assert code == 0
+    assert [r["recipient"] for r in rows] == ["full@example.com", "gone@example.com"]
+    assert rows[1]["orig_from"] == "Shop <orders@shop.example>"
+    assert rows[1]["diagnostic"] == UNKNOWN
+    code, output = run("log", "--recipient", "gone@example.com", "--db", str(db_path))
+    assert "userunknown" in output and "full@" not in output
+
+
+def test_reprocess_counts_messages(db_path: Path) -> None:
+    code, output = run("reprocess", "--db", str(db_path))
+    assert code == 0 and "messages=2" in output
+    assert run("suppression", "show", "gone@example.com", "--db", str(db_path))[0] == 0
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 1
+    assert "no such database" in result.output
+
+
+def test_bad_config_names_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[smtp]\nmax_connections = 'lots'\n")
+    result = CliRunner().invoke(main, ["log", "--config", str(config)])
+    assert result.exit_code == 1 and "smtp.max_connections" in result.output
