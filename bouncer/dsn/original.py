@@ -7,6 +7,7 @@ import re
 from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_headers
 from bouncer.model import Original
 
+MAX_BLOCKS = 8
 _PASTED_START = re.compile(
     r"^(?:Return-Path|Received|Message-I[Dd]|From|To|Subject|Date|MIME-Version|DKIM-Signature"
     r"|X-[A-Za-z\-]+|Content-Type):[ \t]",
@@ -38,13 +39,18 @@ def original_from_part(headers: Part) -> Original:
 
 def pasted_headers(text: str) -> Part | None:
     """Return the header block of an original message pasted into a body text, if any."""
-    for match in _PASTED_START.finditer(text):
-        start = match.start()
-        block = text[start:].split("\n\n", 1)[0]
-        headers = parse_headers(block.encode("utf-8", "replace"))
+    position = 0
+    for _ in range(MAX_BLOCKS):
+        match = _PASTED_START.search(text, position)
+        if match is None:
+            return None
+        end = text.find("\n\n", match.start())
+        end = len(text) if end < 0 else end
+        headers = parse_headers(text[match.start() : end].encode("utf-8", "replace"))
         names = {name for name, _ in headers}
         if len(names & {"message-id", "subject", "from", "to", "date"}) >= 2:
             return Part(headers, b"")
+        position = end
     return None
 
 

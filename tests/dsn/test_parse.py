@@ -257,3 +257,30 @@ def test_every_corpus_message_parses_to_a_valid_kind() -> None:
         report = parse(path.read_bytes())
         assert report.kind in KINDS, path
         assert all(entry.address for entry in report.entries), path
+
+
+def test_forwarded_quoted_dsn_fields_are_read() -> None:
+    raw = (
+        b"From: someone@example.net\nSubject: Fwd: Returned mail\n\n"
+        b"> Final-Recipient: RFC822; lost@example.org\n> Action: failed\n> Status: 5.1.1\n"
+        b"> Diagnostic-Code: SMTP; 550 5.1.1 <lost@example.org>... User unknown\n"
+    )
+    report = parse(raw)
+    assert report.kind == "bounce"
+    assert [(e.address, e.status, e.reply_code) for e in report.entries] == [
+        ("lost@example.org", "5.1.1", "550")
+    ]
+
+
+def test_many_header_like_lines_stay_fast_and_safe() -> None:
+    raw = b"From: MAILER-DAEMON@x.example\nSubject: Undelivered\n\n" + b"X-A: b\n" * 5000
+    assert parse(raw).kind in KINDS
+
+
+def test_message_id_in_the_text_is_not_a_recipient() -> None:
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.net\nTo: s@example.net\nSubject: Undelivered Mail\n\n"
+        b"Delivery to the following recipient failed permanently:\n\n"
+        b"    nobody@example.org\n\nMessage-ID: <abc123@example.net>\n"
+    )
+    assert [entry.address for entry in parse(raw).entries] == ["nobody@example.org"]
