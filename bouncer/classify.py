@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from bouncer.model import Entry, Verdict
 from bouncer.rules.codes import WEAK_STATUS_REASONS, implied_status, reply_reason, status_reason
 from bouncer.rules.matcher import PhraseMatcher, normalise
-from bouncer.rules.phrases import ENGLISH, REASON_ORDER
+from bouncer.rules.phrases import ENGLISH, GENERIC, REASON_ORDER
 from bouncer.rules.phrases_intl import INTERNATIONAL
 
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
@@ -22,11 +22,30 @@ NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
 KIND_REASONS = {"autoreply": "vacation", "complaint": "feedback", "delivered": "delivered"}
 DELIVERED_ACTIONS = frozenset({"delivered", "relayed"})
 
+# Reasons a text can name when the diagnostic did not come from an SMTP server (x-unix,
+# x-postfix ...): problems of the reporting system itself, never the recipient's address.
+LOCAL_REASONS = frozenset(
+    {
+        "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected",
+        "virusdetected", "policyviolation", "norelaying", "systemerror", "networkerror",
+        "suspend", "contenterror", "systemfull", "notaccept", "expired", "securityerror",
+        "mailererror",
+    }
+)  # fmt: skip
+# (status reason, text reason) pairs where plain precedence gets it wrong: a block list hit
+# behind a 5.1.x code, and "user unknown" behind a mailbox-status code (x.2.x) or after DATA.
+PAIR_WINNERS = {
+    ("userunknown", "blocked"): "blocked",
+    ("filtered", "userunknown"): "filtered",
+}
+_RCPT_STAGE = re.compile(r"rcpt to|rcpt command|recipient address rejected")
 MATCHER = PhraseMatcher(
     [(reason, ENGLISH.get(reason, ()) + INTERNATIONAL.get(reason, ())) for reason in REASON_ORDER]
+    + list(GENERIC)
 )
+_AFTER_DATA = re.compile(r"end of data|after data|data command|>>> data|message body", re.I)
 _CODE_IN_TEXT = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b|\b([245])\d\d\b")
-_TEMPORARY_WORDS = re.compile(r"temporar|persistent", re.IGNORECASE)
+_TEMPORARY_WORDS = re.compile(r" temporar| persistent|retry timeout exceeded", re.IGNORECASE)
 
 
 def verdict(entry: Entry, kind: str, class_overrides: Mapping[str, str] | None = None) -> Verdict:
@@ -63,23 +82,39 @@ def find_reason(entry: Entry, kind: str) -> str:
 def failure_reason(entry: Entry, kind: str) -> str:
     """Return the reason for a failed or delayed entry from its status, text, code and action."""
     text = normalise(entry.diagnostic) if entry.diagnostic else ""
-    chosen = weigh(MATCHER.find(text) if text else None, status_reason(entry.status))
+    diagnostic_type = (entry.diagnostic_type or "smtp").lower()
+    chosen = read_evidence(text, entry.status, diagnostic_type)
     if chosen:
         return chosen
-    if (entry.diagnostic_type or "").lower().startswith("x-unix"):
+    if diagnostic_type.startswith("x-unix"):
         return "mailererror"
     from_reply = reply_reason(entry.reply_code)
     if from_reply:
         return from_reply
     if entry.action == "delayed" or kind == "delay":
         return "expired"
-    return "onhold" if text.strip() else "undefined"
+    return "undefined"
+
+
+def read_evidence(text: str, status: str | None, diagnostic_type: str) -> str | None:
+    """Return the reason the diagnostic text and the status code name together, or None."""
+    allowed = None if diagnostic_type == "smtp" else LOCAL_REASONS
+    from_text = MATCHER.find(text, allowed) if text else None
+    from_status = status_reason(status)
+    if from_text == "userunknown" and _RCPT_STAGE.search(text):
+        return from_text
+    chosen = weigh(from_text, from_status)
+    if chosen == "userunknown" and from_status != chosen and _AFTER_DATA.search(text):
+        return "filtered"
+    return chosen
 
 
 def weigh(from_text: str | None, from_status: str | None) -> str | None:
     """Return the reason to keep when the text and the status code each suggest one (or none)."""
     if from_text is None or from_text == from_status:
         return from_status if from_text is None else from_text
+    if (from_status, from_text) in PAIR_WINNERS:
+        return PAIR_WINNERS[from_status, from_text]
     if from_status is None or from_status in WEAK_STATUS_REASONS:
         return from_text
     return min(from_text, from_status, key=MATCHER.rank)

@@ -14,6 +14,7 @@ STATUS_REASONS: dict[str, str] = {
     "4.2.2": "mailboxfull",
     "4.2.3": "exceedlimit",
     "4.2.4": "filtered",
+    "4.3.0": "systemerror",
     "4.3.1": "systemfull",
     "4.3.2": "notaccept",
     "4.3.3": "systemerror",
@@ -51,7 +52,7 @@ STATUS_REASONS: dict[str, str] = {
     "5.1.7": "rejected",
     "5.1.8": "rejected",
     "5.1.9": "systemerror",
-    "5.1.10": "notaccept",
+    "5.1.10": "userunknown",  # RFC 7505 null MX, but Exchange Online sends it for unknown users
     "5.2.0": "filtered",
     "5.2.1": "filtered",
     "5.2.2": "mailboxfull",

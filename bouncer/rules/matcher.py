@@ -13,7 +13,7 @@ comes first in the table wins, wherever in the text it was found.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 GAP = "*"
 GAP_PATTERN = ".{0,80}?"
@@ -24,7 +24,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 def normalise(text: str) -> str:
     """Return text lower-cased, with runs of whitespace folded to one space, padded by spaces."""
-    return " " + _WHITESPACE.sub(" ", text).strip().lower() + " "
+    folded = _WHITESPACE.sub(" ", text).strip().lower().replace("\u2019", "'")
+    return " " + folded + " "
 
 
 def _tokens(phrase: str) -> list[str]:
@@ -81,14 +82,14 @@ class PhraseMatcher:
         """Return a reason's position in the table (lower ranks higher); unknown ones rank last."""
         return self._rank.get(reason, len(self.reasons))
 
-    def find(self, normalised_text: str) -> str | None:
-        """Return the highest-ranked reason whose phrase occurs in already normalised text."""
+    def find(self, normalised_text: str, allowed: Container[str] | None = None) -> str | None:
+        """Return the highest-ranked reason (of those allowed) found in already normalised text."""
         best = len(self.reasons)
         search = self._regex.search
         match = search(normalised_text)
         while match is not None:
             rank = self._phrase_rank[match.lastgroup]
-            if rank < best:
+            if rank < best and (allowed is None or self.reasons[rank] in allowed):
                 best = rank
                 if rank == 0:
                     break
