@@ -11,7 +11,7 @@ from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry, Report
 
 _DAEMON = re.compile(
-    r"mailer-daemon|mailer_daemon|postmaster|post_master|mail delivery|mmdf|"
+    r"mailer-daemon|mailer_daemon|postmaster|post_master|mail delivery|mmdf|\bNDR\b|"
     r"delivery[ -]?(?:subsystem|system|notification)|mail ?administrator|daemon@",
     re.I,
 )
