@@ -92,9 +92,11 @@ class SessionGate:
         return [s for s in self.sessions if s.envelope is not None and s.envelope.mail_from]
 
     def close_idle(self) -> None:
-        """Close every session that is not inside a mail transaction."""
+        """Say 421 to, and close, every session that is not inside a mail transaction."""
+        busy = self.busy()
         for smtp in list(self.sessions):
-            if smtp not in self.busy() and smtp.transport is not None:
+            if smtp not in busy and smtp.transport is not None:
+                smtp.transport.write(b"421 4.3.2 Service shutting down, try again later\r\n")
                 smtp.transport.close()
 
 
