@@ -111,3 +111,23 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
     config.write_text("[smtp]\nmax_connections = 'lots'\n")
     result = CliRunner().invoke(main, ["log", "--config", str(config)])
     assert result.exit_code == 1 and "smtp.max_connections" in result.output
+
+
+def test_reprocess_applies_current_rules_to_old_messages(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = open_db(path)
+    raw = postfix_dsn("gone@example.com", "5.1.1", UNKNOWN)
+    inbox.insert_batch(db, [Incoming(utcnow(), "<>", ("b@localhost",), None, raw)])
+    process(db, inbox.unprocessed(db)[0], utcnow(), {"userunknown": "soft"})
+    db.close()
+    assert run("suppression", "show", "gone@example.com", "--db", str(path))[0] == 1
+
+    assert run("reprocess", "--db", str(path))[0] == 0
+    assert run("suppression", "show", "gone@example.com", "--db", str(path))[0] == 0
+    code, output = run("log", "--json", "--db", str(path))
+    assert [json.loads(line)["class"] for line in output.splitlines()] == ["hard"]
+
+    lenient = tmp_path / "lenient.toml"
+    lenient.write_text('[classify]\nclass_overrides = { userunknown = "soft" }\n')
+    assert run("reprocess", "--config", str(lenient), "--db", str(path))[0] == 0
+    assert run("suppression", "show", "gone@example.com", "--db", str(path))[0] == 1
