@@ -101,11 +101,13 @@ def read_evidence(text: str, status: str | None, diagnostic_type: str) -> str | 
     allowed = None if diagnostic_type == "smtp" else LOCAL_REASONS
     from_text = MATCHER.find(text, allowed) if text else None
     from_status = status_reason(status)
+    if from_text and allowed is not None:
+        return from_text  # a local failure: the reporting system's words beat its status code
     if from_text == "userunknown" and _RCPT_STAGE.search(text):
-        return from_text
+        return from_text  # refused at RCPT TO: the address itself was rejected
     chosen = weigh(from_text, from_status)
     if chosen == "userunknown" and from_status != chosen and _AFTER_DATA.search(text):
-        return "filtered"
+        return "filtered"  # "unknown user" only after the message body was read: a filter
     return chosen
 
 

@@ -1,0 +1,255 @@
+"""Tests for the classifier: reason, class and effective status of one entry."""
+
+import pytest
+
+from bouncer.classify import class_of, verdict
+from bouncer.model import Entry, Verdict
+
+
+def failed(diagnostic=None, status=None, reply_code=None, **fields) -> Entry:
+    """An entry for a failed recipient with the given evidence."""
+    fields.setdefault("action", "failed")
+    return Entry(
+        "rcpt@example.org", status=status, reply_code=reply_code, diagnostic=diagnostic, **fields
+    )
+
+
+def reason_of(diagnostic=None, status=None, reply_code=None, kind="bounce", **fields) -> str:
+    return verdict(failed(diagnostic, status, reply_code, **fields), kind).reason
+
+
+# --- status code alone ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "bounce_class"),
+    [
+        ("5.1.1", "userunknown", "hard"),
+        ("5.1.2", "hostunknown", "hard"),
+        ("5.1.6", "hasmoved", "hard"),
+        ("5.2.2", "mailboxfull", "soft"),
+        ("4.2.2", "mailboxfull", "soft"),
+        ("5.3.4", "mesgtoobig", "soft"),
+        ("4.4.7", "expired", "soft"),
+        ("5.7.26", "authfailure", "soft"),
+        ("5.7.1", "securityerror", "soft"),
+        ("5.7.13", "suspend", "soft"),
+    ],
+)
+def test_status_alone_decides(status, reason, bounce_class):
+    assert verdict(failed(status=status), "bounce") == Verdict(bounce_class, reason, status)
+
+
+# --- reply code alone -------------------------------------------------------------------------
+
+
+def test_reply_code_alone_decides_when_it_is_specific():
+    assert verdict(failed(reply_code="556"), "bounce") == Verdict("hard", "notaccept", "5.0.932")
+    assert verdict(failed(reply_code="525"), "bounce") == Verdict("soft", "suspend", "5.0.921")
+
+
+def test_nothing_to_go_on_is_undefined():
+    assert verdict(failed(), "bounce") == Verdict("soft", "undefined", "5.0.900")
+    assert reason_of("Delivery to the following recipients failed.") == "undefined"
+
+
+def test_delayed_without_other_evidence_is_expired():
+    assert reason_of(action="delayed") == "expired"
+    assert reason_of(kind="delay", action=None) == "expired"
+
+
+# --- diagnostic text alone, as servers phrase it ----------------------------------------------
+
+ENGLISH_SAMPLES = [
+    ("550 No such user - psmtp", "userunknown"),
+    ("554 delivery error: dd This user doesn't have a yahoo.com account", "userunknown"),
+    ("Sorry, no mailbox here by that name. (#5.1.1)", "userunknown"),
+    ("550 Requested action not taken: mailbox unavailable", "userunknown"),
+    ("The email address wasn\u2019t found at the destination domain.", "userunknown"),
+    (
+        "Host or domain name not found. Name service error for name=example.invalid type=A",
+        "hostunknown",
+    ),
+    ("552 Requested mail action aborted: mailbox full", "mailboxfull"),
+    ("452 user is over their storage quota", "mailboxfull"),
+    ("552 Message size exceeds fixed limit", "mesgtoobig"),
+    ("550 This account has been temporarily suspended", "suspend"),
+    ("554 <rcpt@example.org>: Relay access denied", "norelaying"),
+    (
+        "550 Unauthenticated email from example.com is not accepted due to domain's DMARC policy",
+        "authfailure",
+    ),
+    ("550 Reverse DNS lookup for host 192.0.2.1 failed permanently", "requireptr"),
+    (
+        "421 Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user "
+        "complaints",
+        "badreputation",
+    ),
+    ("451 Client host rejected: Please try again slower", "speeding"),
+    ("421 Too many concurrent SMTP connections; please try again later", "toomanyconn"),
+    ("553 Domain of sender address bounce@example.com does not exist", "rejected"),
+    ("550 Recipient address has null MX", "notaccept"),
+    ("550 RCP-P2 Refused due to recipient preferences", "filtered"),
+    ("550 Our system has detected that this message is not RFC 5322 compliant", "notcompliantrfc"),
+    ("554 Message contains invalid MIME headers", "contenterror"),
+    ("554 Your message was infected with a virus", "virusdetected"),
+    ("550 Message rejected as spam by Content Filtering", "spamdetected"),
+    ("550 This message is likely unsolicited mail", "spamdetected"),
+    ("554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "blocked"),
+    ("550 Message rejected due to local policy", "policyviolation"),
+    ("554 Hop count exceeded - possible mail loop", "networkerror"),
+    ("451 Local configuration error", "systemerror"),
+    ("Delivery time expired", "expired"),
+    ("retry timeout exceeded", "expired"),
+    ("530 Authentication required", "securityerror"),
+]
+
+
+@pytest.mark.parametrize(("diagnostic", "reason"), ENGLISH_SAMPLES)
+def test_english_phrasings(diagnostic, reason):
+    assert reason_of(diagnostic) == reason
+
+
+OTHER_LANGUAGES = [
+    ("550 Empfänger unbekannt", "userunknown"),  # German
+    ("552 Postfach voll", "mailboxfull"),
+    ("550 Utilisateur inconnu", "userunknown"),  # French
+    ("552 Boîte aux lettres pleine", "mailboxfull"),
+    ("550 Usuario desconocido", "userunknown"),  # Spanish
+    ("552 Buzón lleno", "mailboxfull"),
+    ("550 Utente sconosciuto", "userunknown"),  # Italian
+    ("552 Casella piena", "mailboxfull"),
+    ("550 Usuário desconhecido", "userunknown"),  # Portuguese
+    ("552 Caixa postal cheia", "mailboxfull"),
+    ("550 Onbekende gebruiker", "userunknown"),  # Dutch
+    ("552 Mailbox is vol", "mailboxfull"),
+    ("550 宛先不明", "userunknown"),  # Japanese
+    ("552 メールボックスがいっぱいです", "mailboxfull"),
+    ("550 Пользователь не найден", "userunknown"),  # Russian
+    ("552 Почтовый ящик переполнен", "mailboxfull"),
+    ("550 此用户不存在", "userunknown"),  # Chinese
+    ("552 邮箱已满", "mailboxfull"),
+]
+
+
+@pytest.mark.parametrize(("diagnostic", "reason"), OTHER_LANGUAGES)
+def test_other_languages(diagnostic, reason):
+    assert reason_of(diagnostic) == reason
+
+
+# --- precedence between status, text and codes ------------------------------------------------
+
+
+def test_specific_text_beats_a_generic_policy_status():
+    assert reason_of("550 5.7.1 Message rejected as spam", status="5.7.1") == "spamdetected"
+
+
+def test_text_names_the_reason_behind_an_other_status():
+    assert reason_of("550 5.0.0 <rcpt@example.org>... User unknown", status="5.0.0") == (
+        "userunknown"
+    )
+
+
+def test_a_full_mailbox_beats_an_unknown_user_status():
+    assert reason_of("550 5.1.1 mailbox full", status="5.1.1") == "mailboxfull"
+
+
+def test_a_block_list_hit_behind_an_address_status_is_blocked():
+    text = "553 http://www.spamhaus.org/query/bl?ip=192.0.2.1"
+    assert reason_of(text, status="5.1.3") == "blocked"
+
+
+def test_a_specific_status_beats_a_vaguer_text():
+    assert reason_of("451 4.7.1 Try again later", status="4.7.1") == "blocked"
+    assert reason_of("552 5.2.2 delivery failed", status="5.2.2") == "mailboxfull"
+
+
+def test_broad_words_lose_to_specific_phrases():
+    text = "554 5.7.1 Your IP is blocked by policy: spam detected"
+    assert reason_of(text, status="5.7.1") == "spamdetected"
+
+
+def test_unknown_user_after_the_message_body_is_filtered():
+    text = "550 : User unknown (in reply to end of DATA command)"
+    assert reason_of(text, status="5.0.0") == "filtered"
+
+
+def test_unknown_user_at_rcpt_is_userunknown_even_behind_a_mailbox_status():
+    text = "did not like our RCPT TO: 550 5.2.1 Recipient address rejected: User unknown"
+    assert reason_of(text, status="5.2.1") == "userunknown"
+    assert reason_of("550 5.2.1 <rcpt@example.org>... User Unknown", status="5.2.1") == "filtered"
+
+
+def test_local_delivery_agent_failure_is_a_mailer_error():
+    entry = failed(
+        'procmail: Couldn\'t create "/var/spool/mail/neko": No such user',
+        status="5.1.1",
+        diagnostic_type="x-unix",
+    )
+    assert verdict(entry, "bounce") == Verdict("soft", "mailererror", "5.1.1")
+    assert reason_of("255", diagnostic_type="X-Unix") == "mailererror"
+
+
+# --- report kinds and parser hints ------------------------------------------------------------
+
+
+def test_report_kinds_that_are_not_failures():
+    entry = Entry("rcpt@example.org")
+    assert verdict(entry, "autoreply") == Verdict("none", "vacation", None)
+    assert verdict(entry, "complaint") == Verdict("none", "feedback", None)
+    assert verdict(entry, "delivered") == Verdict("none", "delivered", None)
+
+
+def test_delivered_or_relayed_action_is_delivered():
+    relayed = Entry("rcpt@example.org", action="relayed", status="2.0.0")
+    assert verdict(relayed, "bounce") == Verdict("none", "delivered", "2.0.0")
+
+
+def test_parser_hint_wins():
+    entry = failed("550 5.1.1 User unknown", status="5.1.1", hint="vacation")
+    assert verdict(entry, "bounce").reason == "vacation"
+
+
+# --- the hard/soft rule and operator overrides ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "temporary", "expected"),
+    [
+        ("userunknown", True, "hard"),
+        ("hostunknown", False, "hard"),
+        ("hasmoved", True, "hard"),
+        ("notaccept", False, "hard"),
+        ("notaccept", True, "soft"),
+        ("mailboxfull", False, "soft"),
+        ("blocked", False, "soft"),
+        ("authfailure", False, "soft"),
+        ("feedback", False, "none"),
+        ("vacation", False, "none"),
+        ("delivered", False, "none"),
+    ],
+)
+def test_class_of(reason, temporary, expected):
+    assert class_of(reason, temporary) == expected
+
+
+def test_temporary_notaccept_is_soft():
+    entry = failed("421 Host does not accept mail", reply_code="421")
+    assert verdict(entry, "bounce") == Verdict("soft", "notaccept", "4.0.932")
+
+
+def test_class_overrides_apply_last():
+    entry = failed("550 5.7.1 blocked using zen.spamhaus.org", status="5.7.1")
+    assert verdict(entry, "bounce", {"blocked": "hard"}).bounce_class == "hard"
+    assert verdict(entry, "bounce", {"userunknown": "soft"}).bounce_class == "soft"
+
+
+# --- effective status -------------------------------------------------------------------------
+
+
+def test_implied_status_takes_its_class_digit_from_the_evidence():
+    assert verdict(failed("452 4.2.2 Mailbox full"), "bounce").status == "4.0.922"
+    assert verdict(failed("Mailbox full", reply_code="552"), "bounce").status == "5.0.922"
+    assert verdict(failed("mailbox full, temporary failure"), "bounce").status == "4.0.922"
+    assert verdict(failed("retry timeout exceeded"), "bounce").status == "4.0.947"
+    assert verdict(failed("User unknown"), "bounce").status == "5.0.911"
