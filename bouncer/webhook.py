@@ -28,14 +28,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from bouncer.tracker import Event
+
+if TYPE_CHECKING:  # aiohttp is imported by `deliver` only: the CLI's import path stays lean
+    import aiohttp
 
 SIGNATURE_HEADER = "Bouncer-Signature"
 EVENT_ID_HEADER = "Bouncer-Event-Id"
 DELIVERY_STATES = ("delivered", "retry", "gone")
+BODY_FIELDS = (
+    "id", "type", "at", "recipient", "original_message_id", "original_from",
+    "original_subject", "status", "reason", "class", "diagnostic", "attempts", "age_seconds",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +95,22 @@ def event_body(event_id: str, event: Event) -> bytes:
         "age_seconds": _json_value(event.age),
         "data": {name: _json_value(value) for name, value in event.data.items()},
     }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return _encode(payload)
+
+
+def stored_event_body(stored: Mapping[str, object]) -> bytes:
+    """Return the JSON body for an event as listed by `store.events.search` (same shape).
+
+    The top-level fields are taken from the stored event; every other stored field except the
+    table's `seq` goes under "data". An `age` in the stored data becomes `age_seconds`.
+    """
+    fields = {name: value for name, value in stored.items() if name != "seq"}
+    if "age_seconds" not in fields and "age" in fields:
+        fields["age_seconds"] = fields.pop("age")
+    payload = {name: _json_value(fields.pop(name, None)) for name in BODY_FIELDS}
+    payload["at"] = _stored_time(payload["at"])
+    payload["data"] = {name: _json_value(value) for name, value in sorted(fields.items())}
+    return _encode(payload)
 
 
 def next_attempt(
@@ -126,6 +147,8 @@ async def deliver(
     timeout: float = 10.0,
 ) -> DeliveryResult:
     """POST one signed body and report the result; never raises (cancellation excepted)."""
+    import aiohttp
+
     request_headers = {"Content-Type": "application/json", **headers}
     limit = aiohttp.ClientTimeout(total=timeout)
     try:
@@ -152,6 +175,22 @@ def _result_for(http_status: int) -> DeliveryResult:
     if http_status == 410:
         return DeliveryResult("gone", http_status, "410 Gone: webhook withdrawn")
     return DeliveryResult("retry", http_status, f"HTTP {http_status}")
+
+
+def _encode(payload: Mapping[str, object]) -> bytes:
+    """Return the compact UTF-8 JSON form of a body."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _stored_time(value: object) -> object:
+    """Return a stored ISO time re-rendered like `iso_utc` (other values unchanged)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return iso_utc(moment)
 
 
 def _digest(secret: bytes, timestamp: str, body: bytes) -> str:
