@@ -14,14 +14,14 @@ from sqlite_utils import Database
 
 from bouncer import notify
 from bouncer.clock import utcnow
-from bouncer.processor import process
+from bouncer.processor import Processed, process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import StoredMessage
 from bouncer.tracker import DEFAULT_POLICY, Policy
 
 log = structlog.get_logger("bouncer.processor")
 T = TypeVar("T")
-BATCH = 100
+BATCH = 32
 
 
 class Processor:
@@ -67,19 +67,33 @@ class Processor:
         return self._db
 
     def drain(self, db: Database) -> int:
-        """Process every unprocessed message; return how many were handled."""
+        """Process every unprocessed message; return how many were handled.
+
+        Messages are processed in batches that commit together (one fsync per batch); each
+        message still runs in its own savepoint, so it is written whole or not at all, and a
+        failure marks only that message failed.
+        """
         handled = 0
-        while batch := inbox.unprocessed(db, BATCH):
-            for message in batch:
-                if not self._process_one(db, message):
-                    return handled
-                handled += 1
+        stalled = False
+        while not stalled and (batch := inbox.unprocessed(db, BATCH)):
+            done: list[Processed] = []
+            with db.atomic():
+                for message in batch:
+                    result = self._process_one(db, message)
+                    if result is False:
+                        stalled = True
+                        break
+                    if result is not True:
+                        done.append(result)
+            for processed in done:
+                _log_processed(processed)
+            handled += len(done)
         return handled
 
-    def _process_one(self, db: Database, message: StoredMessage) -> bool:
-        """Process one message; a failure marks it failed. Return False if even that failed."""
+    def _process_one(self, db: Database, message: StoredMessage) -> Processed | bool:
+        """Process one message, or mark it failed (True); False if even that failed."""
         try:
-            done = process(db, message, self._clock(), self._overrides, policy=self._policy)
+            return process(db, message, self._clock(), self._overrides, policy=self._policy)
         except Exception as exc:  # noqa: BLE001 - a parsing bug must not stop the processor
             log.exception("message.process_failed", message=message.id)
             try:
@@ -88,12 +102,15 @@ class Processor:
                 log.exception("message.mark_failed_failed", message=message.id)
                 return False
             return True
-        report = done.analysis.report
-        log.info("message.processed", message=message.id, kind=report.kind,
-                 recipients=len(report.entries))
-        for entry, verdict in done.analysis.verdicts:
-            log.info("bounce.recorded", message=message.id, recipient=entry.address,
-                     status=verdict.status, bounce_class=verdict.bounce_class,
-                     reason=verdict.reason)
-        notify.emit(done.events)
-        return True
+
+
+def _log_processed(done: Processed) -> None:
+    """Log a committed message's outcome and emit its events."""
+    report = done.analysis.report
+    log.info("message.processed", message=done.message_id, kind=report.kind,
+             recipients=len(report.entries))
+    for entry, verdict in done.analysis.verdicts:
+        log.info("bounce.recorded", message=done.message_id, recipient=entry.address,
+                 status=verdict.status, bounce_class=verdict.bounce_class,
+                 reason=verdict.reason)
+    notify.emit(done.events)
