@@ -39,8 +39,19 @@ SIGNATURE_HEADER = "Bouncer-Signature"
 EVENT_ID_HEADER = "Bouncer-Event-Id"
 DELIVERY_STATES = ("delivered", "retry", "gone")
 BODY_FIELDS = (
-    "id", "type", "at", "recipient", "original_message_id", "original_from",
-    "original_subject", "status", "reason", "class", "diagnostic", "attempts", "age_seconds",
+    "id",
+    "type",
+    "at",
+    "recipient",
+    "original_message_id",
+    "original_from",
+    "original_subject",
+    "status",
+    "reason",
+    "class",
+    "diagnostic",
+    "attempts",
+    "age_seconds",
 )
 
 

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -23,6 +25,7 @@ from bouncer.webhook import (
     event_body,
     next_attempt,
     sign,
+    stored_event_body,
     verify,
 )
 
@@ -115,6 +118,50 @@ def test_event_body_converts_other_zones_to_utc():
     payload = json.loads(event_body("ev-8", Event("bounce.soft", local, "a@b.org")))
     assert payload["at"] == "2026-03-02T11:00:00Z"
     assert payload["age_seconds"] is None
+
+
+def test_stored_event_body_has_the_shape_of_event_body():
+    stored = {
+        "seq": 12,
+        "id": "ev-9",
+        "type": "bounce.hard",
+        "at": "2026-03-02T09:00:00.000Z",
+        "recipient": "ann@example.org",
+        "status": "5.1.1",
+        "reason": "userunknown",
+        "class": "hard",
+        "diagnostic": "550 5.1.1 unknown",
+        "original_message_id": "<m1@app>",
+        "original_from": "news@app",
+        "original_subject": "Grüße",
+        "message": 4,
+        "kind": "bounce",
+    }
+    event = Event(
+        "bounce.hard",
+        NOW,
+        "ann@example.org",
+        original=Original(message_id="<m1@app>", from_addr="news@app", subject="Grüße"),
+        status="5.1.1",
+        reason="userunknown",
+        bounce_class="hard",
+        diagnostic="550 5.1.1 unknown",
+        data={"kind": "bounce", "message": 4},
+    )
+    assert stored_event_body(stored) == event_body("ev-9", event)
+
+
+def test_stored_event_body_turns_age_into_age_seconds():
+    payload = json.loads(stored_event_body({"id": "e", "type": "delivery.delayed", "age": 60}))
+    assert payload["age_seconds"] == 60
+    assert payload["data"] == {}
+    assert payload["recipient"] is None
+
+
+def test_store_side_imports_do_not_load_aiohttp():
+    code = "import sys, bouncer.store.outbox; print('aiohttp' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 # --- backoff --------------------------------------------------------------------------------
