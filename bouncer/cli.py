@@ -27,16 +27,28 @@ def _register() -> None:
         main.add_command(command)
 
 
+def _expand(paths: tuple[str, ...]) -> list[str]:
+    """Return the given files, with every directory replaced by the files beneath it, sorted."""
+    files: list[str] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file())
+        else:
+            files.append(name)
+    return files
+
+
 @main.command("classify")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per file.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def classify_cmd(as_json: bool, files: tuple[str, ...]) -> None:
-    """Parse and classify saved messages offline (no database)."""
+    """Parse and classify saved messages (files or directories) offline, no database."""
     from bouncer.analyse import analyse_bytes
 
     missing = 0
     out = sys.stdout
-    for name in files:
+    for name in _expand(files):
         try:
             raw = Path(name).read_bytes()
         except FileNotFoundError:

@@ -131,3 +131,13 @@ def test_reprocess_applies_current_rules_to_old_messages(tmp_path: Path) -> None
     lenient.write_text('[classify]\nclass_overrides = { userunknown = "soft" }\n')
     assert run("reprocess", "--config", str(lenient), "--db", str(path))[0] == 0
     assert run("suppression", "show", "gone@example.com", "--db", str(path))[0] == 1
+
+
+def test_classify_walks_directories(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.eml").write_bytes(postfix_dsn("x@example.com", "5.1.1", UNKNOWN))
+    (tmp_path / "two.eml").write_bytes(b"Subject: hello\n\nnot a bounce\n")
+    code, output = run("classify", "--json", str(tmp_path))
+    assert code == 0
+    assert [json.loads(line)["file"] for line in output.splitlines()] == [
+        str(tmp_path / "a" / "one.eml"), str(tmp_path / "two.eml")]
