@@ -38,13 +38,17 @@ PAIR_WINNERS = {
     ("userunknown", "blocked"): "blocked",
     ("filtered", "userunknown"): "filtered",
 }
-_RCPT_STAGE = re.compile(r"rcpt to|rcpt command|recipient address rejected")
+# Signs that the address itself was refused: at RCPT TO, or after a directory lookup.
+_ADDRESS_REFUSED = re.compile(
+    r"rcpt to|rcpt command|recipient address rejected|not listed in|"
+    r"(?:wasn't|couldn't|could not|was not) be found|(?:wasn't|was not) found"
+)
 MATCHER = PhraseMatcher(
     [(reason, ENGLISH.get(reason, ()) + INTERNATIONAL.get(reason, ())) for reason in REASON_ORDER]
     + list(GENERIC)
 )
-_AFTER_DATA = re.compile(r"end of data|after data|data command|>>> data|message body", re.I)
-_CODE_IN_TEXT = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b|\b([245])\d\d\b")
+_STATUS_IN_TEXT = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?!\d|\.\d)")
+_CODE_IN_TEXT = re.compile(r"(?<![\d.])([245])(?:\.\d{1,3}\.\d{1,3}(?!\d|\.\d)|\d\d(?![\d.]))")
 _TEMPORARY_WORDS = re.compile(r" temporar| persistent|retry timeout exceeded", re.IGNORECASE)
 
 
@@ -83,7 +87,8 @@ def failure_reason(entry: Entry, kind: str) -> str:
     """Return the reason for a failed or delayed entry from its status, text, code and action."""
     text = normalise(entry.diagnostic) if entry.diagnostic else ""
     diagnostic_type = (entry.diagnostic_type or "smtp").lower()
-    chosen = read_evidence(text, entry.status, diagnostic_type)
+    status = entry.status or status_in_text(entry.diagnostic)
+    chosen = read_evidence(text, status, diagnostic_type)
     if chosen:
         return chosen
     if diagnostic_type.startswith("x-unix"):
@@ -96,6 +101,12 @@ def failure_reason(entry: Entry, kind: str) -> str:
     return "undefined"
 
 
+def status_in_text(diagnostic: str | None) -> str | None:
+    """Return the first RFC 3463 status code written in a diagnostic text, or None."""
+    found = _STATUS_IN_TEXT.search(diagnostic) if diagnostic else None
+    return found.group(0) if found else None
+
+
 def read_evidence(text: str, status: str | None, diagnostic_type: str) -> str | None:
     """Return the reason the diagnostic text and the status code name together, or None."""
     allowed = None if diagnostic_type == "smtp" else LOCAL_REASONS
@@ -103,11 +114,11 @@ def read_evidence(text: str, status: str | None, diagnostic_type: str) -> str | 
     from_status = status_reason(status)
     if from_text and allowed is not None:
         return from_text  # a local failure: the reporting system's words beat its status code
-    if from_text == "userunknown" and _RCPT_STAGE.search(text):
-        return from_text  # refused at RCPT TO: the address itself was rejected
+    if from_text == "userunknown" and _ADDRESS_REFUSED.search(text):
+        return from_text
     chosen = weigh(from_text, from_status)
-    if chosen == "userunknown" and from_status != chosen and _AFTER_DATA.search(text):
-        return "filtered"  # "unknown user" only after the message body was read: a filter
+    if chosen == "userunknown" and from_status != chosen:
+        return "filtered"  # "unknown user" with no sign it came at RCPT TO: maybe a filter
     return chosen
 
 
@@ -130,16 +141,19 @@ def is_temporary(entry: Entry) -> bool:
     if entry.diagnostic:
         found = _CODE_IN_TEXT.search(entry.diagnostic)
         if found:
-            return (found.group(1) or found.group(2)) == "4"
+            return found.group(1) == "4"
         if _TEMPORARY_WORDS.search(entry.diagnostic):
             return True
     return entry.action == "delayed"
 
 
 def effective_status(entry: Entry, reason: str) -> str | None:
-    """Return the entry's own status, else the pseudo code its reason implies (None if none)."""
+    """Return the entry's own status (or one its text states), else the code its reason implies."""
     if entry.status:
         return entry.status
     if reason in NOT_FAILURES:
         return None
+    written = status_in_text(entry.diagnostic)
+    if written and written[0] in "45":
+        return written
     return implied_status(reason, is_temporary(entry))

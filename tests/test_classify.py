@@ -61,10 +61,13 @@ def test_delayed_without_other_evidence_is_expired():
 # --- diagnostic text alone, as servers phrase it ----------------------------------------------
 
 ENGLISH_SAMPLES = [
-    ("550 No such user - psmtp", "userunknown"),
-    ("554 delivery error: dd This user doesn't have a yahoo.com account", "userunknown"),
+    ("said: 550 No such user - psmtp (in reply to RCPT TO command)", "userunknown"),
+    ("RCPT TO:<rcpt@example.org> 554 This user doesn't have a yahoo.com account", "userunknown"),
     ("Sorry, no mailbox here by that name. (#5.1.1)", "userunknown"),
-    ("550 Requested action not taken: mailbox unavailable", "userunknown"),
+    (
+        "550 Requested action not taken: mailbox unavailable (in reply to RCPT TO command)",
+        "userunknown",
+    ),
     ("The email address wasn\u2019t found at the destination domain.", "userunknown"),
     (
         "Host or domain name not found. Name service error for name=example.invalid type=A",
@@ -134,7 +137,7 @@ OTHER_LANGUAGES = [
 
 @pytest.mark.parametrize(("diagnostic", "reason"), OTHER_LANGUAGES)
 def test_other_languages(diagnostic, reason):
-    assert reason_of(diagnostic) == reason
+    assert reason_of(diagnostic + " (in reply to RCPT TO command)") == reason
 
 
 # --- precedence between status, text and codes ------------------------------------------------
@@ -145,9 +148,26 @@ def test_specific_text_beats_a_generic_policy_status():
 
 
 def test_text_names_the_reason_behind_an_other_status():
-    assert reason_of("550 5.0.0 <rcpt@example.org>... User unknown", status="5.0.0") == (
+    text = "550 5.0.0 <rcpt@example.org>... User unknown (in reply to RCPT TO command)"
+    assert reason_of(text, status="5.0.0") == "userunknown"
+
+
+def test_unknown_user_with_no_sign_of_the_rcpt_stage_is_filtered():
+    assert reason_of("550 <rcpt@example.org>... User unknown", status="5.0.0") == "filtered"
+    assert reason_of("550 Usuario desconocido") == "filtered"
+    assert reason_of("550 Usuario desconocido", status="5.1.1") == "userunknown"
+
+
+def test_a_directory_lookup_that_found_nothing_is_userunknown():
+    assert reason_of("User jdoe (rcpt@example.org) not listed in Domino Directory") == (
         "userunknown"
     )
+    assert reason_of("because the address couldn't be found. Check for typos") == "userunknown"
+
+
+def test_a_status_written_in_the_text_counts_when_the_entry_has_none():
+    entry = failed("Sorry, no mailbox here by that name. (#5.1.1)")
+    assert verdict(entry, "bounce") == Verdict("hard", "userunknown", "5.1.1")
 
 
 def test_a_full_mailbox_beats_an_unknown_user_status():
@@ -248,8 +268,11 @@ def test_class_overrides_apply_last():
 
 
 def test_implied_status_takes_its_class_digit_from_the_evidence():
-    assert verdict(failed("452 4.2.2 Mailbox full"), "bounce").status == "4.0.922"
+    assert verdict(failed("452 4.2.2 Mailbox full"), "bounce").status == "4.2.2"
+    assert verdict(failed("452 Mailbox full"), "bounce").status == "4.0.922"
     assert verdict(failed("Mailbox full", reply_code="552"), "bounce").status == "5.0.922"
     assert verdict(failed("mailbox full, temporary failure"), "bounce").status == "4.0.922"
     assert verdict(failed("retry timeout exceeded"), "bounce").status == "4.0.947"
-    assert verdict(failed("User unknown"), "bounce").status == "5.0.911"
+    assert verdict(failed("User unknown (in reply to RCPT TO command)"), "bounce").status == (
+        "5.0.911"
+    )

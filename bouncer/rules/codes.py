@@ -172,10 +172,17 @@ TEMPORARY_PSEUDO_OVERRIDES: dict[str, str] = {"filtered": "0.924"}
 
 
 def status_reason(status: str | None) -> str | None:
-    """Return the reason an RFC 3463 status code names by itself, or None."""
+    """Return the reason an RFC 3463 status code names by itself, or None.
+
+    A permanent addressing code with an unregistered detail (Exchange's 5.1.351 ...) counts
+    as a bad destination address.
+    """
     if not status:
         return None
-    return STATUS_REASONS.get(status)
+    found = STATUS_REASONS.get(status)
+    if found is None and status.startswith("5.1.") and status not in ("5.1.7", "5.1.8"):
+        return "userunknown"
+    return found
 
 
 def reply_reason(reply_code: str | None) -> str | None:
