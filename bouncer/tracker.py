@@ -13,137 +13,42 @@ a downtime) emits `delivery.delayed` and then `delivery.given_up`, in that order
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import fields, replace
+from datetime import UTC, date, datetime
 
 from bouncer.addresses import normalize
 from bouncer.model import Entry, Original, Report, Verdict
-
-EVENT_TYPES = (
-    "bounce.hard",
-    "bounce.soft",
-    "delivery.delayed",
-    "delivery.given_up",
-    "delivery.recovered",
-    "complaint",
-    "suppression.added",
-    "suppression.removed",
-    "suppression.expired",
+from bouncer.tracker_types import (
+    CLOSE_REASONS,
+    EVENT_TYPES,
+    OBSERVATION_KINDS,
+    BounceScore,
+    Deferral,
+    Event,
+    Observation,
+    Outcome,
+    Policy,
+    SuppressionRequest,
+    deferral_event,
+    observation_event,
 )
-OBSERVATION_KINDS = ("bounce", "delay", "delivered", "complaint", "autoreply", "other")
-CLOSE_REASONS = ("recovered", "hard", "complaint", "resolved", "given_up")
+
+__all__ = [
+    "BounceScore",
+    "CLOSE_REASONS",
+    "Deferral",
+    "EVENT_TYPES",
+    "Event",
+    "OBSERVATION_KINDS",
+    "Observation",
+    "Outcome",
+    "Policy",
+    "SuppressionRequest",
+    "DEFAULT_POLICY",
+]
+
 _ACTION_KINDS = {"delayed": "delay", "delivered": "delivered", "relayed": "delivered"}
 _REPORT_KINDS = {"bounce": "bounce", "unknown": "bounce", "delay": "delay"}
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """Timer and escalation settings (defaults follow OpenSMTPD and Mailman)."""
-
-    warn_after: timedelta = timedelta(hours=4)
-    give_up_after: timedelta = timedelta(days=4)
-    expired_ttl: timedelta = timedelta(days=14)
-    escalation_threshold: int = 5
-    escalation_window: timedelta = timedelta(days=7)
-    soft_ttl: timedelta = timedelta(days=7)
-    arrival_max_age: timedelta = timedelta(days=30)
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What one processed report entry says about one recipient."""
-
-    recipient: str  # normalized address
-    kind: str  # one of OBSERVATION_KINDS
-    observed_at: datetime  # when bouncer received the report
-    bounce_class: str = "none"  # hard | soft | none
-    reason: str = "undefined"
-    key: str = ""  # original Message-ID, else ENVID, else "" (recipient alone)
-    status: str | None = None
-    action: str | None = None
-    diagnostic: str | None = None
-    arrival_date: datetime | None = None
-    original: Original = field(default_factory=Original)
-
-
-@dataclass(frozen=True, slots=True)
-class Deferral:
-    """An open (or closed) run of soft failures for one recipient and original message."""
-
-    recipient: str
-    key: str
-    opened_at: datetime  # first failure seen
-    started_at: datetime  # age origin: plausible Arrival-Date, else opened_at
-    last_seen: datetime
-    attempts: int = 1
-    last_status: str | None = None
-    last_diagnostic: str | None = None
-    last_reason: str | None = None
-    original: Original = field(default_factory=Original)
-    warned_at: datetime | None = None
-    closed_at: datetime | None = None
-    close_reason: str | None = None  # one of CLOSE_REASONS
-
-    @property
-    def is_open(self) -> bool:
-        """Return True while the deferral is not closed."""
-        return self.closed_at is None
-
-    def age(self, now: datetime) -> timedelta:
-        """Return how long the original message has been undelivered at `now`."""
-        return now - self.started_at
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something that happened, to be stored and emitted once."""
-
-    type: str  # one of EVENT_TYPES
-    at: datetime
-    recipient: str
-    original: Original = field(default_factory=Original)
-    status: str | None = None
-    reason: str | None = None
-    bounce_class: str | None = None
-    diagnostic: str | None = None
-    attempts: int | None = None
-    age: timedelta | None = None
-    data: Mapping[str, object] = field(default_factory=dict)  # extras, e.g. {"by": ...}
-
-
-@dataclass(frozen=True, slots=True)
-class SuppressionRequest:
-    """Ask the store to suppress an address; expires_at None means never."""
-
-    address: str
-    reason: str
-    bounce_class: str  # hard | soft
-    expires_at: datetime | None
-    status: str | None = None
-    diagnostic: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BounceScore:
-    """Mailman-style bounce score of one recipient: soft-bounce days counted once per day."""
-
-    score: int = 0
-    last_day: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of one step: new deferral state, events in order, and a suppression to add.
-
-    `deferral` is None when no deferral is involved; a closed one has `closed_at` set.
-    `score` is the recipient's new bounce score, or None when it did not change.
-    """
-
-    deferral: Deferral | None
-    events: tuple[Event, ...] = ()
-    suppression: SuppressionRequest | None = None
-    score: BounceScore | None = None
-
 
 DEFAULT_POLICY = Policy()
 
@@ -281,7 +186,7 @@ def _soft(
         due, first = _give_up(recorded, now, policy), ()
     else:
         due = _due(recorded, now, policy)
-        first = (_observed_event("bounce.soft", observation, recorded),)
+        first = (observation_event("bounce.soft", observation, recorded),)
     suppression = due.suppression
     if suppression is None and escalated(scored, policy):
         suppression = _request(observation, "soft", now + policy.soft_ttl)
@@ -300,7 +205,7 @@ def _terminal(
     current: Deferral | None, observation: Observation, event_type: str, close_reason: str
 ) -> Outcome:
     """Handle a hard bounce or complaint: close, emit, and ask for a permanent suppression."""
-    event = _observed_event(event_type, observation, current)
+    event = observation_event(event_type, observation, current)
     closed = None if current is None else close(current, observation.observed_at, close_reason)
     reason = observation.reason
     if close_reason == "complaint" and reason in ("", "undefined"):
@@ -320,7 +225,7 @@ def _recovered(
     if current is None:
         return Outcome(None)
     closed = close(current, at, close_reason)
-    event = _deferral_event("delivery.recovered", at, closed, dict(data))
+    event = deferral_event("delivery.recovered", at, closed, dict(data))
     reason = "delivered" if close_reason == "recovered" else None
     recovered = replace(event, bounce_class="none", reason=reason, status=status)
     return Outcome(closed, (recovered,))
@@ -335,7 +240,7 @@ def _due(deferral: Deferral, now: datetime, policy: Policy) -> Outcome:
         return _give_up(deferral, now, policy)
     if age >= policy.warn_after and deferral.warned_at is None:
         warned = replace(deferral, warned_at=now)
-        return Outcome(warned, (_deferral_event("delivery.delayed", now, warned),))
+        return Outcome(warned, (deferral_event("delivery.delayed", now, warned),))
     return Outcome(deferral)
 
 
@@ -344,9 +249,9 @@ def _give_up(deferral: Deferral, now: datetime, policy: Policy) -> Outcome:
     events: list[Event] = []
     if deferral.warned_at is None and deferral.age(now) >= policy.warn_after:
         deferral = replace(deferral, warned_at=now)
-        events.append(_deferral_event("delivery.delayed", now, deferral))
+        events.append(deferral_event("delivery.delayed", now, deferral))
     closed = close(deferral, now, "given_up")
-    given_up = _deferral_event("delivery.given_up", now, closed)
+    given_up = deferral_event("delivery.given_up", now, closed)
     events.append(replace(given_up, reason="expired"))
     request = SuppressionRequest(
         closed.recipient,
@@ -405,42 +310,6 @@ def _request(observation: Observation, bounce_class: str, expires: datetime | No
         expires,
         observation.status,
         observation.diagnostic,
-    )
-
-
-def _observed_event(event_type: str, observation: Observation, deferral: Deferral | None) -> Event:
-    """Return an event describing an observation (attempts and age from its deferral)."""
-    at = observation.observed_at
-    return Event(
-        event_type,
-        at,
-        observation.recipient,
-        original=observation.original,
-        status=observation.status,
-        reason=observation.reason,
-        bounce_class=observation.bounce_class,
-        diagnostic=observation.diagnostic,
-        attempts=None if deferral is None else deferral.attempts,
-        age=None if deferral is None else deferral.age(at),
-    )
-
-
-def _deferral_event(
-    event_type: str, at: datetime, deferral: Deferral, data: Mapping[str, str] | None = None
-) -> Event:
-    """Return an event describing a deferral's state at `at`."""
-    return Event(
-        event_type,
-        at,
-        deferral.recipient,
-        original=deferral.original,
-        status=deferral.last_status,
-        reason=deferral.last_reason,
-        bounce_class="soft",
-        diagnostic=deferral.last_diagnostic,
-        attempts=deferral.attempts,
-        age=deferral.age(at),
-        data=dict(data or {}),
     )
 
 
