@@ -179,7 +179,8 @@ class Outbox:
     async def tick(self) -> int:
         """Record finished attempts, queue new events and start due deliveries; return started."""
         finished, self._finished = self._finished, []
-        busy = {delivery_id: url for delivery_id, (url, _) in self._running.items()}
+        ended = {item.delivery.id for item in finished}
+        busy = {key: url for key, (url, _) in self._running.items() if key not in ended}
         try:
             recorded, due, queued = await self._processor.call(
                 partial(self._step, finished, self._clock(), busy)
@@ -188,7 +189,7 @@ class Outbox:
             for item in finished:
                 self._running.pop(item.delivery.id, None)
         if queued:
-            self._wake.set()  # a full batch may have left more to queue
+            self._wake.set()  # look again at once: a full batch may have left more to queue
         for item in recorded:
             _log_recorded(item)
         for delivery in due:
