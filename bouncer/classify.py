@@ -43,9 +43,12 @@ _ADDRESS_REFUSED = re.compile(
     r"rcpt to|rcpt command|recipient address rejected|not listed in|"
     r"(?:wasn't|couldn't|could not|was not) be found|(?:wasn't|was not) found"
 )
+# What a local delivery program's failure (x-unix) can be besides a mailer error.
+X_UNIX_REASONS = frozenset({"mailboxfull", "mesgtoobig", "exceedlimit", "suspend", "mailererror"})
 MATCHER = PhraseMatcher(
     [(reason, ENGLISH.get(reason, ()) + INTERNATIONAL.get(reason, ())) for reason in REASON_ORDER]
-    + list(GENERIC)
+    + list(GENERIC),
+    generic_from=len(REASON_ORDER),
 )
 _STATUS_IN_TEXT = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?!\d|\.\d)")
 _CODE_IN_TEXT = re.compile(r"(?<![\d.])([245])(?:\.\d{1,3}\.\d{1,3}(?!\d|\.\d)|\d\d(?![\d.]))")
@@ -109,11 +112,17 @@ def status_in_text(diagnostic: str | None) -> str | None:
 
 def read_evidence(text: str, status: str | None, diagnostic_type: str) -> str | None:
     """Return the reason the diagnostic text and the status code name together, or None."""
-    allowed = None if diagnostic_type == "smtp" else LOCAL_REASONS
-    from_text = MATCHER.find(text, allowed) if text else None
+    allowed = LOCAL_REASONS
+    if diagnostic_type == "smtp":
+        allowed = None
+    elif diagnostic_type.startswith("x-unix"):
+        allowed = X_UNIX_REASONS
+    from_text, generic = MATCHER.find_with_strength(text, allowed)
     from_status = status_reason(status)
     if from_text and allowed is not None:
         return from_text  # a local failure: the reporting system's words beat its status code
+    if generic and from_status and from_status != "securityerror":
+        return from_status  # broad words lose to any status code but the vague x.7.x one
     if from_text == "userunknown" and _ADDRESS_REFUSED.search(text):
         return from_text
     chosen = weigh(from_text, from_status)

@@ -189,6 +189,19 @@ def test_broad_words_lose_to_specific_phrases():
     assert reason_of(text, status="5.7.1") == "spamdetected"
 
 
+def test_broad_words_lose_to_a_status_that_names_a_reason():
+    text = "Unable to contact LDAP server. (#4.4.3) This message has been in the queue too long."
+    assert reason_of(text, status="4.4.3") == "systemerror"
+    assert reason_of("This message has been in the queue too long.") == "expired"
+
+
+def test_broad_words_still_beat_the_vague_policy_status():
+    assert reason_of("554 5.7.1 Rejected: looks like SPAM to us", status="5.7.1") == (
+        "spamdetected"
+    )
+    assert reason_of("554 5.7.1 rejected by local policy", status="5.7.1") == "policyviolation"
+
+
 def test_unknown_user_after_the_message_body_is_filtered():
     text = "550 : User unknown (in reply to end of DATA command)"
     assert reason_of(text, status="5.0.0") == "filtered"
@@ -208,6 +221,17 @@ def test_local_delivery_agent_failure_is_a_mailer_error():
     )
     assert verdict(entry, "bounce") == Verdict("soft", "mailererror", "5.1.1")
     assert reason_of("255", diagnostic_type="X-Unix") == "mailererror"
+    assert reason_of("451 4.0.0 Operating system error", diagnostic_type="x-unix") == (
+        "mailererror"
+    )
+    assert reason_of("maildrop: maildir over quota.", diagnostic_type="x-unix") == "mailboxfull"
+
+
+def test_other_local_diagnostics_read_only_system_side_reasons():
+    text = (
+        "Name service error for name=example.org type=MX: Malformed or unexpected name server reply"
+    )
+    assert reason_of(text, status="5.4.4", diagnostic_type="x-postfix") == "networkerror"
 
 
 # --- report kinds and parser hints ------------------------------------------------------------

@@ -63,11 +63,18 @@ def _emit(node: dict) -> str:
 
 
 class PhraseMatcher:
-    """An ordered table of (reason, phrases) compiled once; finds the highest-ranked reason."""
+    """An ordered table of (reason, phrases) compiled once; finds the highest-ranked reason.
 
-    def __init__(self, table: Sequence[tuple[str, Sequence[str]]]) -> None:
+    Rows from `generic_from` on hold broad words: a reason found only through them is
+    reported as generic, so callers can let stronger evidence outweigh it.
+    """
+
+    def __init__(
+        self, table: Sequence[tuple[str, Sequence[str]]], generic_from: int | None = None
+    ) -> None:
         """Compile the table; earlier rows rank higher."""
         self.reasons: tuple[str, ...] = tuple(reason for reason, _ in table)
+        self.generic_from = len(table) if generic_from is None else generic_from
         self._rank = {reason: rank for rank, reason in reversed(list(enumerate(self.reasons)))}
         numbered: list[tuple[str, int]] = []
         self._phrase_rank: dict[str, int] = {}
@@ -84,6 +91,12 @@ class PhraseMatcher:
 
     def find(self, normalised_text: str, allowed: Container[str] | None = None) -> str | None:
         """Return the highest-ranked reason (of those allowed) found in already normalised text."""
+        return self.find_with_strength(normalised_text, allowed)[0]
+
+    def find_with_strength(
+        self, normalised_text: str, allowed: Container[str] | None = None
+    ) -> tuple[str | None, bool]:
+        """Return (best allowed reason or None, whether only a generic row named it)."""
         best = len(self.reasons)
         search = self._regex.search
         match = search(normalised_text)
@@ -94,4 +107,6 @@ class PhraseMatcher:
                 if rank == 0:
                     break
             match = search(normalised_text, match.start() + 1)
-        return self.reasons[best] if best < len(self.reasons) else None
+        if best == len(self.reasons):
+            return None, False
+        return self.reasons[best], best >= self.generic_from

@@ -43,6 +43,10 @@ REASON_ORDER: tuple[str, ...] = (
 # fmt: off
 
 # fmt: off
+
+# fmt: off
+
+# fmt: off
 ENGLISH: dict[str, tuple[str, ...]] = {
     "mailboxfull": (
         "mailbox full", "mailbox is full", "mailbox * full", "full mailbox", "mailfolder is full",
@@ -241,7 +245,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "blacklisted url", "triggered a spam", "antispam checks", "anti-spam", "antispam",
         "message was rejected for policy reasons", "message rejected for policy reasons",
         "help_spam_16", "spam email", "your message has been temporarily blocked by our filter",
-        "ofr_506",
+        "ofr_506", "flagged as spam", "tagged as spam",
     ),
     "blocked": (
         "blocked using", "blocked by", "blacklisted", "blacklist", "black list", "blocklist",
@@ -294,8 +298,8 @@ ENGLISH: dict[str, tuple[str, ...]] = {
     "expired": (
         "delivery time expired", "delivery expired", "message expired", "expired after",
         "retry time not reached", "retry timeout exceeded", "giving up on", "gave up",
-        "has been delayed", "have been failing for a long time", "in the queue too long",
-        "too long in queue", "unable to deliver message after multiple retries",
+        "has been delayed", "have been failing for a long time", "too long in queue",
+        "unable to deliver message after multiple retries",
         "not reachable within the allowed queue period", "could not be delivered for",
         "not been collected after", "message timed out", "connection timed out", "timed out",
         "server did not respond", "could not find a gateway for",
@@ -327,6 +331,9 @@ ENGLISH: dict[str, tuple[str, ...]] = {
 # Broad words that name a reason only when nothing more specific matched: they rank below
 # every row of the ordered table, in this order.
 GENERIC: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("expired", (
+        "in the queue too long",
+    )),
     ("userunknown", (
         "does not exist", "doesn't exist",
     )),
