@@ -36,9 +36,12 @@ REASON_ORDER: tuple[str, ...] = (
     "systemerror",
     "expired",
     "securityerror",
+    "syntaxerror",
     "mailererror",
     "vacation",
 )
+
+# fmt: off
 
 # fmt: off
 
@@ -58,7 +61,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "user has too many messages", "space has been used up", "too much mail data",
         "mailbox * exceeded * limit", "recipient's mailbox is full", "inbox is full",
         "storage quota", "mailbox has exceeded", "user is over", "out of storage",
-        "exceeding receiving limits", "insufficient storage", "storage limit",
+        "exceeding receiving limits", "insufficient storage", "storage limit", "quotaexceeded",
     ),
     "mesgtoobig": (
         "message too big", "message too large", "message is too large", "message file too big",
@@ -68,7 +71,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "line limit exceeded", "email is too large", "too large for", "size too large",
     ),
     "exceedlimit": (
-        "message header size exceeds limit", "exceeded the limit of",
+        "message header size exceeds limit", "exceeded the limit of", "recipsizelimit",
     ),
     "suspend": (
         " is currently suspended", "has been suspended", "account suspended", "user suspended",
@@ -97,7 +100,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "that domain isn't in my list of allowed rcpthost", "not a gateway",
         "requires authentication when attempting to send to a non-local",
         "specified domain is not allowed", "relaying to * prohibited",
-        "email address is not verified",
+        "email address is not verified", "invalid credentials for relay",
     ),
     "authfailure": (
         "dmarc policy", "dmarc validation", "dmarc check", "failed dmarc", "dmarc fail",
@@ -108,6 +111,10 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "doesn't meet the required authentication level", "not pass authentication checks",
         "unauthenticated email", "meet the authentication requirements", "authentication checks",
         "is not allowed to send from * spf", "did not pass dmarc", "message failed dmarc",
+        "the spf record of the sending domain", "senders to authenticate",
+        "fails to pass spf checks", "spf record with a hard fail", "does not pass dmarc",
+        "must pass either spf or dkim", "aligned with either the authenticated spf or dkim",
+        "add a dmarc record",
     ),
     "requireptr": (
         "ptr record", "reverse dns", "reverse lookup", "cannot find your hostname",
@@ -115,6 +122,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "reverse-dns", "generic dns ptr", "mismatches client ip", "does not have a ptr",
         "forward dns entry does not point to the sending ip", "unresolvable relay host name",
         "unverifyable sending ips", "client host name unknown",
+        "does not match the ip address of the hostname",
     ),
     "badreputation": (
         "reputation", "poor email reputation", "ip/domain reputation problems",
@@ -125,7 +133,8 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "receiving mail at a rate that prevents", "sending too fast", "too fast", "throttled",
         "throttling", "exceeded the max emails per hour", "message rate", "sending rate",
         "try again later slower", "this hour", "per hour", "per minute", "hourly",
-        "recipients per day", "messages per day",
+        "recipients per day", "messages per day", "receiving mail too quickly",
+        "relay limit exceeded", "daily sending quota exceeded", "sending limit exceeded",
     ),
     "toomanyconn": (
         "too many connections", "too many concurrent", "too many smtp sessions",
@@ -216,6 +225,10 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "not rfc 5322 compliant", "not rfc5322 compliant", "rfcmessagenoncompliant",
         "duplicate header", " multiple * header", "rfc 5322", "rfc5322", "rfc 2822", "rfc2822",
         "does not comply with rfc", "non-compliant with rfc",
+        "missing a valid address in the from: header", "multiple addresses in from: header",
+        "missing a valid message-id", "unicode character in a disallowed header",
+        "encoded-word syntax is not permitted", "not a valid rfc 5321 address",
+        "mail message is malformed",
     ),
     "contenterror": (
         "header size exceeds maximum", "improper use of 8-bit data", "message mime complexity",
@@ -245,7 +258,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "blacklisted url", "triggered a spam", "antispam checks", "anti-spam", "antispam",
         "message was rejected for policy reasons", "message rejected for policy reasons",
         "help_spam_16", "spam email", "your message has been temporarily blocked by our filter",
-        "ofr_506", "flagged as spam", "tagged as spam",
+        "ofr_506", "flagged as spam", "tagged as spam", "nature of the content or the links",
     ),
     "blocked": (
         "blocked using", "blocked by", "blacklisted", "blacklist", "black list", "blocklist",
@@ -262,6 +275,8 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "blocked - see", "junkemailfilter", "extreme bad ip profile", "ip profile", "abusive",
         "mail server at * is blocked", "is not allowed to send mail from",
         "invalid ip for sending mail", "no access from mail server", "server access forbidden",
+        "traffic not accepted from this ip", "ip not in whitelist",
+        "not authorized to send email directly to our servers",
     ),
     "policyviolation": (
         "policy violation", "violates our policy", "denied by policy", "policy reasons",
@@ -273,6 +288,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "messages with multiple addresses", "header are not accepted",
         "because the recipient is not accepting mail with", "content presents a potential",
         "prohibited attachment", "attachment not allowed", "blocked attachment",
+        "has a policy that prohibited", "same message-id",
     ),
     "systemfull": (
         "mail system full", "system full", "requested mail action aborted: exceeded",
@@ -284,6 +300,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "message looping", "routing loop", "too many hops", "unable to resolve route",
         "unrouteable mail domain", "could not connect and send", "network is unreachable",
         "dns lookup failure", "dns error", "dns failure", "mail loop", "loop detected",
+        "exceeded 50 hops",
     ),
     "systemerror": (
         "system error", "local error", "local configuration error", "internal error",
@@ -294,6 +311,8 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "loop was found in the mail exchanger", "could not load drd", "no mdb",
         "transaction failed", "encountered an error while being processed", "unable to connect",
         "system problem", "resources temporarily unavailable", "error in processing",
+        "temporary system problem", "server busy", "temporarily rejected this message",
+        "temporarily rejected message",
     ),
     "expired": (
         "delivery time expired", "delivery expired", "message expired", "expired after",
@@ -306,7 +325,8 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "delivery attempts will continue", "failed to deliver to domain", "maximum time",
         "no answer from host", "queue lifetime", "delivery has failed for", "delayed more than",
         "not delivered within", "remote host is not responding", "host is not responding",
-        "delivery failed * attempts", "failed after * attempts",
+        "delivery failed * attempts", "failed after * attempts", "connection expired",
+        "timeout - closing connection",
     ),
     "securityerror": (
         "authentication required", "authentication failure", "authentication failed",
@@ -315,6 +335,9 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "not authorized to send", "you don't authenticate", "account not subscribed to ses",
         "encryption required", "starttls", "tls required", "must issue a starttls",
         "executable files are not allowed", "is a dead domain", "authorization failed",
+        "too many login attempts", "application-specific password required",
+        "username and password not accepted", "please log in with your web browser",
+        "please log in through your web browser",
     ),
     "mailererror": (
         "mailer error", "procmail", "bin/maildrop", "command failed", "command died with status",
@@ -325,6 +348,11 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "i am away on vacation", "i am away until", "i am out of the office",
         "i will be traveling for work", "out of office", "on vacation", "auto-reply", "autoreply",
         "automatic reply",
+    ),
+    "syntaxerror": (
+        "syntax error", "bad sequence of commands", "unrecognized command",
+        "unimplemented command", "command unrecognized", "command not recognized", "rcpt first",
+        "mail first", "need mail before rcpt", "need rcpt",
     ),
 }
 
