@@ -18,8 +18,8 @@ REASON_ORDER: tuple[str, ...] = (
     "authfailure",
     "requireptr",
     "badreputation",
-    "speeding",
     "toomanyconn",
+    "speeding",
     "rejected",
     "notaccept",
     "networkerror",
@@ -50,6 +50,10 @@ REASON_ORDER: tuple[str, ...] = (
 # fmt: off
 
 # fmt: off
+
+# fmt: off
+
+# fmt: off
 ENGLISH: dict[str, tuple[str, ...]] = {
     "mailboxfull": (
         "mailbox full", "mailbox is full", "mailbox * full", "full mailbox", "mailfolder is full",
@@ -60,8 +64,8 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "mailbox size limit exceeded", "mailbox exceeds allowed size", "would exceed * storage",
         "user has too many messages", "space has been used up", "too much mail data",
         "mailbox * exceeded * limit", "recipient's mailbox is full", "inbox is full",
-        "storage quota", "mailbox has exceeded", "user is over", "out of storage",
-        "exceeding receiving limits", "insufficient storage", "storage limit", "quotaexceeded",
+        "storage quota", "mailbox has exceeded", "out of storage", "exceeding receiving limits",
+        "insufficient storage", "storage limit", "quotaexceeded",
     ),
     "mesgtoobig": (
         "message too big", "message too large", "message is too large", "message file too big",
@@ -135,6 +139,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "try again later slower", "this hour", "per hour", "per minute", "hourly",
         "recipients per day", "messages per day", "receiving mail too quickly",
         "relay limit exceeded", "daily sending quota exceeded", "sending limit exceeded",
+        "too many recipients this hour", "too many messages this hour",
     ),
     "toomanyconn": (
         "too many connections", "too many concurrent", "too many smtp sessions",
@@ -142,6 +147,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "too many errors from your ip", "trop de connexions", "maximum connection limit",
         "exceeds per-domain connection limit", "too many simultaneous",
         "we have already made numerous attempts to deliver", "frequency limited",
+        "connection rate limit",
     ),
     "rejected": (
         "sender address rejected", "sender rejected", "sender was rejected",
@@ -259,14 +265,15 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "message was rejected for policy reasons", "message rejected for policy reasons",
         "help_spam_16", "spam email", "your message has been temporarily blocked by our filter",
         "ofr_506", "flagged as spam", "tagged as spam", "nature of the content or the links",
+        "mail score * over",
     ),
     "blocked": (
         "blocked using", "blocked by", "blacklisted", "blacklist", "black list", "blocklist",
         "block list", "rbl", "dnsbl", "spamhaus", "spamcop", "barracuda", "sorbs", "abuseat",
         "client host rejected", "client host blocked", "sender ip address rejected",
         "bad sender ip address", "banned sending ip", "ip address is blocked", "ip is blocked",
-        "connection refused", "connection dropped", "connection reset", "dynamic ip",
-        "dynamic/zombied", "zombie", "open proxy", "go away", "helo command rejected",
+        "connection dropped", "connection reset", "dynamic ip", "dynamic/zombied", "zombie",
+        "open proxy", "go away", "helo command rejected",
         "not currently accepting mail from your ip", "you are not allowed to connect",
         "please use the smtp server of your isp", "confirm this mail server",
         "your server requires confirmation", "service not available, closing transmission channel",
@@ -276,7 +283,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "mail server at * is blocked", "is not allowed to send mail from",
         "invalid ip for sending mail", "no access from mail server", "server access forbidden",
         "traffic not accepted from this ip", "ip not in whitelist",
-        "not authorized to send email directly to our servers",
+        "not authorized to send email directly to our servers", "connection refused by",
     ),
     "policyviolation": (
         "policy violation", "violates our policy", "denied by policy", "policy reasons",
@@ -309,10 +316,10 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "server is misconfigured", "service currently unavailable", "timeout waiting for input",
         "loops back to myself", "aliasing/forwarding loop broken", "would create a mail loop",
         "loop was found in the mail exchanger", "could not load drd", "no mdb",
-        "transaction failed", "encountered an error while being processed", "unable to connect",
-        "system problem", "resources temporarily unavailable", "error in processing",
-        "temporary system problem", "server busy", "temporarily rejected this message",
-        "temporarily rejected message",
+        "transaction failed", "encountered an error while being processed", "system problem",
+        "resources temporarily unavailable", "error in processing", "temporary system problem",
+        "server busy", "temporarily rejected this message", "temporarily rejected message",
+        "unable to connect * daemon",
     ),
     "expired": (
         "delivery time expired", "delivery expired", "message expired", "expired after",
