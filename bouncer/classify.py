@@ -58,10 +58,11 @@ _TEMPORARY_WORDS = re.compile(r" temporar| persistent|retry timeout exceeded", r
 def verdict(entry: Entry, kind: str, class_overrides: Mapping[str, str] | None = None) -> Verdict:
     """Return the Verdict for one entry of a report of the given kind."""
     reason = find_reason(entry, kind)
-    bounce_class = class_of(reason, is_temporary(entry))
+    temporary = is_temporary(entry)
+    bounce_class = class_of(reason, temporary)
     if class_overrides and reason in class_overrides:
         bounce_class = class_overrides[reason]
-    return Verdict(bounce_class, reason, effective_status(entry, reason))
+    return Verdict(bounce_class, reason, effective_status(entry, reason, temporary))
 
 
 def class_of(reason: str, temporary: bool) -> str:
@@ -156,7 +157,7 @@ def is_temporary(entry: Entry) -> bool:
     return entry.action == "delayed"
 
 
-def effective_status(entry: Entry, reason: str) -> str | None:
+def effective_status(entry: Entry, reason: str, temporary: bool) -> str | None:
     """Return the entry's own status (or one its text states), else the code its reason implies."""
     if entry.status:
         return entry.status
@@ -165,4 +166,4 @@ def effective_status(entry: Entry, reason: str) -> str | None:
     written = status_in_text(entry.diagnostic)
     if written and written[0] in "45":
         return written
-    return implied_status(reason, is_temporary(entry))
+    return implied_status(reason, temporary)

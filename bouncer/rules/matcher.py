@@ -19,12 +19,11 @@ GAP = "*"
 GAP_PATTERN = ".{0,80}?"
 _TERMINAL = ""
 _WORD_START = "(?<![a-z0-9])"
-_WHITESPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
     """Return text lower-cased, with runs of whitespace folded to one space, padded by spaces."""
-    folded = _WHITESPACE.sub(" ", text).strip().lower().replace("\u2019", "'")
+    folded = " ".join(text.lower().split()).replace("\u2019", "'")
     return " " + folded + " "
 
 
