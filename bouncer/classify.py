@@ -2,8 +2,11 @@
 
 The reason comes from, in order: what the parser knows from the format (`hint`), the report
 kind (auto-reply, complaint, delivery), then the RFC 3463 status code and the diagnostic text
-weighed against each other, then the bare SMTP reply code, then the action. Everything here is
-pure and compiled once at import.
+weighed against each other, then the bare SMTP reply code, then the action. "User unknown"
+wording counts as `userunknown` only with a status that says so (x.1.x) or a sign that the
+address itself was refused (at RCPT TO, or by a directory lookup); otherwise the refusal may
+have come from a filter after the message was read, and the reason is `filtered` (soft), as
+in the reference analyser. Everything here is pure and compiled once at import.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from bouncer.rules.phrases_intl import INTERNATIONAL
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
 KIND_REASONS = {"autoreply": "vacation", "complaint": "feedback", "delivered": "delivered"}
-DELIVERED_ACTIONS = frozenset({"delivered", "relayed"})
+DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
 # Reasons a text can name when the diagnostic did not come from an SMTP server (x-unix,
 # x-postfix ...): problems of the reporting system itself, never the recipient's address.
@@ -33,7 +36,7 @@ LOCAL_REASONS = frozenset(
     }
 )  # fmt: skip
 # (status reason, text reason) pairs where plain precedence gets it wrong: a block list hit
-# behind a 5.1.x code, and "user unknown" behind a mailbox-status code (x.2.x) or after DATA.
+# behind a 5.1.x code, and "user unknown" behind a mailbox-status code (x.2.x).
 PAIR_WINNERS = {
     ("userunknown", "blocked"): "blocked",
     ("filtered", "userunknown"): "filtered",
@@ -41,7 +44,7 @@ PAIR_WINNERS = {
 # Signs that the address itself was refused: at RCPT TO, or after a directory lookup.
 _ADDRESS_REFUSED = re.compile(
     r"rcpt to|rcpt command|recipient address rejected|not listed in|"
-    r"(?:wasn't|couldn't|could not|was not) be found|(?:wasn't|was not) found"
+    r"(?:couldn't|could not|can't|cannot) be found|(?:wasn't|was not) found"
 )
 # What a local delivery program's failure (x-unix) can be besides a mailer error.
 X_UNIX_REASONS = frozenset({"mailboxfull", "mesgtoobig", "exceedlimit", "suspend", "mailererror"})

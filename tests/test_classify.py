@@ -244,9 +244,15 @@ def test_report_kinds_that_are_not_failures():
     assert verdict(entry, "delivered") == Verdict("none", "delivered", None)
 
 
-def test_delivered_or_relayed_action_is_delivered():
+def test_delivered_relayed_or_expanded_action_is_delivered():
     relayed = Entry("rcpt@example.org", action="relayed", status="2.0.0")
     assert verdict(relayed, "bounce") == Verdict("none", "delivered", "2.0.0")
+    expanded = Entry("list@example.org", action="expanded")
+    assert verdict(expanded, "bounce") == Verdict("none", "delivered", None)
+
+
+def test_a_recipient_that_cannot_be_found_is_userunknown():
+    assert reason_of("550 The recipient cannot be found in our directory") == "userunknown"
 
 
 def test_parser_hint_wins():

@@ -54,6 +54,8 @@ REASON_ORDER: tuple[str, ...] = (
 # fmt: off
 
 # fmt: off
+
+# fmt: off
 ENGLISH: dict[str, tuple[str, ...]] = {
     "mailboxfull": (
         "mailbox full", "mailbox is full", "mailbox * full", "full mailbox", "mailfolder is full",
@@ -217,7 +219,9 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "address lookup failed", "doesn't have a * account", "not our customer",
         "can't accept user", "address wasn't found", "address couldn't be found",
         "address could not be found", "recipient couldn't be found", "mailbox couldn't be found",
-        "recipient address rejected.",
+        "recipient address rejected.", "recipient cannot be found", "recipient could not be found",
+        "user cannot be found", "user could not be found", "address cannot be found",
+        "mailbox cannot be found", "mailbox could not be found",
     ),
     "filtered": (
         "message filtered", "user reject", "refuses to receive this mail", "refuse to receive",
