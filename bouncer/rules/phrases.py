@@ -56,6 +56,8 @@ REASON_ORDER: tuple[str, ...] = (
 # fmt: off
 
 # fmt: off
+
+# fmt: off
 ENGLISH: dict[str, tuple[str, ...]] = {
     "mailboxfull": (
         "mailbox full", "mailbox is full", "mailbox * full", "full mailbox", "mailfolder is full",
@@ -281,9 +283,9 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "not currently accepting mail from your ip", "you are not allowed to connect",
         "please use the smtp server of your isp", "confirm this mail server",
         "your server requires confirmation", "service not available, closing transmission channel",
-        "refused to talk", "host network not allowed", "you are sending spam",
-        "currently sending spam", "after initial connection", "rejected - see", "refused - see",
-        "blocked - see", "junkemailfilter", "extreme bad ip profile", "ip profile", "abusive",
+        "refused to talk", "you are sending spam", "currently sending spam",
+        "after initial connection", "rejected - see", "refused - see", "blocked - see",
+        "junkemailfilter", "extreme bad ip profile", "ip profile", "abusive",
         "mail server at * is blocked", "is not allowed to send mail from",
         "invalid ip for sending mail", "no access from mail server", "server access forbidden",
         "traffic not accepted from this ip", "ip not in whitelist",
@@ -299,7 +301,7 @@ ENGLISH: dict[str, tuple[str, ...]] = {
         "messages with multiple addresses", "header are not accepted",
         "because the recipient is not accepting mail with", "content presents a potential",
         "prohibited attachment", "attachment not allowed", "blocked attachment",
-        "has a policy that prohibited", "same message-id",
+        "has a policy that prohibited", "same message-id", "host network not allowed",
     ),
     "systemfull": (
         "mail system full", "system full", "requested mail action aborted: exceeded",
