@@ -1,0 +1,201 @@
+"""Genuine Postfix DSNs end to end: a private Postfix relays two messages to smtp-sink MXes
+(one refuses the recipient with 550 5.1.1, the other with 452 4.2.2), and sends the bounce and
+delay notices it writes to a real bouncer daemon; the outcome is read through bouncer's CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import TypeVar
+
+import pytest
+
+from tests.conftest import RunningDaemon, make_config, start_daemon
+from tests.mta.postfix import PostfixInstance, start_postfix, start_sink, unavailable_reason
+
+BOUNCE_DOMAIN = "bounces.example"
+RETURN_PATH = f"bounces@{BOUNCE_DOMAIN}"
+UNKNOWN_USER = "hard@recipient.example"
+FULL_MAILBOX = "full@recipient.example"
+UNKNOWN_REPLY = (
+    f"550 5.1.1 <{UNKNOWN_USER}>: Recipient address rejected: User unknown in virtual mailbox table"
+)
+FULL_REPLY = f"452 4.2.2 <{FULL_MAILBOX}>: Recipient address rejected: Mailbox full"
+MODULE_BUDGET_SECONDS = 60  # every wait in this module ends by then, counted from the fixture
+
+Found = TypeVar("Found")
+
+
+@dataclass
+class MailSystem:
+    """The sending Postfix and the bouncer daemon that receives its notices."""
+
+    postfix: PostfixInstance
+    daemon: RunningDaemon
+    deadline: float  # time.monotonic() by which every wait of the module must be over
+
+
+@pytest.fixture(scope="module")
+def mail_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSystem]:
+    """Start bouncer, two smtp-sink MXes and a private Postfix routed to them; stop all after."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    deadline = time.monotonic() + MODULE_BUDGET_SECONDS
+    daemon = start_daemon(make_config(tmp_path_factory.mktemp("bouncer"), domains=(BOUNCE_DOMAIN,)))
+    sinks = []
+    try:
+        sinks = [start_sink(UNKNOWN_REPLY), start_sink(FULL_REPLY)]
+        routes = {
+            UNKNOWN_USER: sinks[0].port,
+            FULL_MAILBOX: sinks[1].port,
+            BOUNCE_DOMAIN: daemon.port,
+            "*": sinks[0].port,
+        }
+        postfix = start_postfix(routes)
+        try:
+            yield MailSystem(postfix, daemon, deadline)
+        finally:
+            postfix.stop()
+    finally:
+        for sink in sinks:
+            sink.stop()
+        daemon.stop()
+
+
+def _message(recipient: str, message_id: str) -> bytes:
+    """Return a plain message from the application to recipient."""
+    message = EmailMessage()
+    message["From"] = "News <news@sender.example>"
+    message["To"] = recipient
+    message["Subject"] = "Your weekly digest"
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id
+    message.set_content("Hello,\n\nthis week's digest.\n")
+    return message.as_bytes()
+
+
+def _cli(system: MailSystem, *args: str) -> tuple[int, str]:
+    """Run the bouncer command in a child process on the daemon's database."""
+    finished = subprocess.run(
+        [sys.executable, "-m", "bouncer", *args, "--db", str(system.daemon.db_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return finished.returncode, finished.stdout
+
+
+def _json_lines(output: str) -> list[dict]:
+    """Parse JSON Lines output."""
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def _query(system: MailSystem, sql: str, *params: object) -> list[tuple]:
+    """Run a read-only query on the daemon's database."""
+    conn = sqlite3.connect(f"file:{system.daemon.db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def _poll(system: MailSystem, find: Callable[[], Found | None], seconds: float, what: str) -> Found:
+    """Call find until it returns something or seconds (or the module's budget) pass; fail
+    with Postfix's log."""
+    deadline = min(time.monotonic() + seconds, system.deadline)
+    while time.monotonic() < deadline:
+        found = find()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(
+        f"no {what} within {seconds}s; Postfix log:\n{system.postfix.log_text()[-4000:]}"
+    )
+
+
+def _processed(system: MailSystem, kind: str, recipient: str) -> list[tuple]:
+    """Return (message id, raw) of processed messages of a kind that name the recipient."""
+    return _query(
+        system,
+        "SELECT m.id, m.raw FROM messages m JOIN bounces b "
+        "ON b.message_id = m.id WHERE m.state = 'processed' AND m.kind = ? "
+        "AND b.recipient = ?",
+        kind,
+        recipient,
+    )
+
+
+def _raw_text(rows: list[tuple]) -> str:
+    """Return the stored DSN of the first row as text, for failure messages."""
+    return bytes(rows[0][1]).decode("utf-8", "replace") if rows else ""
+
+
+def test_unknown_user_bounce_suppresses_the_address(mail_system: MailSystem) -> None:
+    mail_system.postfix.submit(
+        RETURN_PATH, UNKNOWN_USER, _message(UNKNOWN_USER, "<digest-1@sender.example>")
+    )
+    stored = _poll(
+        mail_system,
+        lambda: _processed(mail_system, "bounce", UNKNOWN_USER),
+        15,
+        "processed bounce for the unknown user",
+    )
+
+    assert _query(mail_system, "SELECT mail_from FROM messages WHERE id = ?", stored[0][0]) == [
+        ("<>",)
+    ]
+    code, output = _cli(mail_system, "suppression", "show", UNKNOWN_USER, "--json")
+    assert code == 0, _raw_text(stored)
+    suppressed = json.loads(output)
+    assert (suppressed["reason"], suppressed["class"]) == ("userunknown", "hard")
+    records = _json_lines(_cli(mail_system, "log", "--recipient", UNKNOWN_USER, "--json")[1])
+    assert [(r["status"], r["class"], r["reason"]) for r in records] == [
+        ("5.1.1", "hard", "userunknown")
+    ]
+    assert "User unknown in virtual mailbox table" in records[0]["diagnostic"]
+    assert records[0]["orig_message_id"] == "<digest-1@sender.example>"
+    events = _json_lines(_cli(mail_system, "events", "--recipient", UNKNOWN_USER, "--json")[1])
+    assert [event["type"] for event in events] == ["bounce.hard", "suppression.added"]
+
+
+def test_full_mailbox_is_delayed_then_given_up(mail_system: MailSystem) -> None:
+    mail_system.postfix.submit(
+        RETURN_PATH, FULL_MAILBOX, _message(FULL_MAILBOX, "<digest-2@sender.example>")
+    )
+    delayed = _poll(
+        mail_system,
+        lambda: _processed(mail_system, "delay", FULL_MAILBOX),
+        10,
+        "processed delay notice for the full mailbox",
+    )
+
+    code, output = _cli(mail_system, "deferrals", "--open", "--recipient", FULL_MAILBOX, "--json")
+    assert len(_json_lines(output)) == 1, _raw_text(delayed)
+    assert _cli(mail_system, "suppression", "show", FULL_MAILBOX)[0] == 1
+    records = _json_lines(_cli(mail_system, "log", "--recipient", FULL_MAILBOX, "--json")[1])
+    assert [(r["action"], r["status"], r["class"], r["reason"]) for r in records] == [
+        ("delayed", "4.2.2", "soft", "mailboxfull")
+    ]
+
+    given_up = _poll(
+        mail_system,
+        lambda: _processed(mail_system, "bounce", FULL_MAILBOX),
+        25,
+        "processed expiry bounce for the full mailbox",
+    )
+    events = _json_lines(_cli(mail_system, "events", "--recipient", FULL_MAILBOX, "--json")[1])
+    assert [e["type"] for e in events].count("delivery.given_up") == 1, _raw_text(given_up)
+    records = _json_lines(_cli(mail_system, "log", "--recipient", FULL_MAILBOX, "--json")[1])
+    assert (records[0]["action"], records[0]["status"]) == ("failed", "4.2.2")
+    assert _cli(mail_system, "deferrals", "--open", "--recipient", FULL_MAILBOX, "--json")[1] == ""
+    code, output = _cli(mail_system, "suppression", "show", FULL_MAILBOX, "--json")
+    assert code == 0 and json.loads(output)["reason"] == "expired"
