@@ -45,27 +45,17 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
-def postfix_command() -> str | None:
-    """Return the path of the postfix command, or None when Postfix is not installed."""
-    found = shutil.which("postfix")
-    if found:
-        return found
-    return "/usr/sbin/postfix" if os.access("/usr/sbin/postfix", os.X_OK) else None
-
-
-def smtp_sink_command() -> str | None:
-    """Return the path of Postfix's smtp-sink, or None when it is missing."""
-    found = shutil.which("smtp-sink")
-    if found:
-        return found
-    return "/usr/sbin/smtp-sink" if os.access("/usr/sbin/smtp-sink", os.X_OK) else None
+def installed(program: str) -> str | None:
+    """Return the path of a Postfix program (on PATH or in /usr/sbin), or None if missing."""
+    in_sbin = f"/usr/sbin/{program}"
+    return shutil.which(program) or (in_sbin if os.access(in_sbin, os.X_OK) else None)
 
 
 def unavailable_reason() -> str | None:
     """Say why a private Postfix cannot run here, or return None when it can."""
-    if postfix_command() is None:
+    if installed("postfix") is None:
         return "Postfix is not installed (no postfix command)"
-    if smtp_sink_command() is None:
+    if installed("smtp-sink") is None:
         return "Postfix's smtp-sink is not installed"
     try:
         pwd.getpwnam(MAIL_OWNER)
@@ -122,7 +112,7 @@ def start_sink(rcpt_reply: str) -> SmtpSink:
     )
     run_as = ["-u", "nobody"] if os.geteuid() == 0 else []
     command = [
-        smtp_sink_command() or "smtp-sink",
+        installed("smtp-sink") or "smtp-sink",
         *run_as,
         "-h",
         "mx.recipient.example",
@@ -211,7 +201,7 @@ class PostfixInstance:
 
     def postfix(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
         """Run `postfix -c CONFIG_DIR ARGS` and return the finished process."""
-        command = [postfix_command() or "postfix", "-c", str(self.config_dir), *args]
+        command = [installed("postfix") or "postfix", "-c", str(self.config_dir), *args]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
     def log_text(self) -> str:
@@ -285,13 +275,11 @@ def start_postfix(routes: Mapping[str, int]) -> PostfixInstance:
     os.chown(base / "data", mail_owner.pw_uid, mail_owner.pw_gid)
     (instance.config_dir / "main.cf").write_text(main_cf(base, routes))
     (instance.config_dir / "master.cf").write_text(master_cf(instance.smtpd_port))
-    for step in (("check",), ("start",)):
-        finished = instance.postfix(*step)
-        if finished.returncode != 0:
-            report = f"postfix {step[0]} failed: {finished.stdout}{finished.stderr}"
-            report += instance.log_text()
-            instance.stop()
-            raise RuntimeError(report)
+    started = instance.postfix("start")  # also creates the queue's subdirectories
+    if started.returncode != 0:
+        report = f"postfix start failed: {started.stdout}{started.stderr}{instance.log_text()}"
+        instance.stop()
+        raise RuntimeError(report)
     try:
         wait_listening(instance.smtpd_port, time.monotonic() + 15)
     except RuntimeError:

@@ -18,7 +18,13 @@ from typing import TypeVar
 import pytest
 
 from tests.conftest import RunningDaemon, make_config, start_daemon
-from tests.mta.postfix import PostfixInstance, start_postfix, start_sink, unavailable_reason
+from tests.mta.postfix import (
+    PostfixInstance,
+    free_port,
+    start_postfix,
+    start_sink,
+    unavailable_reason,
+)
 
 BOUNCE_DOMAIN = "bounces.example"
 RETURN_PATH = f"bounces@{BOUNCE_DOMAIN}"
@@ -28,9 +34,26 @@ UNKNOWN_REPLY = (
     f"550 5.1.1 <{UNKNOWN_USER}>: Recipient address rejected: User unknown in virtual mailbox table"
 )
 FULL_REPLY = f"452 4.2.2 <{FULL_MAILBOX}>: Recipient address rejected: Mailbox full"
+UNREACHABLE = "refused@unreachable.example"  # routed to a loopback port nobody listens on
 MODULE_BUDGET_SECONDS = 60  # every wait in this module ends by then, counted from the fixture
 
 Found = TypeVar("Found")
+
+
+@dataclass(frozen=True)
+class TemporaryFailure:
+    """A recipient Postfix keeps retrying, and what its delay and expiry notices must say."""
+
+    recipient: str
+    status: str
+    diagnostic: str  # part of the diagnostic the records must carry
+    reason: str | None  # the expected reason, or None where it is not pinned down
+
+
+TEMPORARY_FAILURES = (
+    TemporaryFailure(FULL_MAILBOX, "4.2.2", "Mailbox full", "mailboxfull"),
+    TemporaryFailure(UNREACHABLE, "4.4.1", "Connection refused", None),
+)
 
 
 @dataclass
@@ -56,6 +79,7 @@ def mail_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSystem
         routes = {
             UNKNOWN_USER: sinks[0].port,
             FULL_MAILBOX: sinks[1].port,
+            UNREACHABLE: free_port(),
             BOUNCE_DOMAIN: daemon.port,
             "*": sinks[0].port,
         }
@@ -167,35 +191,49 @@ def test_unknown_user_bounce_suppresses_the_address(mail_system: MailSystem) -> 
     assert [event["type"] for event in events] == ["bounce.hard", "suppression.added"]
 
 
-def test_full_mailbox_is_delayed_then_given_up(mail_system: MailSystem) -> None:
-    mail_system.postfix.submit(
-        RETURN_PATH, FULL_MAILBOX, _message(FULL_MAILBOX, "<digest-2@sender.example>")
-    )
-    delayed = _poll(
-        mail_system,
-        lambda: _processed(mail_system, "delay", FULL_MAILBOX),
-        10,
-        "processed delay notice for the full mailbox",
-    )
-
-    code, output = _cli(mail_system, "deferrals", "--open", "--recipient", FULL_MAILBOX, "--json")
-    assert len(_json_lines(output)) == 1, _raw_text(delayed)
-    assert _cli(mail_system, "suppression", "show", FULL_MAILBOX)[0] == 1
-    records = _json_lines(_cli(mail_system, "log", "--recipient", FULL_MAILBOX, "--json")[1])
-    assert [(r["action"], r["status"], r["class"], r["reason"]) for r in records] == [
-        ("delayed", "4.2.2", "soft", "mailboxfull")
+def _assert_deferred_not_suppressed(system: MailSystem, case: TemporaryFailure) -> None:
+    """Check the state after the delay notice: one open deferral, a soft record, no suppression."""
+    stored = _processed(system, "delay", case.recipient)
+    output = _cli(system, "deferrals", "--open", "--recipient", case.recipient, "--json")[1]
+    assert len(_json_lines(output)) == 1, _raw_text(stored)
+    assert _cli(system, "suppression", "show", case.recipient)[0] == 1
+    records = _json_lines(_cli(system, "log", "--recipient", case.recipient, "--json")[1])
+    assert [(r["action"], r["status"], r["class"]) for r in records] == [
+        ("delayed", case.status, "soft")
     ]
+    assert case.diagnostic in records[0]["diagnostic"]
+    assert case.reason in (None, records[0]["reason"])
 
-    given_up = _poll(
-        mail_system,
-        lambda: _processed(mail_system, "bounce", FULL_MAILBOX),
-        25,
-        "processed expiry bounce for the full mailbox",
-    )
-    events = _json_lines(_cli(mail_system, "events", "--recipient", FULL_MAILBOX, "--json")[1])
-    assert [e["type"] for e in events].count("delivery.given_up") == 1, _raw_text(given_up)
-    records = _json_lines(_cli(mail_system, "log", "--recipient", FULL_MAILBOX, "--json")[1])
-    assert (records[0]["action"], records[0]["status"]) == ("failed", "4.2.2")
-    assert _cli(mail_system, "deferrals", "--open", "--recipient", FULL_MAILBOX, "--json")[1] == ""
-    code, output = _cli(mail_system, "suppression", "show", FULL_MAILBOX, "--json")
+
+def _assert_given_up(system: MailSystem, case: TemporaryFailure) -> None:
+    """Check the state after the expiry bounce: given up once, closed, suppressed as expired."""
+    stored = _processed(system, "bounce", case.recipient)
+    events = _json_lines(_cli(system, "events", "--recipient", case.recipient, "--json")[1])
+    assert [e["type"] for e in events].count("delivery.given_up") == 1, _raw_text(stored)
+    records = _json_lines(_cli(system, "log", "--recipient", case.recipient, "--json")[1])
+    assert (records[0]["action"], records[0]["status"]) == ("failed", case.status)
+    assert _cli(system, "deferrals", "--open", "--recipient", case.recipient, "--json")[1] == ""
+    code, output = _cli(system, "suppression", "show", case.recipient, "--json")
     assert code == 0 and json.loads(output)["reason"] == "expired"
+
+
+def test_temporary_failures_are_delayed_then_given_up(mail_system: MailSystem) -> None:
+    for number, case in enumerate(TEMPORARY_FAILURES):
+        message = _message(case.recipient, f"<digest-{number + 2}@sender.example>")
+        mail_system.postfix.submit(RETURN_PATH, case.recipient, message)
+    for case in TEMPORARY_FAILURES:
+        _poll(
+            mail_system,
+            lambda case=case: _processed(mail_system, "delay", case.recipient),
+            10,
+            f"processed delay notice for {case.recipient}",
+        )
+        _assert_deferred_not_suppressed(mail_system, case)
+    for case in TEMPORARY_FAILURES:
+        _poll(
+            mail_system,
+            lambda case=case: _processed(mail_system, "bounce", case.recipient),
+            25,
+            f"processed expiry bounce for {case.recipient}",
+        )
+        _assert_given_up(mail_system, case)
