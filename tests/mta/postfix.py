@@ -102,8 +102,9 @@ class SmtpSink:
                 self.process.wait(timeout=5)
 
 
-def start_sink(rcpt_reply: str) -> SmtpSink:
-    """Start smtp-sink on a free loopback port answering every RCPT with rcpt_reply."""
+def start_sink(rcpt_reply: str, deadline: float) -> SmtpSink:
+    """Start smtp-sink on a free loopback port answering every RCPT with rcpt_reply; fail if it
+    does not listen by the deadline (a time.monotonic() value)."""
     port = free_port()
     rejection = (
         ["-f", "RCPT", "-B", rcpt_reply]
@@ -129,7 +130,7 @@ def start_sink(rcpt_reply: str) -> SmtpSink:
     )
     sink = SmtpSink(port, process)
     try:
-        wait_listening(port, time.monotonic() + 10)
+        wait_listening(port, deadline)
     except RuntimeError as failure:
         sink.stop()
         raise RuntimeError(f"smtp-sink did not start: {process.stderr.read()}") from failure
@@ -263,9 +264,10 @@ def _kill_session(session_id: int) -> None:
                 os.kill(int(entry.name), signal.SIGKILL)
 
 
-def start_postfix(routes: Mapping[str, int]) -> PostfixInstance:
-    """Write a private instance's configuration to a new temp dir, start it and wait for its
-    smtpd; routes maps addresses, domains or '*' to the loopback ports mail goes to."""
+def start_postfix(routes: Mapping[str, int], deadline: float) -> PostfixInstance:
+    """Write a private instance's configuration to a new temp dir, start it and wait (until the
+    deadline, a time.monotonic() value) for its smtpd; routes maps addresses, domains or '*'
+    to the loopback ports mail goes to."""
     base = Path(tempfile.mkdtemp(prefix="bouncer-postfix-"))
     base.chmod(0o755)  # the postfix user must reach the queue below it
     instance = PostfixInstance(base, free_port())
@@ -275,13 +277,17 @@ def start_postfix(routes: Mapping[str, int]) -> PostfixInstance:
     os.chown(base / "data", mail_owner.pw_uid, mail_owner.pw_gid)
     (instance.config_dir / "main.cf").write_text(main_cf(base, routes))
     (instance.config_dir / "master.cf").write_text(master_cf(instance.smtpd_port))
-    started = instance.postfix("start")  # also creates the queue's subdirectories
-    if started.returncode != 0:
+    try:
+        started = instance.postfix("start", timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        instance.stop()
+        raise
+    if started.returncode != 0:  # `start` also creates the queue's subdirectories
         report = f"postfix start failed: {started.stdout}{started.stderr}{instance.log_text()}"
         instance.stop()
         raise RuntimeError(report)
     try:
-        wait_listening(instance.smtpd_port, time.monotonic() + 15)
+        wait_listening(instance.smtpd_port, deadline)
     except RuntimeError:
         instance.stop()
         raise

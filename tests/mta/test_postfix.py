@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import RunningDaemon, make_config, start_daemon
 from tests.mta.postfix import (
     PostfixInstance,
+    SmtpSink,
     free_port,
     start_postfix,
     start_sink,
@@ -73,17 +74,18 @@ def mail_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSystem
         pytest.skip(reason)
     deadline = time.monotonic() + MODULE_BUDGET_SECONDS
     daemon = start_daemon(make_config(tmp_path_factory.mktemp("bouncer"), domains=(BOUNCE_DOMAIN,)))
-    sinks = []
+    sinks: list[SmtpSink] = []
     try:
-        sinks = [start_sink(UNKNOWN_REPLY), start_sink(FULL_REPLY)]
+        for reply in (UNKNOWN_REPLY, FULL_REPLY):
+            sinks.append(start_sink(reply, deadline))  # one by one: each is stopped below
         routes = {
             UNKNOWN_USER: sinks[0].port,
             FULL_MAILBOX: sinks[1].port,
             UNREACHABLE: free_port(),
             BOUNCE_DOMAIN: daemon.port,
-            "*": sinks[0].port,
+            "*": sinks[0].port,  # anything else (postmaster notices) is refused there
         }
-        postfix = start_postfix(routes)
+        postfix = start_postfix(routes, deadline)
         try:
             yield MailSystem(postfix, daemon, deadline)
         finally:
