@@ -20,10 +20,16 @@ def _register() -> None:
     from bouncer.commands.daemon import serve_cmd
     from bouncer.commands.records import log_cmd, reprocess_cmd
     from bouncer.commands.suppression import suppression
-    from bouncer.commands.tracking import deferrals_cmd, events_cmd, resolve_cmd, sweep_cmd
+    from bouncer.commands.tracking import (
+        deferrals_cmd,
+        events_cmd,
+        resolve_cmd,
+        sweep_cmd,
+        webhooks_cmd,
+    )
 
     for command in (serve_cmd, suppression, log_cmd, reprocess_cmd, events_cmd, deferrals_cmd,
-                    resolve_cmd, sweep_cmd):
+                    resolve_cmd, sweep_cmd, webhooks_cmd):
         main.add_command(command)
 
 

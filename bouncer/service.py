@@ -8,6 +8,8 @@ import os
 import signal
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -18,6 +20,9 @@ from bouncer.smtp import BounceHandler, BounceSMTP, SessionGate
 from bouncer.store import open_db
 from bouncer.tracking import policy_from
 from bouncer.worker import Processor
+
+if TYPE_CHECKING:
+    from bouncer.outbox import Outbox
 
 log = structlog.get_logger("bouncer.service")
 
@@ -57,39 +62,86 @@ async def _start_server(config: Config, handler: BounceHandler, gate: SessionGat
     return await loop.create_server(factory, config.listen_host, config.listen_port)
 
 
+@dataclass
+class _Parts:
+    """The running pieces of the daemon, in the order they are stopped."""
+
+    writer: InboxWriter
+    processor: Processor
+    scheduler: Scheduler
+    outbox: Outbox | None
+    gate: SessionGate
+
+
+def _build(config: Config) -> _Parts:
+    """Create the intake writer, processor, scheduler and (with webhooks) the outbox."""
+    writer = InboxWriter(config.db_path).start()
+    policy = policy_from(config.tracker)
+    processor = Processor(config.db_path, config.class_overrides, policy)
+    outbox = None
+    if config.webhooks:
+        from bouncer.outbox import Outbox  # aiohttp only when webhooks are configured
+
+        outbox = Outbox(processor, config.webhooks)
+        processor.on_processed = outbox.wake
+    on_events = (lambda _fired: outbox.wake()) if outbox else None
+    scheduler = Scheduler(processor, policy, config.tracker.sweep_interval, on_events=on_events)
+    return _Parts(writer, processor, scheduler, outbox, SessionGate(config.smtp.max_connections))
+
+
+async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
+    """Start processing, sweeping and (after registering webhooks) delivering."""
+    if parts.outbox is not None:
+        await parts.outbox.register()
+    tasks = [asyncio.create_task(parts.processor.run(), name="processor"),
+             asyncio.create_task(parts.scheduler.run(), name="scheduler")]
+    if parts.outbox is not None:
+        tasks.append(asyncio.create_task(parts.outbox.run(), name="outbox"))
+    return tasks
+
+
+async def _shutdown(parts: _Parts, server: asyncio.AbstractServer, tasks: list[asyncio.Task],
+                    grace: float) -> None:
+    """Stop accepting, let transactions in flight finish, then stop the background work."""
+    server.close()
+    await _drain_sessions(parts.gate, grace)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    parts.writer.stop()
+    if parts.outbox is not None:
+        await parts.outbox.close()
+    await parts.processor.close()
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    """Set stop on SIGTERM/SIGINT (where this loop can take signals)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+
+
 async def serve(config: Config, *, ready: Callable[[int], None] | None = None,
                 stop: asyncio.Event | None = None) -> None:
     """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening."""
     open_db(config.db_path).close()  # create and migrate before taking traffic
     stop = stop or asyncio.Event()
-    writer = InboxWriter(config.db_path).start()
-    policy = policy_from(config.tracker)
-    processor = Processor(config.db_path, config.class_overrides, policy)
-    scheduler = Scheduler(processor, policy, config.tracker.sweep_interval)
-    gate = SessionGate(config.smtp.max_connections)
-    handler = BounceHandler(config.smtp.domains, writer.store,
-                            max_recipients=config.smtp.max_recipients, on_stored=processor.wake)
-    server = await _start_server(config, handler, gate)
+    parts = _build(config)
+    handler = BounceHandler(config.smtp.domains, parts.writer.store,
+                            max_recipients=config.smtp.max_recipients,
+                            on_stored=parts.processor.wake)
+    server = await _start_server(config, handler, parts.gate)
     port = server.sockets[0].getsockname()[1]
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, stop.set)
-    tasks = [asyncio.create_task(processor.run(), name="processor"),
-             asyncio.create_task(scheduler.run(), name="scheduler")]
+    _on_signals(stop)
+    tasks = await _start_tasks(parts)
     log.info("service.started", listen=f"{config.listen_host}:{port}", db=str(config.db_path),
-             domains=list(config.smtp.domains))
+             domains=list(config.smtp.domains), webhooks=len(config.webhooks))
     sd_notify("READY=1")
     if ready is not None:
         ready(port)
     await stop.wait()
     sd_notify("STOPPING=1")
     log.info("service.stopping")
-    server.close()
-    await _drain_sessions(gate, config.smtp.shutdown_grace)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    writer.stop()
-    await processor.close()
+    await _shutdown(parts, server, tasks, config.smtp.shutdown_grace)
     log.info("service.stopped")

@@ -36,6 +36,7 @@ class Processor:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="bouncer-process")
         self._db: Database | None = None
         self._wake = asyncio.Event()
+        self.on_processed: Callable[[], None] | None = None  # called on the loop after a pass
 
     def wake(self, _message_id: int | None = None) -> None:
         """Ask for a processing pass (called after each stored message)."""
@@ -52,7 +53,9 @@ class Processor:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.call(self.drain)
+            handled = await self.call(self.drain)
+            if handled and self.on_processed is not None:
+                self.on_processed()
 
     async def close(self) -> None:
         """Process what is left, then release the thread and the database."""

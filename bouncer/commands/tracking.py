@@ -122,3 +122,20 @@ def sweep_cmd(now_text: str | None, dry_run: bool, as_json: bool, config,  # noq
         click.echo(f"{prefix} {len(fired)} event(s)")
         for event in fired:
             click.echo(f"  {event['type']:<20} {event['recipient']}")
+
+
+@click.command("webhooks")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
+@store_options
+def webhooks_cmd(as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
+    """Show each webhook's delivery state: cursor, pending/delivered/failed counts."""
+    from dataclasses import asdict
+
+    from bouncer.store import outbox
+
+    rows = [asdict(stats) for stats in outbox.stats(open_store(db_path))]
+    if as_json:
+        print_json_lines(rows)
+    else:
+        print_table(rows, ("url", "pending", "delivered", "failed", "gone", "next_attempt_at",
+                           "disabled_reason"), (40, 7, 9, 6, 4, 24, 0))
