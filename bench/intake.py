@@ -96,8 +96,9 @@ def main() -> None:
     padding_line = b"X-Padding: " + b"p" * 70 + b"\r\n"
     raw += padding_line * ((4096 - len(raw)) // len(padding_line))
     with tempfile.TemporaryDirectory() as folder:
-        config = Config(db_path=str(Path(folder) / "bench.db"),
-                        smtp=replace(SmtpConfig(), listen="127.0.0.1:0"))
+        config = Config(
+            db_path=str(Path(folder) / "bench.db"), smtp=replace(SmtpConfig(), listen="127.0.0.1:0")
+        )
         from bouncer.logs import configure
 
         configure("json", "warning")

@@ -47,9 +47,7 @@ class Analysis:
 
 def analyse(report: Report, class_overrides: Mapping[str, str] | None = None) -> Analysis:
     """Classify every entry of a parsed report."""
-    pairs = tuple(
-        (entry, verdict(entry, report.kind, class_overrides)) for entry in report.entries
-    )
+    pairs = tuple((entry, verdict(entry, report.kind, class_overrides)) for entry in report.entries)
     return Analysis(report, pairs)
 
 

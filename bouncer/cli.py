@@ -28,8 +28,17 @@ def _register() -> None:
         webhooks_cmd,
     )
 
-    for command in (serve_cmd, suppression, log_cmd, reprocess_cmd, events_cmd, deferrals_cmd,
-                    resolve_cmd, sweep_cmd, webhooks_cmd):
+    for command in (
+        serve_cmd,
+        suppression,
+        log_cmd,
+        reprocess_cmd,
+        events_cmd,
+        deferrals_cmd,
+        resolve_cmd,
+        sweep_cmd,
+        webhooks_cmd,
+    ):
         main.add_command(command)
 
 

@@ -136,8 +136,11 @@ def _webhooks(items: Any) -> tuple[WebhookConfig, ...]:
         events = item.get("events", [])
         if not isinstance(events, list):
             raise ConfigError(f"webhooks #{number}: events must be a list")
-        hooks.append(WebhookConfig(str(item["url"]), str(item["secret"]),
-                                   str(item.get("key_id", "k1")), tuple(events)))
+        hooks.append(
+            WebhookConfig(
+                str(item["url"]), str(item["secret"]), str(item.get("key_id", "k1")), tuple(events)
+            )
+        )
     return tuple(hooks)
 
 

@@ -13,14 +13,24 @@ from bouncer.store import events, suppressions
 from bouncer.store.suppressions import SuppressionRequest
 
 
-def add_manual(db: Database, address: str, reason: str, bounce_class: str,
-               expires_at: datetime | None, now: datetime) -> bool:
+def add_manual(
+    db: Database,
+    address: str,
+    reason: str,
+    bounce_class: str,
+    expires_at: datetime | None,
+    now: datetime,
+) -> bool:
     """Suppress an address by hand; return True when it was not suppressed before."""
     request = SuppressionRequest(address, reason, bounce_class, "manual", expires_at=expires_at)
     with db.atomic():
         added = suppressions.upsert(db, request, now)
-        data = {"reason": reason, "class": bounce_class, "source": "manual",
-                "expires_at": to_iso(expires_at)}
+        data = {
+            "reason": reason,
+            "class": bounce_class,
+            "source": "manual",
+            "expires_at": to_iso(expires_at),
+        }
         written = []
         if added:
             written.append(events.add(db, "suppression.added", now, normalize(address), data))

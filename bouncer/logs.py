@@ -47,9 +47,11 @@ def configure(log_format: str = "auto", level: str = "info", to: str = "stdout")
     numeric = numeric if isinstance(numeric, int) else logging.INFO
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=list(_SHARED),
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info,
-                    _renderer(log_format, stream)],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _renderer(log_format, stream),
+        ],
     )
     handler = _CurrentStreamHandler(to)
     handler.setFormatter(formatter)
@@ -57,8 +59,9 @@ def configure(log_format: str = "auto", level: str = "info", to: str = "stdout")
     root.handlers[:] = [handler]
     root.setLevel(numeric)
     # aiosmtpd logs every connection and address at INFO; keep that for debugging only.
-    logging.getLogger("mail.log").setLevel(max(numeric, logging.WARNING)
-                                           if numeric > logging.DEBUG else logging.DEBUG)
+    logging.getLogger("mail.log").setLevel(
+        max(numeric, logging.WARNING) if numeric > logging.DEBUG else logging.DEBUG
+    )
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

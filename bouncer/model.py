@@ -37,6 +37,7 @@ class Entry:
     will_retry_until: datetime | None = None
     feedback_type: str | None = None  # ARF Feedback-Type, complaints only
     hint: str | None = None  # a reason the parser knows from the format itself, e.g. "vacation"
+    command: str | None = None  # SMTP command the failure answered: RCPT, DATA, MAIL, CONN, HELO
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,18 @@ import structlog
 
 log = structlog.get_logger("bouncer.events")
 
-_LOGGED_FIELDS = ("id", "recipient", "status", "reason", "class", "diagnostic",
-                  "original_message_id", "source", "expires_at", "message")
+_LOGGED_FIELDS = (
+    "id",
+    "recipient",
+    "status",
+    "reason",
+    "class",
+    "diagnostic",
+    "original_message_id",
+    "source",
+    "expires_at",
+    "message",
+)
 
 
 def emit(events: Iterable[dict]) -> None:

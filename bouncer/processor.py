@@ -29,8 +29,9 @@ class Processed:
     events: tuple[dict, ...]
 
 
-def static_suppression(message_id: int, kind: str, entry: Entry,
-                       verdict: Verdict) -> SuppressionRequest | None:
+def static_suppression(
+    message_id: int, kind: str, entry: Entry, verdict: Verdict
+) -> SuppressionRequest | None:
     """Return the permanent suppression a hard bounce or complaint implies, else None."""
     if kind == "complaint" and (entry.feedback_type or "").lower() != "not-spam":
         source = "complaint"
@@ -38,13 +39,20 @@ def static_suppression(message_id: int, kind: str, entry: Entry,
         source = "bounce"
     else:
         return None
-    return SuppressionRequest(entry.original_recipient or entry.address, verdict.reason,
-                              verdict.bounce_class, source, verdict.status, entry.diagnostic,
-                              message_id)
+    return SuppressionRequest(
+        entry.original_recipient or entry.address,
+        verdict.reason,
+        verdict.bounce_class,
+        source,
+        verdict.status,
+        entry.diagnostic,
+        message_id,
+    )
 
 
-def _reapply_suppressions(db: Database, message_id: int, analysis: Analysis,
-                          now: datetime) -> list[dict]:
+def _reapply_suppressions(
+    db: Database, message_id: int, analysis: Analysis, now: datetime
+) -> list[dict]:
     """On reprocessing: add what the new verdicts imply, withdraw what they no longer do."""
     written, kept = [], set()
     for entry, verdict in analysis.verdicts:
@@ -53,10 +61,15 @@ def _reapply_suppressions(db: Database, message_id: int, analysis: Analysis,
             continue
         kept.add(normalize(request.address))
         if suppressions.upsert(db, request, now):
-            data = {"reason": request.reason, "class": request.bounce_class,
-                    "source": request.source, "message": message_id}
-            written.append(events.add(db, "suppression.added", now,
-                                      normalize(request.address), data))
+            data = {
+                "reason": request.reason,
+                "class": request.bounce_class,
+                "source": request.source,
+                "message": message_id,
+            }
+            written.append(
+                events.add(db, "suppression.added", now, normalize(request.address), data)
+            )
     for address in suppressions.caused_by(db, message_id):
         if address not in kept and suppressions.remove(db, address):
             data = {"source": "reprocess", "message": message_id}
@@ -64,9 +77,15 @@ def _reapply_suppressions(db: Database, message_id: int, analysis: Analysis,
     return written
 
 
-def process(db: Database, message: StoredMessage, now: datetime,
-            class_overrides: Mapping[str, str] | None = None, *,
-            policy: Policy = DEFAULT_POLICY, reprocess: bool = False) -> Processed:
+def process(
+    db: Database,
+    message: StoredMessage,
+    now: datetime,
+    class_overrides: Mapping[str, str] | None = None,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    reprocess: bool = False,
+) -> Processed:
     """Analyse one stored message and write everything it implies in one transaction.
 
     With reprocess, the message's records are replaced and only its suppressions are revised
@@ -82,8 +101,9 @@ def process(db: Database, message: StoredMessage, now: datetime,
         for entry, verdict in analysis.verdicts:
             records.insert(db, message.id, received, bounce_address, report, entry, verdict)
             if not reprocess:
-                written += tracking.track_entry(db, report, entry, verdict, received, now,
-                                                policy, message.id)
+                written += tracking.track_entry(
+                    db, report, entry, verdict, received, now, policy, message.id
+                )
         if reprocess:
             written += _reapply_suppressions(db, message.id, analysis, now)
         inbox.mark_processed(db, message.id, report.kind, now)

@@ -17,15 +17,24 @@ from bouncer.store import inbox
 log = structlog.get_logger("bouncer.reprocess")
 
 
-def reprocess(db: Database, config: Config, clock: Callable[[], datetime], *,
-              kind: str | None = None, failed_only: bool = False, since: str | None = None,
-              until: str | None = None) -> dict[str, int]:
+def reprocess(
+    db: Database,
+    config: Config,
+    clock: Callable[[], datetime],
+    *,
+    kind: str | None = None,
+    failed_only: bool = False,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict[str, int]:
     """Reprocess the selected messages; return counts: messages, changed kinds, failures."""
     summary: Counter[str] = Counter(messages=0, kind_changed=0, failed=0)
-    for message in inbox.select_for_reprocess(db, kind=kind, since=since, until=until,
-                                              failed_only=failed_only):
-        before = db.conn.execute("SELECT kind FROM messages WHERE id = ?",
-                                 (message.id,)).fetchone()[0]
+    for message in inbox.select_for_reprocess(
+        db, kind=kind, since=since, until=until, failed_only=failed_only
+    ):
+        before = db.conn.execute(
+            "SELECT kind FROM messages WHERE id = ?", (message.id,)
+        ).fetchone()[0]
         summary["messages"] += 1
         try:
             done = process(db, message, clock(), config.class_overrides, reprocess=True)

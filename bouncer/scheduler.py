@@ -37,9 +37,14 @@ def sweep_once(db: Database, now: datetime, policy: Policy, *, dry_run: bool = F
 class Scheduler:
     """Sweeps on the processor's thread every interval; events fire once, even after a crash."""
 
-    def __init__(self, processor: Processor, policy: Policy, interval: timedelta,
-                 clock: Callable[[], datetime] = utcnow,
-                 on_events: Callable[[list[dict]], None] | None = None) -> None:
+    def __init__(
+        self,
+        processor: Processor,
+        policy: Policy,
+        interval: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+        on_events: Callable[[list[dict]], None] | None = None,
+    ) -> None:
         self._processor = processor
         self._policy = policy
         self._interval = max(interval.total_seconds(), 0.05)
@@ -48,8 +53,7 @@ class Scheduler:
 
     async def sweep(self) -> list[dict]:
         """Run one sweep now and emit what fired."""
-        fired = await self._processor.call(
-            lambda db: sweep_once(db, self._clock(), self._policy))
+        fired = await self._processor.call(lambda db: sweep_once(db, self._clock(), self._policy))
         notify.emit(fired)
         if fired and self._on_events is not None:
             self._on_events(fired)

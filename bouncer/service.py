@@ -55,9 +55,14 @@ async def _start_server(config: Config, handler: BounceHandler, gate: SessionGat
     smtp = config.smtp
 
     def factory() -> BounceSMTP:
-        return BounceSMTP(handler, gate, hostname=smtp.hostname,
-                          data_size_limit=smtp.max_message_size, enable_SMTPUTF8=True,
-                          timeout=smtp.timeout)
+        return BounceSMTP(
+            handler,
+            gate,
+            hostname=smtp.hostname,
+            data_size_limit=smtp.max_message_size,
+            enable_SMTPUTF8=True,
+            timeout=smtp.timeout,
+        )
 
     return await loop.create_server(factory, config.listen_host, config.listen_port)
 
@@ -93,15 +98,18 @@ async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
     """Start processing, sweeping and (after registering webhooks) delivering."""
     if parts.outbox is not None:
         await parts.outbox.register()
-    tasks = [asyncio.create_task(parts.processor.run(), name="processor"),
-             asyncio.create_task(parts.scheduler.run(), name="scheduler")]
+    tasks = [
+        asyncio.create_task(parts.processor.run(), name="processor"),
+        asyncio.create_task(parts.scheduler.run(), name="scheduler"),
+    ]
     if parts.outbox is not None:
         tasks.append(asyncio.create_task(parts.outbox.run(), name="outbox"))
     return tasks
 
 
-async def _shutdown(parts: _Parts, server: asyncio.AbstractServer, tasks: list[asyncio.Task],
-                    grace: float) -> None:
+async def _shutdown(
+    parts: _Parts, server: asyncio.AbstractServer, tasks: list[asyncio.Task], grace: float
+) -> None:
     """Stop accepting, let transactions in flight finish, then stop the background work."""
     server.close()
     await _drain_sessions(parts.gate, grace)
@@ -122,21 +130,30 @@ def _on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(signum, stop.set)
 
 
-async def serve(config: Config, *, ready: Callable[[int], None] | None = None,
-                stop: asyncio.Event | None = None) -> None:
+async def serve(
+    config: Config, *, ready: Callable[[int], None] | None = None, stop: asyncio.Event | None = None
+) -> None:
     """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening."""
     open_db(config.db_path).close()  # create and migrate before taking traffic
     stop = stop or asyncio.Event()
     parts = _build(config)
-    handler = BounceHandler(config.smtp.domains, parts.writer.store,
-                            max_recipients=config.smtp.max_recipients,
-                            on_stored=parts.processor.wake)
+    handler = BounceHandler(
+        config.smtp.domains,
+        parts.writer.store,
+        max_recipients=config.smtp.max_recipients,
+        on_stored=parts.processor.wake,
+    )
     server = await _start_server(config, handler, parts.gate)
     port = server.sockets[0].getsockname()[1]
     _on_signals(stop)
     tasks = await _start_tasks(parts)
-    log.info("service.started", listen=f"{config.listen_host}:{port}", db=str(config.db_path),
-             domains=list(config.smtp.domains), webhooks=len(config.webhooks))
+    log.info(
+        "service.started",
+        listen=f"{config.listen_host}:{port}",
+        db=str(config.db_path),
+        domains=list(config.smtp.domains),
+        webhooks=len(config.webhooks),
+    )
     sd_notify("READY=1")
     if ready is not None:
         ready(port)

@@ -30,8 +30,12 @@ class BounceHandler:
     """aiosmtpd handler: RCPT policy, recipient limit, store-then-reply DATA."""
 
     def __init__(
-        self, domains: Iterable[str], store: Callable[[Incoming], Awaitable[int]],
-        *, max_recipients: int = 1000, on_stored: Callable[[int], None] | None = None,
+        self,
+        domains: Iterable[str],
+        store: Callable[[Incoming], Awaitable[int]],
+        *,
+        max_recipients: int = 1000,
+        on_stored: Callable[[int], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.domains = frozenset(d.lower().rstrip(".") for d in domains)
@@ -46,8 +50,14 @@ class BounceHandler:
             return address.strip("<>").lower() == "postmaster"
         return domain_of(address).rstrip(".") in self.domains
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         """Accept the recipient only for our domains (never a relay), up to the limit."""
         if not self.accepts(address):
             log.info("smtp.rcpt_rejected", rcpt=address, peer=_peer(session))
@@ -61,15 +71,22 @@ class BounceHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Commit the raw message; answer 250 only after the commit, 451 if it failed."""
         raw = envelope.original_content or b""
-        item = Incoming(self._clock(), envelope.mail_from or "<>", tuple(envelope.rcpt_tos),
-                        _peer(session), raw)
+        item = Incoming(
+            self._clock(), envelope.mail_from or "<>", tuple(envelope.rcpt_tos), _peer(session), raw
+        )
         try:
             message_id = await self._store(item)
         except Exception as exc:  # noqa: BLE001 - any storage failure must become a 451
             log.error("message.store_failed", error=str(exc), peer=item.peer, size=len(raw))
             return REPLY_STORE_FAILED
-        log.info("message.stored", message=message_id, mail_from=item.mail_from,
-                 rcpt=list(item.rcpt_to), size=len(raw), peer=item.peer)
+        log.info(
+            "message.stored",
+            message=message_id,
+            mail_from=item.mail_from,
+            rcpt=list(item.rcpt_to),
+            size=len(raw),
+            peer=item.peer,
+        )
         if self._on_stored is not None:
             self._on_stored(message_id)
         return f"250 2.0.0 Ok: stored as {message_id}"

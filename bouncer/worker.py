@@ -27,8 +27,13 @@ BATCH = 32
 class Processor:
     """Processes unprocessed messages whenever woken; all database writes run on its thread."""
 
-    def __init__(self, db_path: str | Path, class_overrides: Mapping[str, str] | None = None,
-                 policy: Policy = DEFAULT_POLICY, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        class_overrides: Mapping[str, str] | None = None,
+        policy: Policy = DEFAULT_POLICY,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db_path = db_path
         self._overrides = dict(class_overrides or {})
         self._policy = policy
@@ -110,10 +115,19 @@ class Processor:
 def _log_processed(done: Processed) -> None:
     """Log a committed message's outcome and emit its events."""
     report = done.analysis.report
-    log.info("message.processed", message=done.message_id, kind=report.kind,
-             recipients=len(report.entries))
+    log.info(
+        "message.processed",
+        message=done.message_id,
+        kind=report.kind,
+        recipients=len(report.entries),
+    )
     for entry, verdict in done.analysis.verdicts:
-        log.info("bounce.recorded", message=done.message_id, recipient=entry.address,
-                 status=verdict.status, bounce_class=verdict.bounce_class,
-                 reason=verdict.reason)
+        log.info(
+            "bounce.recorded",
+            message=done.message_id,
+            recipient=entry.address,
+            status=verdict.status,
+            bounce_class=verdict.bounce_class,
+            reason=verdict.reason,
+        )
     notify.emit(done.events)

@@ -44,7 +44,8 @@ class RunningDaemon:
         try:
             while time.monotonic() < deadline:
                 done = db.conn.execute(
-                    "SELECT COUNT(*) FROM messages WHERE state != 'new'").fetchone()[0]
+                    "SELECT COUNT(*) FROM messages WHERE state != 'new'"
+                ).fetchone()[0]
                 if done >= count:
                     return
                 time.sleep(0.02)
@@ -79,8 +80,9 @@ def start_daemon(config: Config) -> RunningDaemon:
     thread.start()
     if not ready.wait(15) or "error" in holder:
         raise RuntimeError(f"daemon did not start: {holder.get('error')}")
-    return RunningDaemon(holder["port"], Path(config.db_path), holder["loop"], holder["stop"],
-                         thread)
+    return RunningDaemon(
+        holder["port"], Path(config.db_path), holder["loop"], holder["stop"], thread
+    )
 
 
 def make_config(tmp_path: Path, **smtp_changes: object) -> Config:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 
-def postfix_dsn(recipient: str, status: str, diagnostic: str, *, action: str = "failed",
-                message_id: str = "<orig-1@shop.example>",
-                arrival: str | None = "Tue, 24 Nov 2026 09:59:00 +0000") -> bytes:
+def postfix_dsn(
+    recipient: str,
+    status: str,
+    diagnostic: str,
+    *,
+    action: str = "failed",
+    message_id: str = "<orig-1@shop.example>",
+    arrival: str | None = "Tue, 24 Nov 2026 09:59:00 +0000",
+) -> bytes:
     """Return a Postfix-style multipart/report DSN for one recipient."""
     arrival_line = f"Arrival-Date: {arrival}\n" if arrival else ""
     return f"""\

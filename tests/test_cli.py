@@ -29,8 +29,10 @@ def db_path(tmp_path: Path) -> Path:
     """A database holding one processed hard bounce and one mailbox-full delay."""
     path = tmp_path / "cli.db"
     db = open_db(path)
-    raws = [postfix_dsn("gone@example.com", "5.1.1", UNKNOWN),
-            postfix_dsn("full@example.com", "4.2.2", "452 4.2.2 Mailbox full", action="delayed")]
+    raws = [
+        postfix_dsn("gone@example.com", "5.1.1", UNKNOWN),
+        postfix_dsn("full@example.com", "4.2.2", "452 4.2.2 Mailbox full", action="delayed"),
+    ]
     items = [Incoming(utcnow(), "<>", ("b@localhost",), None, raw) for raw in raws]
     inbox.insert_batch(db, items)
     for message in inbox.unprocessed(db):
@@ -50,8 +52,13 @@ def test_classify_json_prints_one_line_per_file(tmp_path: Path) -> None:
     assert [line["file"] for line in lines] == [str(dsn), str(junk)]
     assert lines[0]["kind"] == "bounce"
     assert lines[0]["recipients"][0] == {
-        "address": "gone@example.com", "status": "5.1.1", "action": "failed", "class": "hard",
-        "reason": "userunknown", "diagnostic": UNKNOWN}
+        "address": "gone@example.com",
+        "status": "5.1.1",
+        "action": "failed",
+        "class": "hard",
+        "reason": "userunknown",
+        "diagnostic": UNKNOWN,
+    }
     assert lines[1]["kind"] == "unknown"
 
 
@@ -76,7 +83,9 @@ def test_add_list_remove(db_path: Path) -> None:
     assert run("suppression", "add", "Ops@Example.org", "--reason", "asked", "--db", db)[0] == 0
     code, output = run("suppression", "list", "--json", "--db", db)
     assert {json.loads(line)["address"] for line in output.splitlines()} == {
-        "gone@example.com", "Ops@example.org"}
+        "gone@example.com",
+        "Ops@example.org",
+    }
     assert run("suppression", "remove", "Ops@EXAMPLE.org", "--db", db)[0] == 0
     assert run("suppression", "remove", "Ops@example.org", "--db", db)[0] == 1
     code, output = run("events", "--type", "suppression.removed", "--json", "--db", db)
@@ -140,4 +149,6 @@ def test_classify_walks_directories(tmp_path: Path) -> None:
     code, output = run("classify", "--json", str(tmp_path))
     assert code == 0
     assert [json.loads(line)["file"] for line in output.splitlines()] == [
-        str(tmp_path / "a" / "one.eml"), str(tmp_path / "two.eml")]
+        str(tmp_path / "a" / "one.eml"),
+        str(tmp_path / "two.eml"),
+    ]

@@ -29,9 +29,11 @@ def test_documented_example_equals_defaults() -> None:
 
 def test_values_are_read_and_typed(tmp_path: Path) -> None:
     file = tmp_path / "b.toml"
-    file.write_text('[smtp]\nlisten = "[::1]:2600"\ndomains = ["b.example"]\ntimeout = 60\n'
-                    '[tracker]\nwarn_after = "90m"\n[classify]\n'
-                    'class_overrides = { mailboxfull = "hard" }\n')
+    file.write_text(
+        '[smtp]\nlisten = "[::1]:2600"\ndomains = ["b.example"]\ntimeout = 60\n'
+        '[tracker]\nwarn_after = "90m"\n[classify]\n'
+        'class_overrides = { mailboxfull = "hard" }\n'
+    )
     config = load(file)
     assert (config.listen_host, config.listen_port) == ("::1", 2600)
     assert config.smtp.timeout == 60.0
@@ -39,15 +41,18 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
     assert config.class_overrides == {"mailboxfull": "hard"}
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("[smtp]\nlisten = 5\n", "smtp.listen"),
-    ("[smtp]\nmax_recipients = \"many\"\n", "smtp.max_recipients"),
-    ("[smtp]\nbogus = 1\n", "bogus"),
-    ("[nonsense]\n", "nonsense"),
-    ("[tracker]\ngive_up_after = \"soon\"\n", "tracker.give_up_after"),
-    ("[classify]\nclass_overrides = { blocked = \"maybe\" }\n", "class_overrides.blocked"),
-    ("[smtp\n", "b.toml"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[smtp]\nlisten = 5\n", "smtp.listen"),
+        ('[smtp]\nmax_recipients = "many"\n', "smtp.max_recipients"),
+        ("[smtp]\nbogus = 1\n", "bogus"),
+        ("[nonsense]\n", "nonsense"),
+        ('[tracker]\ngive_up_after = "soon"\n', "tracker.give_up_after"),
+        ('[classify]\nclass_overrides = { blocked = "maybe" }\n', "class_overrides.blocked"),
+        ("[smtp\n", "b.toml"),
+    ],
+)
 def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) -> None:
     file = tmp_path / "b.toml"
     file.write_text(text)

@@ -35,9 +35,22 @@ def _connect(port: int, deadline: float) -> smtplib.SMTP:
 def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path) -> None:
     port = _free_port()
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "bouncer", "serve", "--listen", f"127.0.0.1:{port}",
-         "--db", str(tmp_path / "b.db"), "--domain", "bounces.example"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "bouncer",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--db",
+            str(tmp_path / "b.db"),
+            "--domain",
+            "bounces.example",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
     try:
         client = _connect(port, time.monotonic() + 20)
         client.ehlo()
@@ -57,6 +70,17 @@ def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path) -> None:
     assert '"event": "service.stopped"' in log
     assert '"event": "message.stored"' in log
     shown = subprocess.run(
-        [sys.executable, "-m", "bouncer", "suppression", "show", "gone@example.com",
-         "--db", str(tmp_path / "b.db")], capture_output=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "bouncer",
+            "suppression",
+            "show",
+            "gone@example.com",
+            "--db",
+            str(tmp_path / "b.db"),
+        ],
+        capture_output=True,
+        check=False,
+    )
     assert shown.returncode == 0

@@ -11,7 +11,7 @@ import pytest
 
 from bouncer.clock import utcnow
 from bouncer.store import open_db, suppressions
-from tests.conftest import RunningDaemon, start_daemon, make_config
+from tests.conftest import RunningDaemon, make_config, start_daemon
 from tests.messages import postfix_dsn
 
 USER_UNKNOWN = "550 5.1.1 <user@example.com>: Recipient address rejected: User unknown"
@@ -28,26 +28,32 @@ def _rows(db_path: Path, sql: str) -> list[tuple]:
 
 def test_hard_bounce_is_stored_recorded_and_suppressed(daemon: RunningDaemon) -> None:
     with daemon.client() as client:
-        refused = client.sendmail("", ["bounces@localhost"],
-                                  postfix_dsn("user@example.com", "5.1.1", USER_UNKNOWN))
+        refused = client.sendmail(
+            "", ["bounces@localhost"], postfix_dsn("user@example.com", "5.1.1", USER_UNKNOWN)
+        )
     assert refused == {}
     daemon.wait_processed(1)
     assert _rows(daemon.db_path, "SELECT mail_from, state, kind FROM messages") == [
-        ("<>", "processed", "bounce")]
+        ("<>", "processed", "bounce")
+    ]
     assert _rows(daemon.db_path, "SELECT recipient, status, class FROM bounces") == [
-        ("user@example.com", "5.1.1", "hard")]
+        ("user@example.com", "5.1.1", "hard")
+    ]
     db = open_db(daemon.db_path)
     assert suppressions.get(db, "user@EXAMPLE.com", utcnow())["reason"] == "userunknown"
 
 
 def test_mailbox_full_is_recorded_not_suppressed(daemon: RunningDaemon) -> None:
     with daemon.client() as client:
-        client.sendmail("", ["bounces@bounces.example"],
-                        postfix_dsn("full@example.com", "4.2.2", "452 4.2.2 Mailbox full",
-                                    action="delayed"))
+        client.sendmail(
+            "",
+            ["bounces@bounces.example"],
+            postfix_dsn("full@example.com", "4.2.2", "452 4.2.2 Mailbox full", action="delayed"),
+        )
     daemon.wait_processed(1)
     assert _rows(daemon.db_path, "SELECT recipient, class FROM bounces") == [
-        ("full@example.com", "soft")]
+        ("full@example.com", "soft")
+    ]
     assert _rows(daemon.db_path, "SELECT * FROM suppressions") == []
 
 
@@ -73,8 +79,7 @@ def test_junk_is_stored_as_unknown_not_rejected(daemon: RunningDaemon) -> None:
     with daemon.client() as client:
         assert client.sendmail("", ["bounces@localhost"], b"\r\n" + junk + b"\r\n") == {}
     daemon.wait_processed(1)
-    assert _rows(daemon.db_path, "SELECT state, kind FROM messages") == [
-        ("processed", "unknown")]
+    assert _rows(daemon.db_path, "SELECT state, kind FROM messages") == [("processed", "unknown")]
 
 
 def test_overlong_lines_are_accepted_not_refused(daemon: RunningDaemon) -> None:
@@ -108,13 +113,16 @@ def test_unwritable_store_answers_451_and_keeps_nothing_half_done(tmp_path: Path
         os.chmod(running.db_path, 0o444)
         if os.access(running.db_path, os.W_OK):
             conn = sqlite3.connect(running.db_path)
-            conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON messages "
-                         "BEGIN SELECT RAISE(ABORT, 'store refuses'); END")
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON messages "
+                "BEGIN SELECT RAISE(ABORT, 'store refuses'); END"
+            )
             conn.commit()
             conn.close()
         with running.client() as client, pytest.raises(smtplib.SMTPDataError) as refused:
-            client.sendmail("", ["bounces@localhost"],
-                            postfix_dsn("user@example.com", "5.1.1", USER_UNKNOWN))
+            client.sendmail(
+                "", ["bounces@localhost"], postfix_dsn("user@example.com", "5.1.1", USER_UNKNOWN)
+            )
         assert refused.value.smtp_code == 451
         assert refused.value.smtp_error.startswith(b"4.3.0")
     finally:
@@ -143,7 +151,10 @@ def test_unprocessed_messages_are_processed_on_start(tmp_path: Path) -> None:
 def test_many_messages_in_one_session_all_committed(daemon: RunningDaemon) -> None:
     with daemon.client() as client:
         for number in range(20):
-            client.sendmail("", ["bounces@localhost"],
-                            postfix_dsn(f"u{number}@example.com", "5.1.1", USER_UNKNOWN))
+            client.sendmail(
+                "",
+                ["bounces@localhost"],
+                postfix_dsn(f"u{number}@example.com", "5.1.1", USER_UNKNOWN),
+            )
     daemon.wait_processed(20)
     assert _rows(daemon.db_path, "SELECT COUNT(*) FROM bounces") == [(20,)]

@@ -34,9 +34,17 @@ def test_mailbox_full_warns_at_4h_gives_up_at_4d_once(tmp_path: Path) -> None:
     running = start_daemon(config)
     try:
         with running.client() as client:
-            client.sendmail("", ["bounces@localhost"], postfix_dsn(
-                "full@example.com", "4.2.2", "452 4.2.2 Mailbox full", action="delayed",
-                arrival=None))
+            client.sendmail(
+                "",
+                ["bounces@localhost"],
+                postfix_dsn(
+                    "full@example.com",
+                    "4.2.2",
+                    "452 4.2.2 Mailbox full",
+                    action="delayed",
+                    arrival=None,
+                ),
+            )
         running.wait_processed(1)
     finally:
         running.stop()
@@ -71,16 +79,27 @@ def test_dry_run_fires_nothing(tmp_path: Path) -> None:
     running = start_daemon(config)
     try:
         with running.client() as client:
-            client.sendmail("", ["bounces@localhost"], postfix_dsn(
-                "slow@example.com", "4.4.1", "connect to mx.example.com: Connection timed out",
-                action="delayed", arrival=None))
+            client.sendmail(
+                "",
+                ["bounces@localhost"],
+                postfix_dsn(
+                    "slow@example.com",
+                    "4.4.1",
+                    "connect to mx.example.com: Connection timed out",
+                    action="delayed",
+                    arrival=None,
+                ),
+            )
         running.wait_processed(1)
     finally:
         running.stop()
     code, output = _cli(running.db_path, "sweep", "--now", "2099-01-01T00:00:00Z", "--dry-run")
     assert code == 0 and "would fire 3 event(s)" in output
     assert _sweep(running.db_path, "2099-01-01T00:00:00Z") == [
-        "delivery.delayed", "delivery.given_up", "suppression.added"]
+        "delivery.delayed",
+        "delivery.given_up",
+        "suppression.added",
+    ]
 
 
 def test_resolve_closes_the_deferral(tmp_path: Path) -> None:
@@ -88,9 +107,17 @@ def test_resolve_closes_the_deferral(tmp_path: Path) -> None:
     running = start_daemon(config)
     try:
         with running.client() as client:
-            client.sendmail("", ["bounces@localhost"], postfix_dsn(
-                "late@example.com", "4.2.2", "452 4.2.2 Mailbox full", action="delayed",
-                arrival=None))
+            client.sendmail(
+                "",
+                ["bounces@localhost"],
+                postfix_dsn(
+                    "late@example.com",
+                    "4.2.2",
+                    "452 4.2.2 Mailbox full",
+                    action="delayed",
+                    arrival=None,
+                ),
+            )
         running.wait_processed(1)
     finally:
         running.stop()

@@ -42,9 +42,16 @@ def test_hard_bounce_reaches_the_webhook_signed_once_per_event(tmp_path: Path) -
     running = start_daemon(config)
     try:
         with running.client() as client:
-            client.sendmail("", ["bounces@localhost"], postfix_dsn(
-                "gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown in "
-                "virtual mailbox table (in reply to RCPT TO command)"))
+            client.sendmail(
+                "",
+                ["bounces@localhost"],
+                postfix_dsn(
+                    "gone@example.com",
+                    "5.1.1",
+                    "550 5.1.1 <gone@example.com>: User unknown in "
+                    "virtual mailbox table (in reply to RCPT TO command)",
+                ),
+            )
         deadline = time.monotonic() + 15
         while len(_Receiver.received) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -60,7 +67,10 @@ def test_hard_bounce_reaches_the_webhook_signed_once_per_event(tmp_path: Path) -
         assert headers["Bouncer-Event-Id"] == json.loads(body)["id"]
     hard = next(b for b in bodies if b["type"] == "bounce.hard")
     assert (hard["recipient"], hard["reason"], hard["class"]) == (
-        "gone@example.com", "userunknown", "hard")
+        "gone@example.com",
+        "userunknown",
+        "hard",
+    )
     assert hard["original_message_id"] == "<orig-1@shop.example>"
 
 

@@ -17,10 +17,18 @@ from bouncer.config import Config, ConfigError, load
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --db and --config (with BOUNCER_DB / BOUNCER_CONFIG fallbacks) to a command."""
 
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                  help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).")
-    @click.option("--db", "db_path", type=click.Path(dir_okay=False),
-                  help="SQLite database (default: $BOUNCER_DB, else the config's store.path).")
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).",
+    )
+    @click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False),
+        help="SQLite database (default: $BOUNCER_DB, else the config's store.path).",
+    )
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
         config = load_config(config_path)

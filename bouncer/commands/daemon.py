@@ -8,15 +8,28 @@ from bouncer.commands.common import load_config
 
 
 @click.command("serve")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).",
+)
 @click.option("--listen", help="HOST:PORT to listen on (overrides smtp.listen).")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False),
-              help="SQLite database (overrides store.path and $BOUNCER_DB).")
-@click.option("--domain", "domains", multiple=True,
-              help="Accept bounces for this domain (repeatable; overrides smtp.domains).")
-def serve_cmd(config_path: str | None, listen: str | None, db_path: str | None,
-              domains: tuple[str, ...]) -> None:
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="SQLite database (overrides store.path and $BOUNCER_DB).",
+)
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    help="Accept bounces for this domain (repeatable; overrides smtp.domains).",
+)
+def serve_cmd(
+    config_path: str | None, listen: str | None, db_path: str | None, domains: tuple[str, ...]
+) -> None:
     """Receive bounces over SMTP, store, classify and track them."""
     import asyncio
     import os
@@ -31,7 +44,11 @@ def serve_cmd(config_path: str | None, listen: str | None, db_path: str | None,
             split_listen(listen)
         except ConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="--listen") from exc
-    config = with_overrides(config, listen=listen, domains=tuple(domains) or None,
-                            db_path=db_path or os.environ.get("BOUNCER_DB"))
+    config = with_overrides(
+        config,
+        listen=listen,
+        domains=tuple(domains) or None,
+        db_path=db_path or os.environ.get("BOUNCER_DB"),
+    )
     configure(config.log_format, config.log_level)
     asyncio.run(serve(config))

@@ -36,13 +36,27 @@ def _iso(value: str | None) -> str | None:
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
-def log_cmd(recipient: str | None, since: str | None, until: str | None,
-            bounce_class: str | None, limit: int, as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
+def log_cmd(
+    recipient: str | None,
+    since: str | None,
+    until: str | None,
+    bounce_class: str | None,
+    limit: int,
+    as_json: bool,
+    config,
+    db_path: str,
+) -> None:  # noqa: ANN001
     """Show per-recipient bounce records, newest first."""
     from bouncer.store import records
 
-    rows = records.search(open_store(db_path), recipient=recipient, since=_iso(since),
-                          until=_iso(until), bounce_class=bounce_class, limit=limit)
+    rows = records.search(
+        open_store(db_path),
+        recipient=recipient,
+        since=_iso(since),
+        until=_iso(until),
+        bounce_class=bounce_class,
+        limit=limit,
+    )
     if as_json:
         print_json_lines(rows)
     else:
@@ -55,14 +69,16 @@ def log_cmd(recipient: str | None, since: str | None, until: str | None,
 @click.option("--since", help="Only messages received at or after this ISO 8601 time.")
 @click.option("--until", help="Only messages received before this ISO 8601 time.")
 @store_options
-def reprocess_cmd(kind: str | None, failed: bool, since: str | None, until: str | None,
-                  config, db_path: str) -> None:  # noqa: ANN001
+def reprocess_cmd(
+    kind: str | None, failed: bool, since: str | None, until: str | None, config, db_path: str
+) -> None:  # noqa: ANN001
     """Re-classify stored raw messages with the current rules and update records."""
     from bouncer.clock import utcnow
     from bouncer.reprocessing import reprocess
 
     log_to_stderr(config)
     db = open_store(db_path)
-    summary = reprocess(db, config, utcnow, kind=kind, failed_only=failed,
-                        since=_iso(since), until=_iso(until))
+    summary = reprocess(
+        db, config, utcnow, kind=kind, failed_only=failed, since=_iso(since), until=_iso(until)
+    )
     click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))

@@ -66,12 +66,19 @@ def show_cmd(address: str, as_json: bool, config, db_path: str) -> None:  # noqa
 @suppression.command("add")
 @click.argument("address")
 @click.option("--reason", required=True, help="Why the address is suppressed.")
-@click.option("--class", "bounce_class", type=click.Choice(["hard", "soft"]), default="hard",
-              show_default=True, help="Class recorded with the entry.")
+@click.option(
+    "--class",
+    "bounce_class",
+    type=click.Choice(["hard", "soft"]),
+    default="hard",
+    show_default=True,
+    help="Class recorded with the entry.",
+)
 @click.option("--expires", default=None, help="Expire after a duration such as 14d or 12h.")
 @store_options
-def add_cmd(address: str, reason: str, bounce_class: str, expires: str | None,
-            config, db_path: str) -> None:  # noqa: ANN001
+def add_cmd(
+    address: str, reason: str, bounce_class: str, expires: str | None, config, db_path: str
+) -> None:  # noqa: ANN001
     """Suppress an address by hand."""
     from bouncer.clock import utcnow
     from bouncer.config import ConfigError, parse_duration
@@ -83,8 +90,9 @@ def add_cmd(address: str, reason: str, bounce_class: str, expires: str | None,
         expires_at = now + parse_duration(expires, "--expires") if expires else None
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
-    added = add_manual(open_store(db_path, create=True), address, reason, bounce_class,
-                       expires_at, now)
+    added = add_manual(
+        open_store(db_path, create=True), address, reason, bounce_class, expires_at, now
+    )
     click.echo(f"{address}: {'suppressed' if added else 'already suppressed, updated'}")
 
 

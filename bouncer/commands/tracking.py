@@ -17,8 +17,17 @@ from bouncer.commands.records import _iso
 
 EVENT_COLUMNS = ("at", "type", "recipient", "status", "reason", "diagnostic")
 EVENT_WIDTHS = (24, 20, 32, 7, 16, 0)
-DEFERRAL_COLUMNS = ("recipient", "started_at", "last_seen", "attempts", "last_status",
-                    "warned_at", "closed_at", "close_reason", "key")
+DEFERRAL_COLUMNS = (
+    "recipient",
+    "started_at",
+    "last_seen",
+    "attempts",
+    "last_status",
+    "warned_at",
+    "closed_at",
+    "close_reason",
+    "key",
+)
 DEFERRAL_WIDTHS = (32, 24, 24, 3, 7, 24, 24, 9, 0)
 
 
@@ -38,15 +47,26 @@ def _show_events(rows: list[dict], as_json: bool) -> None:
 @click.option("--limit", type=int, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
-def events_cmd(event_type: str | None, since: str | None, recipient: str | None, follow: bool,
-               limit: int, as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
+def events_cmd(
+    event_type: str | None,
+    since: str | None,
+    recipient: str | None,
+    follow: bool,
+    limit: int,
+    as_json: bool,
+    config,
+    db_path: str,
+) -> None:  # noqa: ANN001
     """List events in the order they happened."""
     from bouncer.addresses import normalize
     from bouncer.store import events
 
     db = open_store(db_path)
-    query = {"event_type": event_type, "since": _iso(since),
-             "recipient": normalize(recipient) if recipient else None}
+    query = {
+        "event_type": event_type,
+        "since": _iso(since),
+        "recipient": normalize(recipient) if recipient else None,
+    }
     rows = events.search(db, **query, limit=limit)
     _show_events(rows, as_json)
     last_seq = rows[-1]["seq"] if rows else 0
@@ -64,13 +84,15 @@ def events_cmd(event_type: str | None, since: str | None, recipient: str | None,
 @click.option("--limit", type=int, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
-def deferrals_cmd(open_only: bool, recipient: str | None, limit: int, as_json: bool,
-                  config, db_path: str) -> None:  # noqa: ANN001
+def deferrals_cmd(
+    open_only: bool, recipient: str | None, limit: int, as_json: bool, config, db_path: str
+) -> None:  # noqa: ANN001
     """List deferrals (runs of soft failures per recipient and message)."""
     from bouncer.store import deferrals
 
-    rows = deferrals.listing(open_store(db_path), open_only=open_only, recipient=recipient,
-                             limit=limit)
+    rows = deferrals.listing(
+        open_store(db_path), open_only=open_only, recipient=recipient, limit=limit
+    )
     if as_json:
         print_json_lines(rows)
     else:
@@ -102,8 +124,13 @@ def resolve_cmd(address: str, message_id: str | None, config, db_path: str) -> N
 @click.option("--dry-run", is_flag=True, help="Only show what would fire.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fired events as JSON Lines.")
 @store_options
-def sweep_cmd(now_text: str | None, dry_run: bool, as_json: bool, config,  # noqa: ANN001
-              db_path: str) -> None:
+def sweep_cmd(
+    now_text: str | None,
+    dry_run: bool,
+    as_json: bool,
+    config,  # noqa: ANN001
+    db_path: str,
+) -> None:
     """Run one sweep: delay warnings, give-ups and suppression expiries that are due."""
     from bouncer import notify
     from bouncer.clock import from_iso, utcnow
@@ -137,5 +164,8 @@ def webhooks_cmd(as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, ("url", "pending", "delivered", "failed", "gone", "next_attempt_at",
-                           "disabled_reason"), (40, 7, 9, 6, 4, 24, 0))
+        print_table(
+            rows,
+            ("url", "pending", "delivered", "failed", "gone", "next_attempt_at", "disabled_reason"),
+            (40, 7, 9, 6, 4, 24, 0),
+        )

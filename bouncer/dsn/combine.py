@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 
 from bouncer.dsn import textscan
+from bouncer.dsn.command import command_for
 from bouncer.dsn.fields import find_reply_code, find_status, preferred_status
 from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry
@@ -58,3 +59,14 @@ def _bad_address(address: str) -> bool:
     """Tell whether an address has no local part or no domain."""
     local, at, domain = address.rpartition("@")
     return not (at and local and domain)
+
+
+def add_commands(entries: tuple[Entry, ...], texts: list[str]) -> tuple[Entry, ...]:
+    """Return the entries with the SMTP command each failure answered, where the text says."""
+    region = textscan.bounce_region("\n\n".join(texts))
+    return tuple(
+        entry
+        if entry.command
+        else replace(entry, command=command_for(entry.address, entry.diagnostic, region))
+        for entry in entries
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bouncer.dsn import fallback, standard, textscan
+from bouncer.dsn.command import command_for
 from bouncer.dsn.fields import field_blocks, find_addresses, find_reply_code, find_status
 from bouncer.dsn.mime import Part, decode_words
 from bouncer.dsn.textscan import Failure
@@ -78,7 +79,9 @@ def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | No
         return Report(kind="bounce") if _DAEMON.search(root.get("from") or "") else None
     delayed = bool(_DELAY_TEXT.search(region))
     summary = textscan.region_summary(region)
-    entries = tuple(_entry(_with_text(failure, summary), delayed) for failure in failures)
+    entries = tuple(
+        _entry(_with_text(failure, summary), delayed, region) for failure in failures
+    )
     return Report(kind="delay" if delayed else "bounce", entries=entries)
 
 
@@ -122,14 +125,15 @@ def _join(first_text: str | None, second_text: str | None) -> str | None:
     return " ".join(part for part in (first_text, second_text) if part) or None
 
 
-def _entry(failure: Failure, delayed: bool) -> Entry:
-    """Build an Entry from a failure read out of a text."""
+def _entry(failure: Failure, delayed: bool, region: str) -> Entry:
+    """Build an Entry from a failure read out of a text (the bounce region around it)."""
     return Entry(
         address=failure.address,
         action="delayed" if delayed else "failed",
         status=find_status(failure.diagnostic),
         reply_code=find_reply_code(failure.diagnostic),
         diagnostic=failure.diagnostic,
+        command=command_for(failure.address, failure.diagnostic, region),
     )
 
 

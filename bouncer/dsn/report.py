@@ -70,6 +70,7 @@ def _standard(root: Part, texts: list[str]) -> Report | None:
     if not status.entries:
         return None
     entries = combine.fill_from_text(status.entries, texts, heuristics.own_addresses(root))
+    entries = combine.add_commands(entries, texts)
     return Report(
         kind=standard.kind_of_entries(entries),
         entries=entries,

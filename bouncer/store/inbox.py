@@ -47,8 +47,14 @@ def insert_batch(db: Database, batch: Sequence[Incoming]) -> list[int]:
     ids = []
     with db.atomic():
         for item in batch:
-            row = (to_iso(item.received_at), item.mail_from, json.dumps(list(item.rcpt_to)),
-                   item.peer, len(item.raw), item.raw)
+            row = (
+                to_iso(item.received_at),
+                item.mail_from,
+                json.dumps(list(item.rcpt_to)),
+                item.peer,
+                len(item.raw),
+                item.raw,
+            )
             ids.append(db.conn.execute(_INSERT, row).fetchone()[0])
     return ids
 
@@ -65,8 +71,12 @@ def unprocessed(db: Database, limit: int = 100) -> list[StoredMessage]:
 
 
 def select_for_reprocess(
-    db: Database, *, kind: str | None = None, since: str | None = None,
-    until: str | None = None, failed_only: bool = False,
+    db: Database,
+    *,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    failed_only: bool = False,
 ) -> Iterator[StoredMessage]:
     """Yield stored messages matching the filters, oldest first."""
     where, params = ["1 = 1"], []
@@ -90,7 +100,9 @@ def mark_processed(db: Database, message_id: int, kind: str, at: datetime) -> No
     """Record that a message was processed and what kind of report it was."""
     db.execute(
         "UPDATE messages SET state = 'processed', kind = ?, error = NULL, processed_at = ? "
-        "WHERE id = ?", (kind, to_iso(at), message_id))
+        "WHERE id = ?",
+        (kind, to_iso(at), message_id),
+    )
 
 
 def mark_failed(db: Database, message_id: int, error: str, at: datetime) -> None:
@@ -98,7 +110,8 @@ def mark_failed(db: Database, message_id: int, error: str, at: datetime) -> None
     with db.atomic():
         db.execute(
             "UPDATE messages SET state = 'failed', error = ?, processed_at = ? WHERE id = ?",
-            (error[:2000], to_iso(at), message_id))
+            (error[:2000], to_iso(at), message_id),
+        )
 
 
 def counts_by_state(db: Database) -> dict[str, int]:

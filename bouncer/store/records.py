@@ -18,25 +18,60 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 LOG_COLUMNS = (
-    "id", "received_at", "kind", "recipient", "action", "status", "class", "reason",
-    "diagnostic", "remote_mta", "reporting_mta", "orig_from", "orig_subject",
-    "orig_message_id", "bounce_address", "message_id",
+    "id",
+    "received_at",
+    "kind",
+    "recipient",
+    "action",
+    "status",
+    "class",
+    "reason",
+    "diagnostic",
+    "remote_mta",
+    "reporting_mta",
+    "orig_from",
+    "orig_subject",
+    "orig_message_id",
+    "bounce_address",
+    "message_id",
 )
 
 
 def insert(
-    db: Database, message_id: int, received_at: datetime, bounce_address: str | None,
-    report: Report, entry: Entry, verdict: Verdict,
+    db: Database,
+    message_id: int,
+    received_at: datetime,
+    bounce_address: str | None,
+    report: Report,
+    entry: Entry,
+    verdict: Verdict,
 ) -> None:
     """Insert the bounce record for one entry of a processed report."""
     original = report.original
-    db.conn.execute(_INSERT, (
-        message_id, to_iso(received_at), report.kind, normalize(entry.address),
-        entry.original_recipient, entry.action, verdict.status, entry.reply_code,
-        verdict.bounce_class, verdict.reason, entry.diagnostic, entry.remote_mta,
-        report.reporting_mta, to_iso(report.arrival_date), bounce_address,
-        original.message_id, original.from_addr, original.subject, entry.feedback_type,
-    ))
+    db.conn.execute(
+        _INSERT,
+        (
+            message_id,
+            to_iso(received_at),
+            report.kind,
+            normalize(entry.address),
+            entry.original_recipient,
+            entry.action,
+            verdict.status,
+            entry.reply_code,
+            verdict.bounce_class,
+            verdict.reason,
+            entry.diagnostic,
+            entry.remote_mta,
+            report.reporting_mta,
+            to_iso(report.arrival_date),
+            bounce_address,
+            original.message_id,
+            original.from_addr,
+            original.subject,
+            entry.feedback_type,
+        ),
+    )
 
 
 def delete_for_message(db: Database, message_id: int) -> None:
@@ -45,8 +80,13 @@ def delete_for_message(db: Database, message_id: int) -> None:
 
 
 def search(
-    db: Database, *, recipient: str | None = None, since: str | None = None,
-    until: str | None = None, bounce_class: str | None = None, limit: int = 100,
+    db: Database,
+    *,
+    recipient: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    bounce_class: str | None = None,
+    limit: int = 100,
 ) -> list[dict]:
     """Return bounce records newest first; recipient is an address or '@domain'."""
     where, params = ["1 = 1"], []
@@ -56,12 +96,17 @@ def search(
     elif recipient:
         where.append("recipient = ?")
         params.append(normalize(recipient))
-    for clause, value in (("received_at >= ?", since), ("received_at < ?", until),
-                          ("class = ?", bounce_class)):
+    for clause, value in (
+        ("received_at >= ?", since),
+        ("received_at < ?", until),
+        ("class = ?", bounce_class),
+    ):
         if value:
             where.append(clause)
             params.append(value)
-    sql = (f"SELECT {', '.join(LOG_COLUMNS)} FROM bounces WHERE {' AND '.join(where)} "
-           "ORDER BY received_at DESC, id DESC LIMIT ?")
+    sql = (
+        f"SELECT {', '.join(LOG_COLUMNS)} FROM bounces WHERE {' AND '.join(where)} "
+        "ORDER BY received_at DESC, id DESC LIMIT ?"
+    )
     cursor = db.conn.execute(sql, [*params, limit])
     return [dict(zip(LOG_COLUMNS, row, strict=True)) for row in cursor]

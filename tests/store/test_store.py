@@ -34,8 +34,9 @@ def test_open_without_create_refuses_a_missing_file(tmp_path: Path) -> None:
 
 
 def test_suppression_lookup_ignores_domain_case_only(db) -> None:  # noqa: ANN001
-    suppressions.upsert(db, SuppressionRequest("Jo@Example.COM", "userunknown", "hard",
-                                               "bounce"), NOW)
+    suppressions.upsert(
+        db, SuppressionRequest("Jo@Example.COM", "userunknown", "hard", "bounce"), NOW
+    )
     assert suppressions.get(db, "Jo@example.com", NOW) is not None
     assert suppressions.get(db, "<Jo@EXAMPLE.com>", NOW) is not None
     assert suppressions.get(db, "jo@example.com", NOW) is None
@@ -44,32 +45,44 @@ def test_suppression_lookup_ignores_domain_case_only(db) -> None:  # noqa: ANN00
 def test_repeat_suppression_counts_and_permanent_is_not_downgraded(db) -> None:  # noqa: ANN001
     hard = SuppressionRequest("a@example.com", "userunknown", "hard", "bounce", "5.1.1")
     assert suppressions.upsert(db, hard, NOW) is True
-    soft = SuppressionRequest("a@example.com", "expired", "soft", "expired",
-                              expires_at=NOW + timedelta(days=14))
+    soft = SuppressionRequest(
+        "a@example.com", "expired", "soft", "expired", expires_at=NOW + timedelta(days=14)
+    )
     assert suppressions.upsert(db, soft, NOW + timedelta(hours=1)) is False
     row = suppressions.get(db, "a@example.com", NOW + timedelta(days=30))
     assert (row["reason"], row["count"], row["expires_at"]) == ("userunknown", 2, None)
 
 
 def test_expired_suppressions_are_inactive_and_taken(db) -> None:  # noqa: ANN001
-    request = SuppressionRequest("b@example.com", "expired", "soft", "expired",
-                                 expires_at=NOW + timedelta(days=1))
+    request = SuppressionRequest(
+        "b@example.com", "expired", "soft", "expired", expires_at=NOW + timedelta(days=1)
+    )
     suppressions.upsert(db, request, NOW)
     assert suppressions.get(db, "b@example.com", NOW + timedelta(hours=23)) is not None
     assert suppressions.get(db, "b@example.com", NOW + timedelta(days=2)) is None
     assert [r["address"] for r in suppressions.take_expired(db, NOW + timedelta(days=2))] == [
-        "b@example.com"]
+        "b@example.com"
+    ]
     assert suppressions.list_active(db, NOW) == []
 
 
 def test_bounce_log_filters_and_orders_newest_first(db) -> None:  # noqa: ANN001
-    db.execute("INSERT INTO messages (id, received_at, mail_from, rcpt_to, size, raw) "
-               "VALUES (1, 'x', '<>', '[]', 0, x'')")
+    db.execute(
+        "INSERT INTO messages (id, received_at, mail_from, rcpt_to, size, raw) "
+        "VALUES (1, 'x', '<>', '[]', 0, x'')"
+    )
     report = Report(kind="bounce")
     for hours, address in ((1, "a@one.example"), (2, "b@two.example"), (3, "a@one.example")):
         entry = Entry(address, action="failed", status="5.1.1", diagnostic="no such user")
-        records.insert(db, 1, NOW + timedelta(hours=hours), "b@localhost", report, entry,
-                       Verdict("hard", "userunknown", "5.1.1"))
+        records.insert(
+            db,
+            1,
+            NOW + timedelta(hours=hours),
+            "b@localhost",
+            report,
+            entry,
+            Verdict("hard", "userunknown", "5.1.1"),
+        )
     rows = records.search(db, recipient="a@ONE.example")
     assert [r["received_at"][11:13] for r in rows] == ["15", "13"]
     assert len(records.search(db, recipient="@two.example")) == 1
@@ -82,5 +95,4 @@ def test_events_are_listed_in_order_with_their_data(db) -> None:  # noqa: ANN001
     listed = events.search(db)
     assert [e["type"] for e in listed] == ["bounce.hard", "suppression.added"]
     assert listed[0]["id"] == first["id"] and listed[0]["reason"] == "userunknown"
-    assert [e["type"] for e in events.search(db, after_seq=first["seq"])] == [
-        "suppression.added"]
+    assert [e["type"] for e in events.search(db, after_seq=first["seq"])] == ["suppression.added"]
