@@ -152,3 +152,42 @@ def test_classify_walks_directories(tmp_path: Path) -> None:
         str(tmp_path / "a" / "one.eml"),
         str(tmp_path / "two.eml"),
     ]
+
+
+def test_events_follow_prints_new_events_as_they_commit(db_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bouncer.store import events
+
+    follower = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bouncer",
+            "events",
+            "--follow",
+            "--json",
+            "--type",
+            "suppression.added",
+            "--db",
+            str(db_path),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    import threading
+
+    watchdog = threading.Timer(20, follower.kill)  # a hung readline ends with the process
+    watchdog.start()
+    try:
+        first = json.loads(follower.stdout.readline())
+        assert first["recipient"] == "gone@example.com"
+        db = open_db(db_path)
+        with db.atomic():
+            events.add(db, "suppression.added", utcnow(), "new@example.com", {"source": "t"})
+        db.close()
+        assert json.loads(follower.stdout.readline())["recipient"] == "new@example.com"
+    finally:
+        watchdog.cancel()
+        follower.kill()
+        follower.wait()
