@@ -4,9 +4,10 @@ The reason comes from, in order: what the parser knows from the format (`hint`),
 kind (auto-reply, complaint, delivery), then the RFC 3463 status code and the diagnostic text
 weighed against each other, then the bare SMTP reply code, then the action. "User unknown"
 wording counts as `userunknown` only with a status that says so (x.1.x) or a sign that the
-address itself was refused (at RCPT TO, or by a directory lookup); otherwise the refusal may
-have come from a filter after the message was read, and the reason is `filtered` (soft), as
-in the reference analyser. Everything here is pure and compiled once at import.
+address itself was refused (the reply answered RCPT TO, or a directory lookup failed); after
+DATA, or with no command known, the refusal may have come from a filter that read the message,
+and the reason is `filtered` (soft), as in the reference analyser. Everything here is pure and
+compiled once at import.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ PAIR_WINNERS = {
     ("userunknown", "blocked"): "blocked",
     ("filtered", "userunknown"): "filtered",
 }
+# Commands answered before the client named a sender or a recipient.
+GREETING_COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "AUTH"})
 # Signs that the address itself was refused: at RCPT TO, or after a directory lookup.
 _ADDRESS_REFUSED = re.compile(
     r"rcpt to|rcpt command|recipient address rejected|not listed in|"
@@ -95,7 +98,7 @@ def failure_reason(entry: Entry, kind: str) -> str:
     text = normalise(entry.diagnostic) if entry.diagnostic else ""
     diagnostic_type = (entry.diagnostic_type or "smtp").lower()
     status = entry.status or status_in_text(entry.diagnostic)
-    chosen = read_evidence(text, status, diagnostic_type)
+    chosen = read_evidence(text, status, diagnostic_type, entry.command)
     if chosen:
         return chosen
     if diagnostic_type.startswith("x-unix"):
@@ -105,6 +108,8 @@ def failure_reason(entry: Entry, kind: str) -> str:
         return from_reply
     if entry.action == "delayed" or kind == "delay":
         return "expired"
+    if entry.command in GREETING_COMMANDS:
+        return "blocked"  # refused before any address was given: the client itself
     return "undefined"
 
 
@@ -114,8 +119,10 @@ def status_in_text(diagnostic: str | None) -> str | None:
     return found.group(0) if found else None
 
 
-def read_evidence(text: str, status: str | None, diagnostic_type: str) -> str | None:
-    """Return the reason the diagnostic text and the status code name together, or None."""
+def read_evidence(
+    text: str, status: str | None, diagnostic_type: str, command: str | None = None
+) -> str | None:
+    """Return the reason the diagnostic text, the status code and the command name together."""
     allowed = LOCAL_REASONS
     if diagnostic_type == "smtp":
         allowed = None
@@ -127,12 +134,28 @@ def read_evidence(text: str, status: str | None, diagnostic_type: str) -> str | 
         return from_text  # a local failure: the reporting system's words beat its status code
     if generic and from_status and from_status != "securityerror":
         return from_status  # broad words lose to any status code but the vague x.7.x one
-    if from_text == "userunknown" and _ADDRESS_REFUSED.search(text):
-        return from_text
     chosen = weigh(from_text, from_status)
-    if chosen == "userunknown" and from_status != chosen:
-        return "filtered"  # "unknown user" with no sign it came at RCPT TO: maybe a filter
+    if from_text == "userunknown" and chosen in ("userunknown", "filtered"):
+        return unknown_user_reason(text, from_status, command)
     return chosen
+
+
+def unknown_user_reason(text: str, from_status: str | None, command: str | None) -> str:
+    """Return the reason for "unknown user" wording, from the command it answered.
+
+    Refused at RCPT TO, the address itself was refused (userunknown); after DATA a filter that
+    read the message may have said it (filtered). Without a command, a status that says so
+    or wording that names the address lookup decides; otherwise it stays filtered.
+    """
+    if command == "RCPT" or from_status == "userunknown":
+        return "userunknown"
+    if command in GREETING_COMMANDS:
+        return "blocked"
+    if command == "MAIL":
+        return "rejected"
+    if command is None and _ADDRESS_REFUSED.search(text):
+        return "userunknown"
+    return "filtered"
 
 
 def weigh(from_text: str | None, from_status: str | None) -> str | None:

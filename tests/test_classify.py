@@ -306,3 +306,41 @@ def test_implied_status_takes_its_class_digit_from_the_evidence():
     assert verdict(failed("User unknown (in reply to RCPT TO command)"), "bounce").status == (
         "5.0.911"
     )
+
+
+# --- the SMTP command the reply answered --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "status", "reason"),
+    [
+        ("RCPT", "5.2.1", "userunknown"),  # refused at RCPT: the address, whatever the status
+        ("RCPT", "5.7.1", "userunknown"),
+        ("RCPT", None, "userunknown"),
+        ("DATA", "5.0.0", "filtered"),  # after the message was read: maybe a content filter
+        ("DATA", "5.1.1", "userunknown"),  # ... unless the status names the address
+        (None, "5.0.0", "filtered"),  # no command known: as the reference analyser does
+        (None, "5.2.1", "filtered"),
+        ("MAIL", "5.0.0", "rejected"),
+        ("CONN", None, "blocked"),
+    ],
+)
+def test_unknown_user_wording_follows_the_command(command, status, reason):
+    text = "550 Invalid recipient rcpt@example.org"
+    assert reason_of(text, status=status, command=command) == reason
+
+
+def test_unknown_user_at_rcpt_is_hard_and_after_data_soft():
+    text = "550 <rcpt@example.org>... User unknown"
+    assert verdict(failed(text, "5.0.0", command="RCPT"), "bounce").bounce_class == "hard"
+    assert verdict(failed(text, "5.0.0", command="DATA"), "bounce").bounce_class == "soft"
+
+
+def test_a_full_mailbox_at_rcpt_stays_a_full_mailbox():
+    text = "550 5.2.2 <rcpt@example.org>... Mailbox full, user unknown"
+    assert reason_of(text, status="5.2.2", command="RCPT") == "mailboxfull"
+
+
+def test_refusal_at_the_greeting_without_words_is_blocked():
+    assert reason_of("554 Transaction failed", command="CONN") == "blocked"
+    assert reason_of("554 Transaction failed") != "blocked"

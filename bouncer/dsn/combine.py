@@ -63,10 +63,11 @@ def _bad_address(address: str) -> bool:
 
 def add_commands(entries: tuple[Entry, ...], texts: list[str]) -> tuple[Entry, ...]:
     """Return the entries with the SMTP command each failure answered, where the text says."""
-    region = textscan.bounce_region("\n\n".join(texts))
+    text = "\n\n".join(texts)
+    region = textscan.bounce_region(text)
     return tuple(
         entry
         if entry.command
-        else replace(entry, command=command_for(entry.address, entry.diagnostic, region))
+        else replace(entry, command=command_for(entry.address, entry.diagnostic, region, text))
         for entry in entries
     )

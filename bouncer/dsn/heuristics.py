@@ -80,7 +80,7 @@ def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | No
     delayed = bool(_DELAY_TEXT.search(region))
     summary = textscan.region_summary(region)
     entries = tuple(
-        _entry(_with_text(failure, summary), delayed, region) for failure in failures
+        _entry(_with_text(failure, summary), delayed, region, full_text) for failure in failures
     )
     return Report(kind="delay" if delayed else "bounce", entries=entries)
 
@@ -125,15 +125,15 @@ def _join(first_text: str | None, second_text: str | None) -> str | None:
     return " ".join(part for part in (first_text, second_text) if part) or None
 
 
-def _entry(failure: Failure, delayed: bool, region: str) -> Entry:
-    """Build an Entry from a failure read out of a text (the bounce region around it)."""
+def _entry(failure: Failure, delayed: bool, region: str, text: str) -> Entry:
+    """Build an Entry from a failure read out of a text (with the bounce region and the text)."""
     return Entry(
         address=failure.address,
         action="delayed" if delayed else "failed",
         status=find_status(failure.diagnostic),
         reply_code=find_reply_code(failure.diagnostic),
         diagnostic=failure.diagnostic,
-        command=command_for(failure.address, failure.diagnostic, region),
+        command=command_for(failure.address, failure.diagnostic, region, text),
     )
 
 

@@ -1,0 +1,118 @@
+"""Find the SMTP command a remote server's failure reply answered, as MTAs report it.
+
+Postfix writes "(in reply to RCPT TO command)", Exim "SMTP error from remote mail server after
+RCPT TO:<...>:", sendmail and Courier a transcript (">>> RCPT To:<...>" then "<<< 550 ..."),
+qmail "... does not like recipient." or "... but sender was rejected.", DragonFly "did not
+like our RCPT TO", and so on. Only these reporting phrases count: an envelope summary such as
+"RCPT TO: user@example.org" in a list of message details names no failed command.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words that follow the reporting phrases, mapped to the command name used in Entry.command.
+_COMMAND_WORDS = {
+    "rcpt": "RCPT",
+    "mail": "MAIL",
+    "data": "DATA",
+    "end": "DATA",
+    "final": "DATA",
+    "message": "DATA",
+    "helo": "HELO",
+    "ehlo": "EHLO",
+    "lhlo": "EHLO",
+    "starttls": "STARTTLS",
+    "auth": "AUTH",
+    "initial": "CONN",
+    "greeting": "CONN",
+    "connect": "CONN",
+}
+_WORD = (
+    r"(rcpt(?: to)?|mail(?: from)?|end of data|final data|message body|data|helo|ehlo|lhlo"
+    r"|starttls|auth|initial connection|greeting|connect)"
+)
+_REPORTED = re.compile(
+    r"in reply to (?:the )?" + _WORD + r"|"  # Postfix
+    r"(?:smtp error from remote (?:mail server|mailer)|error) after (?:pipelined )?"
+    + _WORD
+    + r"|"  # Exim
+    r"did not like our " + _WORD + r"|"  # DragonFly
+    r"error following " + _WORD + r"|"
+    r"most progress was " + _WORD + r" response|"  # qmail
+    r"while sending " + _WORD + r"|"  # Postfix, connection lost or timed out
+    r"\[(rcpt_to|mail_from|data)\]",  # Yahoo
+    re.IGNORECASE,
+)
+_QMAIL = (
+    (re.compile(r"does not like recipient", re.I), "RCPT"),
+    (re.compile(r"but sender was rejected", re.I), "MAIL"),
+    (re.compile(r"but my name was rejected", re.I), "HELO"),
+    (re.compile(r"failed after i sent the message", re.I), "DATA"),
+    (re.compile(r"refused to talk to me", re.I), "CONN"),
+)
+_KNOWN = frozenset({"RCPT", "MAIL", "DATA", "HELO", "EHLO", "LHLO", "STAR", "AUTH"})
+_CANONICAL = {"LHLO": "EHLO", "STAR": "STARTTLS"}
+_SENT = re.compile(r"^[ \t]*>>>[ \t]*([A-Za-z]{4})(.*)$")
+_REPLY = re.compile(r"^[ \t]*<<<[ \t]*[45]\d\d")
+_CUES = re.compile(
+    r"reply to|after|did not like|following|most progress|while sending|>>>|\[rcpt_to\]"
+    r"|\[mail_from\]|\[data\]|like recipient|was rejected|sent the message|talk to me",
+    re.IGNORECASE,
+)
+
+
+def find_command(text: str | None) -> str | None:
+    """Return the command a reporting phrase in the text names, or None."""
+    if not text or not _CUES.search(text):
+        return None
+    folded = " ".join(text.split())
+    reported = _REPORTED.search(folded)
+    if reported:
+        word = next(group for group in reported.groups() if group)
+        return _COMMAND_WORDS.get(word.lower().replace("_", " ").split()[0])
+    for pattern, command in _QMAIL:
+        if pattern.search(folded):
+            return command
+    return None
+
+
+def transcript_replies(text: str) -> list[tuple[str, str]]:
+    """Return (command, its argument) for each command a transcript shows refused (4xx/5xx)."""
+    refused: list[tuple[str, str]] = []
+    sent: tuple[str, str] | None = None
+    for line in text.split("\n"):
+        command = _SENT.match(line)
+        if command:
+            sent = (command.group(1).upper(), command.group(2).strip())
+        elif sent and _REPLY.match(line):
+            refused.append(sent)
+            sent = None
+    return [(name, argument) for name, argument in refused if name in _KNOWN]
+
+
+def command_for(address: str, diagnostic: str | None, region: str, text: str) -> str | None:
+    """Return the command the failure for one address answered: from its diagnostic, then from
+    a transcript in the text (the line naming it first), its own paragraph in the bounce region,
+    and lastly the first command the region reports."""
+    found = find_command(diagnostic)
+    if found:
+        return found
+    if ">>>" in text:
+        refused = transcript_replies(text)
+        if refused:
+            named = [name for name, argument in refused if address.lower() in argument.lower()]
+            name = named[0] if named else refused[0][0]
+            return _CANONICAL.get(name, name)
+    return find_command(_paragraph_of(address, region)) or find_command(region)
+
+
+def _paragraph_of(address: str, region: str) -> str:
+    """Return the text from the first line naming the address to the next blank line."""
+    lowered = region.lower()
+    start = lowered.find(address.lower())
+    if start < 0:
+        return ""
+    start = lowered.rfind("\n", 0, start) + 1
+    end = lowered.find("\n\n", start)
+    return region[start : end if end >= 0 else len(region)]
