@@ -39,6 +39,8 @@ _DELAY_TEXT = re.compile(
 OWN_HEADERS = ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc")
 SENDER_HEADERS = ("from", "return-path", "sender")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
+_GROUPS_HELP = "groups.google.com/support"
+_BULLET = re.compile(r"^[ \t]*\*[ \t]+\S", re.M)
 _PASTED_FIELD = re.compile(r"^[ \t>]*Final-Recipient:", re.I | re.M)
 
 
@@ -79,10 +81,23 @@ def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | No
         return Report(kind="bounce") if _DAEMON.search(root.get("from") or "") else None
     delayed = bool(_DELAY_TEXT.search(region))
     summary = textscan.region_summary(region)
+    if is_group_refusal(region):
+        return Report(kind="bounce", entries=tuple(_group_entry(f, summary) for f in failures))
     entries = tuple(
         _entry(_with_text(failure, summary), delayed, region, full_text) for failure in failures
     )
     return Report(kind="delay" if delayed else "bounce", entries=entries)
+
+
+def is_group_refusal(region: str) -> bool:
+    """Tell whether the text is Google Groups' notice that a post was refused (any language):
+    its help-centre link and its bulleted list of causes (no such group, or no permission)."""
+    return _GROUPS_HELP in region and len(_BULLET.findall(region)) >= 3
+
+
+def _group_entry(failure: Failure, summary: str | None) -> Entry:
+    """Build the entry of a group that refused a post: the sender was not accepted."""
+    return Entry(address=failure.address, action="failed", diagnostic=summary, hint="rejected")
 
 
 def _failures(root: Part, region: str) -> list[Failure]:

@@ -1,0 +1,86 @@
+"""Tests for non-standard bounces: the recipient, its error text and the command it answered."""
+
+from bouncer.dsn import parse
+
+GROUP_NOTICE = b"""From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+To: writer@example.net
+Subject: Delivery Status Notification (Failure)
+X-Failed-Recipients: team@groups.example.com
+Content-Type: text/plain; charset="UTF-8"
+Content-Transfer-Encoding: 8bit
+
+Hallo writer@example.net,
+
+die Gruppe, die Sie kontaktieren wollten (team), existiert vielleicht nicht.
+
+ * Der Gruppenname ist falsch geschrieben.
+ * Der Inhaber hat die Gruppe entfernt.
+ * Sie muessen der Gruppe beitreten.
+ * Die Gruppe nimmt keine Beitraege an.
+
+Hilfe finden Sie unter https://groups.google.com/support/.
+
+----- Original message -----
+
+From: writer@example.net
+To: team@groups.example.com
+Subject: hi
+"""
+
+
+def test_group_post_refusal_in_any_language_is_rejected():
+    report = parse(GROUP_NOTICE)
+    (entry,) = report.entries
+    assert (report.kind, entry.address, entry.hint) == (
+        "bounce",
+        "team@groups.example.com",
+        "rejected",
+    )
+
+
+def test_group_notice_without_its_list_of_causes_gets_no_hint():
+    text = GROUP_NOTICE.replace(b" * ", b"")
+    (entry,) = parse(text).entries
+    assert entry.hint is None
+
+
+TRANSCRIPT_DSN = b"""From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>
+To: writer@example.net
+Subject: Returned mail: see transcript for details
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+
+   ----- The following addresses had permanent fatal errors -----
+<who@example.org>
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.org.:
+>>> DATA
+<<< 550 Unknown user who@example.org
+554 5.0.0 Service unavailable
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: RFC822; who@example.org
+Action: failed
+Status: 5.0.0
+Diagnostic-Code: SMTP; 550 Unknown user who@example.org
+
+--B--
+"""
+
+
+def test_standard_dsn_entry_takes_the_command_from_the_transcript():
+    (entry,) = parse(TRANSCRIPT_DSN).entries
+    assert entry.command == "DATA"
+
+
+def test_transcript_rcpt_line_sets_the_command():
+    raw = TRANSCRIPT_DSN.replace(b">>> DATA", b">>> RCPT To:<who@example.org>")
+    (entry,) = parse(raw).entries
+    assert entry.command == "RCPT"
