@@ -10,7 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bouncer.tracker_types import Policy
+
 CLASS_NAMES = ("hard", "soft", "none")
+_POLICY = Policy()
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -35,14 +38,14 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Deferral timers, expiries and escalation thresholds."""
+    """Deferral timers, expiries and escalation thresholds (defaults: the tracker's Policy)."""
 
-    warn_after: timedelta = timedelta(hours=4)
-    give_up_after: timedelta = timedelta(days=4)
-    expired_ttl: timedelta = timedelta(days=14)
-    escalation_threshold: int = 5
-    escalation_window: timedelta = timedelta(days=7)
-    soft_ttl: timedelta = timedelta(days=7)
+    warn_after: timedelta = _POLICY.warn_after
+    give_up_after: timedelta = _POLICY.give_up_after
+    expired_ttl: timedelta = _POLICY.expired_ttl
+    escalation_threshold: int = _POLICY.escalation_threshold
+    escalation_window: timedelta = _POLICY.escalation_window
+    soft_ttl: timedelta = _POLICY.soft_ttl
     sweep_interval: timedelta = timedelta(seconds=30)
 
 

@@ -97,3 +97,16 @@ def daemon(tmp_path: Path) -> Iterator[RunningDaemon]:
     running = start_daemon(make_config(tmp_path, domains=("localhost", "bounces.example")))
     yield running
     running.stop()
+
+
+def deliver(config: Config, *messages: bytes) -> RunningDaemon:
+    """Start a daemon, send each message as a bounce, wait until processed, stop it."""
+    running = start_daemon(config)
+    try:
+        with running.client() as client:
+            for raw in messages:
+                client.sendmail("", ["bounces@localhost"], raw)
+        running.wait_processed(len(messages))
+    finally:
+        running.stop()
+    return running

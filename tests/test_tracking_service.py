@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from bouncer.cli import main
 from bouncer.clock import from_iso, to_iso
 from bouncer.store import open_db
-from tests.conftest import make_config, start_daemon
+from tests.conftest import deliver, make_config, start_daemon
 from tests.messages import postfix_dsn
 
 
@@ -31,23 +31,16 @@ def _sweep(db_path: Path, at: str) -> list[str]:
 
 def test_mailbox_full_warns_at_4h_gives_up_at_4d_once(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    running = start_daemon(config)
-    try:
-        with running.client() as client:
-            client.sendmail(
-                "",
-                ["bounces@localhost"],
-                postfix_dsn(
-                    "full@example.com",
-                    "4.2.2",
-                    "452 4.2.2 Mailbox full",
-                    action="delayed",
-                    arrival=None,
-                ),
-            )
-        running.wait_processed(1)
-    finally:
-        running.stop()
+    running = deliver(
+        config,
+        postfix_dsn(
+            "full@example.com",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            action="delayed",
+            arrival=None,
+        ),
+    )
     db = open_db(config.db_path)
     received = from_iso(db.conn.execute("SELECT received_at FROM messages").fetchone()[0])
     db.close()
@@ -76,23 +69,16 @@ def test_mailbox_full_warns_at_4h_gives_up_at_4d_once(tmp_path: Path) -> None:
 
 def test_dry_run_fires_nothing(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    running = start_daemon(config)
-    try:
-        with running.client() as client:
-            client.sendmail(
-                "",
-                ["bounces@localhost"],
-                postfix_dsn(
-                    "slow@example.com",
-                    "4.4.1",
-                    "connect to mx.example.com: Connection timed out",
-                    action="delayed",
-                    arrival=None,
-                ),
-            )
-        running.wait_processed(1)
-    finally:
-        running.stop()
+    running = deliver(
+        config,
+        postfix_dsn(
+            "slow@example.com",
+            "4.4.1",
+            "connect to mx.example.com: Connection timed out",
+            action="delayed",
+            arrival=None,
+        ),
+    )
     code, output = _cli(running.db_path, "sweep", "--now", "2099-01-01T00:00:00Z", "--dry-run")
     assert code == 0 and "would fire 3 event(s)" in output
     assert _sweep(running.db_path, "2099-01-01T00:00:00Z") == [
@@ -104,23 +90,16 @@ def test_dry_run_fires_nothing(tmp_path: Path) -> None:
 
 def test_resolve_closes_the_deferral(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    running = start_daemon(config)
-    try:
-        with running.client() as client:
-            client.sendmail(
-                "",
-                ["bounces@localhost"],
-                postfix_dsn(
-                    "late@example.com",
-                    "4.2.2",
-                    "452 4.2.2 Mailbox full",
-                    action="delayed",
-                    arrival=None,
-                ),
-            )
-        running.wait_processed(1)
-    finally:
-        running.stop()
+    running = deliver(
+        config,
+        postfix_dsn(
+            "late@example.com",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            action="delayed",
+            arrival=None,
+        ),
+    )
     assert _cli(running.db_path, "resolve", "late@example.com")[0] == 0
     assert _cli(running.db_path, "resolve", "late@example.com")[0] == 1
     assert _sweep(running.db_path, "2099-01-01T00:00:00Z") == []
