@@ -59,8 +59,11 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def classify_cmd(as_json: bool, files: tuple[str, ...]) -> None:
     """Parse and classify saved messages (files or directories) offline, no database."""
+    import logging
+
     from bouncer.analyse import analyse_bytes
 
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)  # we fall back ourselves
     missing = 0
     out = sys.stdout
     for name in _expand(files):

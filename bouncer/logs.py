@@ -40,6 +40,11 @@ def _renderer(log_format: str, stream) -> structlog.typing.Processor:  # noqa: A
     return structlog.processors.JSONRenderer(ensure_ascii=False)
 
 
+def quiet_libraries() -> None:
+    """Silence flufl.bounce's per-detector tracebacks on junk input (bouncer falls back itself)."""
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+
+
 def configure(log_format: str = "auto", level: str = "info", to: str = "stdout") -> None:
     """Send structlog and stdlib logging (aiosmtpd, asyncio) to sys.stdout/stderr in one shape."""
     stream = getattr(sys, to)
@@ -58,6 +63,7 @@ def configure(log_format: str = "auto", level: str = "info", to: str = "stdout")
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    quiet_libraries()
     # aiosmtpd logs every connection and address at INFO; keep that for debugging only.
     logging.getLogger("mail.log").setLevel(
         max(numeric, logging.WARNING) if numeric > logging.DEBUG else logging.DEBUG
