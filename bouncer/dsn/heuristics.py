@@ -79,6 +79,8 @@ def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | No
         failures = [Failure(a, None) for a in fallback.flufl_recipients(raw, excluded)]
     if not failures:
         return Report(kind="bounce") if _DAEMON.search(root.get("from") or "") else None
+    if len(failures) == 1:
+        failures = [_with_reply_line(failures[0], region)]
     delayed = bool(_DELAY_TEXT.search(region))
     summary = textscan.region_summary(region)
     if is_group_refusal(region):
@@ -126,6 +128,15 @@ def _header_failures(root: Part, region: str) -> list[Failure]:
         scanned.get(address.lower()) or Failure(address, textscan.reply_paragraph(lines))
         for address in listed
     ]
+
+
+def _with_reply_line(failure: Failure, region: str) -> Failure:
+    """Return the only failure with the text's server reply line put first, when its own text
+    carries no reply code (the reply is often printed above the recipient's line)."""
+    if textscan.has_code(failure.diagnostic):
+        return failure
+    reply = textscan.reply_paragraph(region.split("\n"))
+    return Failure(failure.address, _join(reply, failure.diagnostic)) if reply else failure
 
 
 def _with_text(failure: Failure, summary: str | None) -> Failure:

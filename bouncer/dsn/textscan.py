@@ -97,14 +97,17 @@ def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
     found: dict[str, Failure] = {}
     lines = region.split("\n")
     for index, line in enumerate(lines):
-        for match in [*_PHRASE.finditer(line), *_TRAILING.finditer(line)]:
+        trailing = list(_TRAILING.finditer(line))
+        for match in [*_PHRASE.finditer(line), *trailing]:
             if _NOT_RECIPIENT.search(line[: match.start(1)]):
                 continue
             address = match.group(1).strip(".")
             key = address.lower()
             if key in excluded or key in found or _SYSTEM_LOCAL.match(address):
                 continue
-            found[key] = Failure(address, error_text(lines, index, line[match.end() :]))
+            # "Mailbox is full: <addr>" gives its error before the address, others after it
+            rest = line[: match.start()] if match in trailing else line[match.end() :]
+            found[key] = Failure(address, error_text(lines, index, rest))
     return list(found.values())
 
 
@@ -177,6 +180,11 @@ def _next_paragraph(lines: list[str], start: int) -> str | None:
             break
         paragraph.append(line)
     return fold(" ".join(paragraph))
+
+
+def has_code(text: str | None) -> bool:
+    """Tell whether a text carries an SMTP reply code or an RFC 3463 status code."""
+    return bool(text and _CODE.search(text))
 
 
 def reply_paragraph(lines: list[str]) -> str | None:

@@ -84,3 +84,39 @@ def test_transcript_rcpt_line_sets_the_command():
     raw = TRANSCRIPT_DSN.replace(b">>> DATA", b">>> RCPT To:<who@example.org>")
     (entry,) = parse(raw).entries
     assert entry.command == "RCPT"
+
+
+GATEWAY_NOTICE = b"""From: postmaster@gateway.example.com
+To: writer@example.net
+Subject: Returned mail
+Content-Type: text/plain; charset=us-ascii
+
+Error: Invalid user address
+
+Error message below:
+550 - Requested action not taken: no such user here
+
+Message details:
+  Subject: Test message
+  MAIL FROM: writer@example.net
+  RCPT TO: 5550100@sms.example.com
+  Size (in bytes): 39
+"""
+
+
+def test_reply_line_above_the_only_recipient_is_its_error_text():
+    (entry,) = parse(GATEWAY_NOTICE).entries
+    assert entry.address == "5550100@sms.example.com"
+    assert entry.diagnostic.startswith("550 - Requested action not taken: no such user here")
+    assert entry.reply_code == "550"
+    assert entry.command is None  # an envelope summary names no failed command
+
+
+def test_error_written_before_a_trailing_address_is_its_text():
+    raw = (
+        b"From: MAILER-DAEMON@example.com\nTo: writer@example.net\nSubject: Returned mail\n\n"
+        b"User's mailbox is full: <who@example.org>\nUnable to deliver mail.\n"
+    )
+    (entry,) = parse(raw).entries
+    assert entry.address == "who@example.org"
+    assert "mailbox is full" in entry.diagnostic
