@@ -136,7 +136,30 @@ def track_entry(
     outcome = tracker.apply(current, observation, now, policy, score)
     if outcome.score is not None:
         deferrals.save_score(db, observation.recipient, outcome.score)
-    return persist(db, outcome, row_id, now, message_id=message_id, siblings=open_rows)
+    written = persist(db, outcome, row_id, now, message_id=message_id, siblings=open_rows)
+    if observation.kind == "delivered":
+        written += _lift_soft_suppression(db, observation.recipient, now, message_id)
+    return written
+
+
+def _lift_soft_suppression(
+    db: Database, recipient: str, now: datetime, message_id: int | None
+) -> list[dict]:
+    """A delivery proves the mailbox works: lift an expiring (soft) suppression of it."""
+    active = suppressions.get(db, recipient, now)
+    if active is None or active["expires_at"] is None:
+        return []
+    suppressions.remove(db, recipient)
+    removed = Event(
+        "suppression.removed",
+        now,
+        recipient,
+        reason=active["reason"],
+        bounce_class=active["class"],
+        status=active["status"],
+    )
+    extra = {"source": "delivered", **({} if message_id is None else {"message": message_id})}
+    return _write_events(db, (removed,), extra)
 
 
 def sweep(db: Database, now: datetime, policy: Policy) -> list[dict]:
