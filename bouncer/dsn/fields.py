@@ -6,7 +6,10 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
+from bouncer.dsn.status_choice import find_status, preferred_status
+
+__all__ = ["find_status", "preferred_status"]  # re-exported: where callers look for them
+
 _REPLY = re.compile(r"(?<![\w.\-/:#=+])([245][0-5]\d)(?=[\s\-\]:;,]|$)(?!:\d)")
 _LEADING_REPLY = re.compile(r"^\s*([245][0-5]\d)(?:[\s\-]|$)")
 _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
@@ -72,14 +75,6 @@ def _xtext_char(match: re.Match[str]) -> str:
     return chr(code) if 33 <= code <= 126 else match.group(0)
 
 
-def find_status(text: str | None) -> str | None:
-    """Return the first failure (4/5) RFC 3463 code in a text, else the first code, or None."""
-    if not text:
-        return None
-    codes = [".".join(str(int(g)) for g in found) for found in _STATUS.findall(text)]
-    return next((code for code in codes if code[0] != "2"), codes[0] if codes else None)
-
-
 def find_reply_code(text: str | None) -> str | None:
     """Return the SMTP reply code a diagnostic states (leading code, else first 4xx/5xx)."""
     if not text:
@@ -89,13 +84,6 @@ def find_reply_code(text: str | None) -> str | None:
         return leading.group(1)
     codes = _REPLY.findall(text)
     return next((code for code in codes if code[0] != "2"), codes[0] if codes else None)
-
-
-def preferred_status(stated: str | None, in_text: str | None) -> str | None:
-    """Return the diagnostic's status over the stated one unless it is only an x.0.0 code."""
-    if in_text and (not stated or not in_text.endswith(".0.0")):
-        return in_text
-    return stated or in_text
 
 
 def fold(text: str | None) -> str | None:

@@ -69,14 +69,17 @@ def entry_from_block(block: list[tuple[str, str]]) -> Entry | None:
         return None
     original = first(block, "original-recipient")
     diagnostic_type, diagnostic = diagnostic_of(block)
-    status = preferred_status(find_status(first(block, "status")), find_status(diagnostic))
+    reply_code = find_reply_code(diagnostic)
+    status = preferred_status(
+        find_status(first(block, "status")), find_status(diagnostic), reply_code
+    )
     remote = first(block, "remote-mta")
     return Entry(
         address=address,
         original_recipient=decode_address(*typed_value(original)) if original else None,
         action=action_of(first(block, "action")),
         status=status,
-        reply_code=find_reply_code(diagnostic),
+        reply_code=reply_code,
         diagnostic=diagnostic,
         diagnostic_type=diagnostic_type,
         remote_mta=typed_value(remote)[1] or None if remote else None,
