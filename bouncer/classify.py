@@ -1,8 +1,9 @@
 """Classify one report entry: a reason (Sisimai's vocabulary), a class (hard/soft/none), a status.
 
 The reason comes from, in order: what the parser knows from the format (`hint`), the report
-kind (auto-reply, complaint, delivery), then the RFC 3463 status code and the diagnostic text
-weighed against each other, then the bare SMTP reply code, then the action. "User unknown"
+kind (auto-reply, complaint, delivery), a reply the recipient's provider documents, then the
+RFC 3463 status code and the diagnostic text weighed against each other, then the bare SMTP
+reply code, then the action. "User unknown"
 wording counts as `userunknown` only with a status that says so (x.1.x) or a sign that the
 address itself was refused (the reply answered RCPT TO, or a directory lookup failed); after
 DATA, or with no command known, the refusal may have come from a filter that read the message,
@@ -20,6 +21,7 @@ from bouncer.rules.codes import WEAK_STATUS_REASONS, implied_status, reply_reaso
 from bouncer.rules.matcher import PhraseMatcher, normalise
 from bouncer.rules.phrases import ENGLISH, GENERIC, REASON_ORDER
 from bouncer.rules.phrases_intl import INTERNATIONAL
+from bouncer.rules.providers import provider_reason
 
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
@@ -98,6 +100,9 @@ def failure_reason(entry: Entry, kind: str) -> str:
     text = normalise(entry.diagnostic) if entry.diagnostic else ""
     diagnostic_type = (entry.diagnostic_type or "smtp").lower()
     status = entry.status or status_in_text(entry.diagnostic)
+    documented = provider_reason(entry.address, entry.remote_mta, text)
+    if documented:
+        return documented
     chosen = read_evidence(text, status, diagnostic_type, entry.command)
     if chosen:
         return chosen
