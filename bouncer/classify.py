@@ -189,7 +189,11 @@ def is_temporary(entry: Entry) -> bool:
 
 
 def effective_status(entry: Entry, reason: str, temporary: bool) -> str | None:
-    """Return the entry's own status (or one its text states), else the code its reason implies."""
+    """Return the entry's own status (or one its text states), else the code its reason implies.
+
+    Refused at MAIL FROM with no code written, the cause is undecided at that stage: the
+    on-hold code, as the reference analyser records it.
+    """
     if entry.status:
         return entry.status
     if reason in NOT_FAILURES:
@@ -197,4 +201,6 @@ def effective_status(entry: Entry, reason: str, temporary: bool) -> str | None:
     written = status_in_text(entry.diagnostic)
     if written and written[0] in "45":
         return written
+    if entry.command == "MAIL":
+        return implied_status("onhold", temporary)
     return implied_status(reason, temporary)

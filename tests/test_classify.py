@@ -344,3 +344,12 @@ def test_a_full_mailbox_at_rcpt_stays_a_full_mailbox():
 def test_refusal_at_the_greeting_without_words_is_blocked():
     assert reason_of("554 sorry", command="CONN") == "blocked"
     assert reason_of("554 sorry") != "blocked"
+
+
+def test_refusal_at_mail_from_without_a_code_has_the_on_hold_status():
+    text = (
+        "SMTP error from remote mail server after MAIL FROM:<s@example.net>: 550 Unroutable sender"
+    )
+    assert verdict(failed(text, command="MAIL"), "bounce").status == "5.0.901"
+    assert verdict(failed("450 try later", command="MAIL"), "bounce").status == "4.0.901"
+    assert verdict(failed("550 5.7.1 no", command="MAIL"), "bounce").status == "5.7.1"
