@@ -33,6 +33,17 @@ _CHARSET_ALIASES = {
 }
 
 
+# Encodings a text labelled with one of these charsets turns out to be written in.
+_JAPANESE = ("iso2022_jp_2", "euc-jp", "cp932")
+_SIBLINGS = {
+    "iso-2022-jp": _JAPANESE,
+    "euc-jp": _JAPANESE,
+    "cp932": _JAPANESE,
+    "gb18030": ("big5",),
+    "big5": ("gb18030",),
+}
+
+
 @dataclass(slots=True)
 class Part:
     """One MIME entity: its headers, raw body and child parts."""
@@ -167,17 +178,16 @@ def decoded_bytes(part: Part) -> bytes:
 
 
 def to_text(data: bytes, charset: str | None) -> str:
-    """Decode bytes with a charset, falling back to UTF-8 then Latin-1."""
+    """Decode bytes with a charset, falling back to UTF-8, the charset's mislabelled siblings
+    (Japanese mail labelled ISO-2022-JP is often EUC-JP or Shift_JIS), then Latin-1."""
     name = (charset or "utf-8").strip().strip('"').lower()
     name = _CHARSET_ALIASES.get(name, name)
-    try:
-        return data.decode(name)
-    except (LookupError, UnicodeDecodeError):
-        pass
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    for candidate in (name, "utf-8", *_SIBLINGS.get(name, ())):
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
 
 
 def part_text(part: Part) -> str:

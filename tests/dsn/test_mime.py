@@ -52,3 +52,13 @@ def test_boundary_at_body_start_is_found() -> None:
         b"--b\nContent-Type: text/plain\n\nhi\n--b--\n"
     )
     assert part_text(parse_message(raw).children[0]) == "hi"
+
+
+def test_japanese_text_in_a_sibling_encoding_of_its_label_is_decoded() -> None:
+    from bouncer.dsn.mime import to_text
+
+    sentence = "送信できませんでした"
+    assert to_text(sentence.encode("euc-jp"), "iso-2022-jp") == sentence
+    assert to_text(sentence.encode("cp932"), "ISO-2022-JP") == sentence
+    assert to_text(sentence.encode("iso-2022-jp"), "iso-2022-jp") == sentence
+    assert to_text("café".encode("latin-1"), "us-ascii") == "café"
