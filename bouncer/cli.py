@@ -27,6 +27,7 @@ def _register() -> None:
         sweep_cmd,
         webhooks_cmd,
     )
+    from bouncer.commands.verp import verp
 
     for command in (
         serve_cmd,
@@ -37,6 +38,7 @@ def _register() -> None:
         deferrals_cmd,
         resolve_cmd,
         sweep_cmd,
+        verp,
         webhooks_cmd,
     ):
         main.add_command(command)

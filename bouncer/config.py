@@ -50,6 +50,20 @@ class TrackerConfig:
 
 
 @dataclass(frozen=True)
+class VerpConfig:
+    """Signed VERP return paths: signing keys by id, the current key, and what to trust."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    key_id: str = ""
+    max_age: timedelta = timedelta(days=60)
+    require_valid: bool = False
+
+    def secrets(self) -> dict[str, bytes]:
+        """Return the keys as bytes, by key id."""
+        return {key: secret.encode() for key, secret in self.keys.items()}
+
+
+@dataclass(frozen=True)
 class WebhookConfig:
     """One webhook endpoint and the key its deliveries are signed with."""
 
@@ -69,6 +83,7 @@ class Config:
     class_overrides: dict[str, str] = field(default_factory=dict)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    verp: VerpConfig = field(default_factory=VerpConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
     source: str | None = None
 
@@ -110,9 +125,11 @@ def _typed(section: str, key: str, value: Any, default: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{name} must be a list of strings")
         return tuple(value)
-    if isinstance(default, bool) or not isinstance(value, type(default)):
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+    if isinstance(value, bool) != isinstance(default, bool):
+        raise ConfigError(f"{name} must be of type {type(default).__name__}")
+    if isinstance(default, float) and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, type(default)):
         raise ConfigError(f"{name} must be of type {type(default).__name__}")
     return value
 
@@ -157,9 +174,19 @@ def _overrides(table: Any) -> dict[str, str]:
     return dict(table)
 
 
+def _verp(verp: VerpConfig) -> VerpConfig:
+    """Check that VERP key ids are single letters or digits and the current one exists."""
+    for key_id, secret in verp.keys.items():
+        if len(key_id) != 1 or not key_id.isalnum() or not isinstance(secret, str):
+            raise ConfigError(f"verp.keys.{key_id}: key ids are one letter or digit, secrets text")
+    if verp.key_id and verp.key_id not in verp.keys:
+        raise ConfigError(f"verp.key_id: {verp.key_id!r} is not one of verp.keys")
+    return verp
+
+
 def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
     """Build a Config from parsed TOML data; raise ConfigError naming the bad key."""
-    known = {"store", "log", "classify", "smtp", "tracker", "webhooks"}
+    known = {"store", "log", "classify", "smtp", "tracker", "verp", "webhooks"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
@@ -171,6 +198,7 @@ def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
         class_overrides=_overrides(data.get("classify", {}).get("class_overrides", {})),
         smtp=_section(SmtpConfig, data.get("smtp", {}), "smtp"),
         tracker=_section(TrackerConfig, data.get("tracker", {}), "tracker"),
+        verp=_verp(_section(VerpConfig, data.get("verp", {}), "verp")),
         webhooks=_webhooks(data.get("webhooks", [])),
         source=source,
     )

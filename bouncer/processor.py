@@ -4,20 +4,41 @@ events in one transaction per message."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from bouncer import tracking
 from bouncer.addresses import normalize
-from bouncer.analyse import Analysis, analyse_bytes
+from bouncer.analyse import Analysis, analyse, analyse_bytes
 from bouncer.clock import from_iso
+from bouncer.config import Config, VerpConfig
 from bouncer.model import Entry, Verdict
 from bouncer.store import events, inbox, records, suppressions
 from bouncer.store.inbox import StoredMessage
+from bouncer.store.records import Receipt
 from bouncer.store.suppressions import SuppressionRequest
 from bouncer.tracker import DEFAULT_POLICY, Policy
+from bouncer.tracking import policy_from
+from bouncer.verp import Token, day_number
+from bouncer.verp import decode as decode_verp
+
+_NAMED_KINDS = ("bounce", "delay", "complaint")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What processing takes from the configuration."""
+
+    class_overrides: Mapping[str, str] = field(default_factory=dict)
+    policy: Policy = DEFAULT_POLICY
+    verp: VerpConfig = field(default_factory=VerpConfig)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        """Return the processing settings of a configuration."""
+        return cls(config.class_overrides, policy_from(config.tracker), config.verp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +48,7 @@ class Processed:
     message_id: int
     analysis: Analysis
     events: tuple[dict, ...]
+    tracked: bool = True  # False: an unverified report, recorded but not acted on
 
 
 def static_suppression(
@@ -77,34 +99,90 @@ def _reapply_suppressions(
     return written
 
 
+def verp_token(message: StoredMessage, verp: VerpConfig, now: datetime) -> Token | None:
+    """Return the signed VERP token of the message's first bounce address that has one."""
+    if not verp.keys:
+        return None
+    for address in message.rcpt_to:
+        token = decode_verp(address, verp.secrets(), day_number(now), verp.max_age.days)
+        if token is not None:
+            return token
+    return None
+
+
+def _placeholder(address: str) -> bool:
+    """Say whether a report's recipient is no real address (missing, redacted, .invalid)."""
+    domain = address.rpartition("@")[2].lower()
+    return not domain or domain.endswith(".invalid")
+
+
+def name_verp_recipient(
+    analysis: Analysis, token: Token | None, class_overrides: Mapping[str, str]
+) -> Analysis:
+    """Let a valid VERP token name the recipient where the report names none or a placeholder.
+
+    A complaint about one message is about the recipient its signed return path names (RFC 6650:
+    reports are often redacted), whatever address the returned headers show.
+    """
+    report = analysis.report
+    if token is None or not token.valid or report.kind not in _NAMED_KINDS:
+        return analysis
+    own_message = report.kind == "complaint" and len(report.entries) <= 1
+    entries = tuple(
+        replace(e, address=token.recipient) if own_message or _placeholder(e.address) else e
+        for e in report.entries
+    )
+    if not entries:
+        entries = (Entry(token.recipient, action="failed" if report.kind == "bounce" else None),)
+    if entries == report.entries:
+        return analysis
+    return analyse(replace(report, entries=entries), class_overrides)
+
+
 def process(
     db: Database,
     message: StoredMessage,
     now: datetime,
-    class_overrides: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
     *,
-    policy: Policy = DEFAULT_POLICY,
     reprocess: bool = False,
 ) -> Processed:
     """Analyse one stored message and write everything it implies in one transaction.
 
     With reprocess, the message's records are replaced and only its suppressions are revised
-    (deferral history is not replayed, so no bounce or timer events are raised again).
+    (deferral history is not replayed, so no bounce or timer events are raised again). When
+    `verp.require_valid` is set, a report without a valid signed return path is recorded but
+    changes no deferral or suppression.
     """
-    analysis = analyse_bytes(message.raw, class_overrides)
-    report = analysis.report
-    received = from_iso(message.received_at) or now
-    bounce_address = message.rcpt_to[0] if message.rcpt_to else None
+    settings = settings or Settings()
+    token = verp_token(message, settings.verp, now)
+    analysis = analyse_bytes(message.raw, settings.class_overrides)
+    analysis = name_verp_recipient(analysis, token, settings.class_overrides)
+    tracked = not settings.verp.require_valid or bool(token and token.valid)
+    receipt = Receipt(
+        message.id,
+        from_iso(message.received_at) or now,
+        message.rcpt_to[0] if message.rcpt_to else None,
+        token.recipient if token else None,
+        token.valid if token else None,
+    )
     written: list[dict] = []
     with db.atomic():
         records.delete_for_message(db, message.id)
         for entry, verdict in analysis.verdicts:
-            records.insert(db, message.id, received, bounce_address, report, entry, verdict)
-            if not reprocess:
+            records.insert(db, receipt, analysis.report, entry, verdict)
+            if tracked and not reprocess:
                 written += tracking.track_entry(
-                    db, report, entry, verdict, received, now, policy, message.id
+                    db,
+                    analysis.report,
+                    entry,
+                    verdict,
+                    receipt.received_at,
+                    now,
+                    settings.policy,
+                    message.id,
                 )
-        if reprocess:
+        if tracked and reprocess:
             written += _reapply_suppressions(db, message.id, analysis, now)
-        inbox.mark_processed(db, message.id, report.kind, now)
-    return Processed(message.id, analysis, tuple(written))
+        inbox.mark_processed(db, message.id, analysis.report.kind, now)
+    return Processed(message.id, analysis, tuple(written), tracked)

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from bouncer import notify
 from bouncer.config import Config
-from bouncer.processor import process
+from bouncer.processor import Settings, process
 from bouncer.store import inbox
 
 log = structlog.get_logger("bouncer.reprocess")
@@ -29,6 +29,7 @@ def reprocess(
 ) -> dict[str, int]:
     """Reprocess the selected messages; return counts: messages, changed kinds, failures."""
     summary: Counter[str] = Counter(messages=0, kind_changed=0, failed=0)
+    settings = Settings.from_config(config)
     for message in inbox.select_for_reprocess(
         db, kind=kind, since=since, until=until, failed_only=failed_only
     ):
@@ -37,7 +38,7 @@ def reprocess(
         ).fetchone()[0]
         summary["messages"] += 1
         try:
-            done = process(db, message, clock(), config.class_overrides, reprocess=True)
+            done = process(db, message, clock(), settings, reprocess=True)
         except Exception as exc:  # noqa: BLE001 - keep going, mark and count the failure
             log.exception("message.process_failed", message=message.id)
             inbox.mark_failed(db, message.id, repr(exc), clock())

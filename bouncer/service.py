@@ -15,10 +15,10 @@ import structlog
 
 from bouncer.config import Config
 from bouncer.intake import InboxWriter
+from bouncer.processor import Settings
 from bouncer.scheduler import Scheduler
 from bouncer.smtp import BounceHandler, BounceSMTP, SessionGate
 from bouncer.store import open_db
-from bouncer.tracking import policy_from
 from bouncer.worker import Processor
 
 if TYPE_CHECKING:
@@ -81,8 +81,8 @@ class _Parts:
 def _build(config: Config) -> _Parts:
     """Create the intake writer, processor, scheduler and (with webhooks) the outbox."""
     writer = InboxWriter(config.db_path).start()
-    policy = policy_from(config.tracker)
-    processor = Processor(config.db_path, config.class_overrides, policy)
+    settings = Settings.from_config(config)
+    processor = Processor(config.db_path, settings)
     outbox = None
     if config.webhooks:
         from bouncer.outbox import Outbox  # aiohttp only when webhooks are configured
@@ -90,7 +90,9 @@ def _build(config: Config) -> _Parts:
         outbox = Outbox(processor, config.webhooks)
         processor.on_processed = outbox.wake
     on_events = (lambda _fired: outbox.wake()) if outbox else None
-    scheduler = Scheduler(processor, policy, config.tracker.sweep_interval, on_events=on_events)
+    scheduler = Scheduler(
+        processor, settings.policy, config.tracker.sweep_interval, on_events=on_events
+    )
     return _Parts(writer, processor, scheduler, outbox, SessionGate(config.smtp.max_connections))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -14,10 +14,9 @@ from sqlite_utils import Database
 
 from bouncer import notify
 from bouncer.clock import utcnow
-from bouncer.processor import Processed, process
+from bouncer.processor import Processed, Settings, process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import StoredMessage
-from bouncer.tracker import DEFAULT_POLICY, Policy
 
 log = structlog.get_logger("bouncer.processor")
 T = TypeVar("T")
@@ -30,13 +29,11 @@ class Processor:
     def __init__(
         self,
         db_path: str | Path,
-        class_overrides: Mapping[str, str] | None = None,
-        policy: Policy = DEFAULT_POLICY,
+        settings: Settings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db_path = db_path
-        self._overrides = dict(class_overrides or {})
-        self._policy = policy
+        self._settings = settings or Settings()
         self._clock = clock
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="bouncer-process")
         self._db: Database | None = None
@@ -101,7 +98,7 @@ class Processor:
     def _process_one(self, db: Database, message: StoredMessage) -> Processed | bool:
         """Process one message, or mark it failed (True); False if even that failed."""
         try:
-            return process(db, message, self._clock(), self._overrides, policy=self._policy)
+            return process(db, message, self._clock(), self._settings)
         except Exception as exc:  # noqa: BLE001 - a parsing bug must not stop the processor
             log.exception("message.process_failed", message=message.id)
             try:

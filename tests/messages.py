@@ -63,3 +63,38 @@ Date: Tue, 24 Nov 2026 09:58:00 +0000
 
 --B0UNDARY--
 """.replace("\n", "\r\n").encode()
+
+
+def arf_complaint(original_to: str = "redacted@example.net") -> bytes:
+    """Return an RFC 5965 abuse report whose returned message names original_to."""
+    return f"""\
+From: feedback@isp.example
+To: bounces@localhost
+Subject: Abuse report
+Date: Tue, 24 Nov 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"
+
+--ARF
+Content-Type: text/plain
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--ARF
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ISP-FBL/1.0
+Version: 1
+Arrival-Date: Tue, 24 Nov 2026 09:00:00 +0000
+
+--ARF
+Content-Type: text/rfc822-headers
+
+From: Shop <news@shop.example>
+To: {original_to}
+Subject: Offers
+Message-ID: <news-1@shop.example>
+
+--ARF--
+""".replace("\n", "\r\n").encode()

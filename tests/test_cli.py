@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bouncer.cli import main
 from bouncer.clock import utcnow
-from bouncer.processor import process
+from bouncer.processor import Settings, process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from tests.messages import postfix_dsn
@@ -127,7 +127,7 @@ def test_reprocess_applies_current_rules_to_old_messages(tmp_path: Path) -> None
     db = open_db(path)
     raw = postfix_dsn("gone@example.com", "5.1.1", UNKNOWN)
     inbox.insert_batch(db, [Incoming(utcnow(), "<>", ("b@localhost",), None, raw)])
-    process(db, inbox.unprocessed(db)[0], utcnow(), {"userunknown": "soft"})
+    process(db, inbox.unprocessed(db)[0], utcnow(), Settings({"userunknown": "soft"}))
     db.close()
     assert run("suppression", "show", "gone@example.com", "--db", str(path))[0] == 1
 

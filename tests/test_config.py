@@ -51,6 +51,9 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
         ('[tracker]\ngive_up_after = "soon"\n', "tracker.give_up_after"),
         ('[classify]\nclass_overrides = { blocked = "maybe" }\n', "class_overrides.blocked"),
         ("[smtp\n", "b.toml"),
+    ("[verp]\nkeys = { ab = \"x\" }\n", "verp.keys.ab"),
+    ("[verp]\nkeys = { a = \"x\" }\nkey_id = \"b\"\n", "verp.key_id"),
+    ("[verp]\nrequire_valid = \"yes\"\n", "verp.require_valid"),
     ],
 )
 def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) -> None:
@@ -60,6 +63,14 @@ def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) ->
         load(file)
     assert needle in str(error.value)
     assert str(file) in str(error.value)
+
+
+def test_verp_section(tmp_path: Path) -> None:
+    file = tmp_path / "v.toml"
+    file.write_text('[verp]\nkeys = { a = "s1", b = "s2" }\nkey_id = "b"\nrequire_valid = true\n')
+    verp = load(file).verp
+    assert verp.secrets() == {"a": b"s1", "b": b"s2"}
+    assert (verp.key_id, verp.require_valid) == ("b", True)
 
 
 def test_durations() -> None:

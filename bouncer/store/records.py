@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -13,8 +14,9 @@ from bouncer.model import Entry, Report, Verdict
 _INSERT = """
 INSERT INTO bounces (message_id, received_at, kind, recipient, original_recipient, action,
     status, reply_code, class, reason, diagnostic, remote_mta, reporting_mta, arrival_date,
-    bounce_address, orig_message_id, orig_from, orig_subject, feedback_type)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    bounce_address, orig_message_id, orig_from, orig_subject, feedback_type, verp_recipient,
+    verified)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 LOG_COLUMNS = (
@@ -34,25 +36,31 @@ LOG_COLUMNS = (
     "orig_message_id",
     "bounce_address",
     "message_id",
+    "verp_recipient",
+    "verified",
 )
 
 
-def insert(
-    db: Database,
-    message_id: int,
-    received_at: datetime,
-    bounce_address: str | None,
-    report: Report,
-    entry: Entry,
-    verdict: Verdict,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """How a report reached bouncer: its stored message, when, and at which bounce address."""
+
+    message_id: int
+    received_at: datetime
+    bounce_address: str | None = None
+    verp_recipient: str | None = None  # the recipient a VERP return path names
+    verified: bool | None = None  # its signature held (None: no signed token)
+
+
+def insert(db: Database, receipt: Receipt, report: Report, entry: Entry, verdict: Verdict) -> None:
     """Insert the bounce record for one entry of a processed report."""
     original = report.original
+    verified = None if receipt.verified is None else int(receipt.verified)
     db.conn.execute(
         _INSERT,
         (
-            message_id,
-            to_iso(received_at),
+            receipt.message_id,
+            to_iso(receipt.received_at),
             report.kind,
             normalize(entry.address),
             entry.original_recipient,
@@ -65,11 +73,13 @@ def insert(
             entry.remote_mta,
             report.reporting_mta,
             to_iso(report.arrival_date),
-            bounce_address,
+            receipt.bounce_address,
             original.message_id,
             original.from_addr,
             original.subject,
             entry.feedback_type,
+            receipt.verp_recipient,
+            verified,
         ),
     )
 

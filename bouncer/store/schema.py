@@ -125,6 +125,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
     """,
+    # 3: what the signed VERP return path said about each bounce
+    """
+    ALTER TABLE bounces ADD COLUMN verp_recipient TEXT;
+    ALTER TABLE bounces ADD COLUMN verified INTEGER;
+    """,
 )
 
 

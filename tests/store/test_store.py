@@ -9,6 +9,7 @@ import pytest
 
 from bouncer.model import Entry, Report, Verdict
 from bouncer.store import StoreError, events, open_db, records, suppressions
+from bouncer.store.records import Receipt
 from bouncer.store.schema import MIGRATIONS
 from bouncer.store.suppressions import SuppressionRequest
 
@@ -74,15 +75,8 @@ def test_bounce_log_filters_and_orders_newest_first(db) -> None:  # noqa: ANN001
     report = Report(kind="bounce")
     for hours, address in ((1, "a@one.example"), (2, "b@two.example"), (3, "a@one.example")):
         entry = Entry(address, action="failed", status="5.1.1", diagnostic="no such user")
-        records.insert(
-            db,
-            1,
-            NOW + timedelta(hours=hours),
-            "b@localhost",
-            report,
-            entry,
-            Verdict("hard", "userunknown", "5.1.1"),
-        )
+        receipt = Receipt(1, NOW + timedelta(hours=hours), "b@localhost")
+        records.insert(db, receipt, report, entry, Verdict("hard", "userunknown", "5.1.1"))
     rows = records.search(db, recipient="a@ONE.example")
     assert [r["received_at"][11:13] for r in rows] == ["15", "13"]
     assert len(records.search(db, recipient="@two.example")) == 1

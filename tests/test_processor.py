@@ -1,0 +1,86 @@
+"""Processing with signed VERP return paths: recipients named by the token, forged bounces."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bouncer.config import VerpConfig
+from bouncer.processor import Processed, Settings, process
+from bouncer.store import inbox, open_db, suppressions
+from bouncer.store.inbox import Incoming
+from bouncer.verp import day_number, encode
+from tests.messages import arf_complaint, postfix_dsn
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+VERP = VerpConfig(keys={"a": "secret"}, key_id="a")
+UNKNOWN = "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown"
+
+
+def signed(recipient: str) -> str:
+    """Return today's signed return path for recipient."""
+    return encode(recipient, "bounces@localhost", "a", b"secret", day_number(NOW))
+
+
+@pytest.fixture
+def db(tmp_path: Path):  # noqa: ANN201
+    database = open_db(tmp_path / "p.db")
+    yield database
+    database.close()
+
+
+def receive(db, raw: bytes, rcpt: str, settings: Settings) -> Processed:  # noqa: ANN001
+    """Store a message sent to rcpt and process it."""
+    (message_id,) = inbox.insert_batch(db, [Incoming(NOW, "<>", (rcpt,), None, raw)])
+    message = next(m for m in inbox.unprocessed(db) if m.id == message_id)
+    return process(db, message, NOW, settings)
+
+
+def test_redacted_complaint_names_the_verp_recipient(db) -> None:  # noqa: ANN001
+    done = receive(db, arf_complaint(), signed("reader@example.org"), Settings(verp=VERP))
+    assert [e.address for e, _ in done.analysis.verdicts] == ["reader@example.org"]
+    assert suppressions.get(db, "reader@example.org", NOW)["source"] == "complaint"
+    row = db.conn.execute("SELECT verp_recipient, verified FROM bounces").fetchone()
+    assert row == ("reader@example.org", 1)
+
+
+def test_report_without_recipients_gets_the_verp_recipient(db) -> None:  # noqa: ANN001
+    text = b"From: MAILER-DAEMON@mx.example\r\nSubject: failure notice\r\n\r\nIt failed.\r\n"
+    done = receive(db, text, signed("lost@example.org"), Settings(verp=VERP))
+    assert done.analysis.report.kind == "bounce"
+    assert [(e.address, e.action) for e, _ in done.analysis.verdicts] == [
+        ("lost@example.org", "failed")]
+    unsigned = receive(db, text, "bounces@localhost", Settings(verp=VERP))
+    assert unsigned.analysis.verdicts == ()
+
+
+def test_forged_bounce_is_recorded_but_changes_nothing(db) -> None:  # noqa: ANN001
+    strict = Settings(verp=replace(VERP, require_valid=True))
+    done = receive(
+        db, postfix_dsn("gone@example.com", "5.1.1", UNKNOWN), "bounces@localhost", strict
+    )
+    assert done.tracked is False and done.events == ()
+    assert suppressions.get(db, "gone@example.com", NOW) is None
+    assert db.conn.execute("SELECT recipient, verified FROM bounces").fetchall() == [
+        ("gone@example.com", None)
+    ]
+
+
+def test_signed_bounce_is_trusted_under_require_valid(db) -> None:  # noqa: ANN001
+    strict = Settings(verp=replace(VERP, require_valid=True))
+    done = receive(
+        db, postfix_dsn("gone@example.com", "5.1.1", UNKNOWN), signed("gone@example.com"), strict
+    )
+    assert done.tracked is True
+    assert suppressions.get(db, "gone@example.com", NOW)["reason"] == "userunknown"
+
+
+def test_tampered_token_is_not_trusted(db) -> None:  # noqa: ANN001
+    strict = Settings(verp=replace(VERP, require_valid=True))
+    forged = signed("someone@example.com").replace("someone=", "gone=")
+    done = receive(db, postfix_dsn("gone@example.com", "5.1.1", UNKNOWN), forged, strict)
+    assert done.tracked is False
+    assert db.conn.execute("SELECT verified FROM bounces").fetchone() == (0,)
