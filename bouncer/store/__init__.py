@@ -6,7 +6,9 @@ All SQL lives in this package: `inbox` (raw messages), `records` (bounce records
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -14,6 +16,32 @@ from sqlite_utils import Database
 from bouncer.store.schema import migrate
 
 BUSY_TIMEOUT_SECONDS = 10.0
+
+
+class BouncerDatabase(Database):
+    """sqlite-utils' Database whose outermost atomic() takes the write lock at once.
+
+    A deferred BEGIN that reads first and writes later fails at once with "database is locked"
+    when another connection (the intake writer, the CLI) committed in between (WAL snapshot
+    upgrade); BEGIN IMMEDIATE waits for the lock (busy timeout) instead. Nested blocks stay
+    savepoints.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """Run the block in one write transaction (a savepoint when nested)."""
+        if self.conn.in_transaction:
+            with super().atomic() as nested:
+                yield nested
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+            raise
 
 
 class StoreError(RuntimeError):
@@ -35,4 +63,4 @@ def open_db(path: str | Path, *, create: bool = True) -> Database:
         migrate(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{file}: {exc}") from exc
-    return Database(conn, execute_plugins=False, recursive_triggers=False)
+    return BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
