@@ -111,15 +111,19 @@ def test_reprocess_counts_messages(db_path: Path) -> None:
 
 def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "none.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "no such database" in result.output
+    shown = CliRunner().invoke(
+        main, ["suppression", "show", "a@b.example", "--db", str(tmp_path / "none.db")]
+    )
+    assert shown.exit_code == 3  # not 1: that would read as "not suppressed"
 
 
 def test_bad_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[smtp]\nmax_connections = 'lots'\n")
     result = CliRunner().invoke(main, ["log", "--config", str(config)])
-    assert result.exit_code == 1 and "smtp.max_connections" in result.output
+    assert result.exit_code == 3 and "smtp.max_connections" in result.output
 
 
 def test_reprocess_applies_current_rules_to_old_messages(tmp_path: Path) -> None:

@@ -14,6 +14,15 @@ import click
 from bouncer.config import Config, ConfigError, load
 
 
+class Unavailable(click.ClickException):
+    """The command cannot answer (bad config, missing or unreadable database): exit status 3.
+
+    Kept apart from 1, which `suppression show` uses for "not suppressed".
+    """
+
+    exit_code = 3
+
+
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --db and --config (with BOUNCER_DB / BOUNCER_CONFIG fallbacks) to a command."""
 
@@ -43,7 +52,7 @@ def load_config(path: str | None) -> Config:
     try:
         return load(path)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise Unavailable(str(exc)) from exc
 
 
 def open_store(db_path: str, *, create: bool = False):  # noqa: ANN201 - sqlite_utils.Database
@@ -53,7 +62,7 @@ def open_store(db_path: str, *, create: bool = False):  # noqa: ANN201 - sqlite_
     try:
         return open_db(db_path, create=create)
     except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise Unavailable(str(exc)) from exc
 
 
 def print_json_lines(rows: Iterable[dict]) -> None:
