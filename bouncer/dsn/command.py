@@ -10,6 +10,7 @@ like our RCPT TO", and so on. Only these reporting phrases count: an envelope su
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Words that follow the reporting phrases, mapped to the command name used in Entry.command.
 _COMMAND_WORDS = {
@@ -32,48 +33,57 @@ _WORD = (
     r"(rcpt(?: to)?|mail(?: from)?|end of data|final data|message body|data|helo|ehlo|lhlo"
     r"|starttls|auth|initial connection|greeting|connect)"
 )
-_REPORTED = re.compile(
-    r"in reply to (?:the )?" + _WORD + r"|"  # Postfix
-    r"(?:smtp error from remote (?:mail server|mailer)|error) after (?:pipelined )?"
-    + _WORD
-    + r"|"  # Exim
-    r"did not like our " + _WORD + r"|"  # DragonFly
-    r"error following " + _WORD + r"|"
-    r"most progress was " + _WORD + r" response|"  # qmail
-    r"while sending " + _WORD + r"|"  # Postfix, connection lost or timed out
-    r"\[(rcpt_to|mail_from|data)\]",  # Yahoo
-    re.IGNORECASE,
+# Each alternative starts with a key word: the text is scanned for the key words alone, and the
+# full phrase is tried only where one stands (one quick pass, whatever the text's length).
+_REPORTED = (
+    r"reply to (?:the )?" + _WORD + r"|"  # Postfix: (in reply to RCPT TO command)
+    r"after (?:pipelined )?" + _WORD + r"|"  # Exim: SMTP error ... after RCPT TO:<...>
+    r"like our " + _WORD + r"|"  # DragonFly: did not like our RCPT TO
+    r"following " + _WORD + r" command|"  # (Error following RCPT command)
+    r"progress was " + _WORD + r" response|"  # qmail: most progress was RCPT TO response
+    r"sending " + _WORD + r"|"  # Postfix: lost connection ... while sending RCPT TO
+    r"\[(rcpt_to|mail_from|data)\]"  # Yahoo
 )
-_QMAIL = (
-    (re.compile(r"does not like recipient", re.I), "RCPT"),
-    (re.compile(r"but sender was rejected", re.I), "MAIL"),
-    (re.compile(r"but my name was rejected", re.I), "HELO"),
-    (re.compile(r"failed after i sent the message", re.I), "DATA"),
-    (re.compile(r"refused to talk to me", re.I), "CONN"),
+_FIXED = (  # qmail's and Postfix's sentences that imply the command
+    ("like recipient", "RCPT"),  # does not like recipient.
+    ("sender was rejected", "MAIL"),
+    ("name was rejected", "HELO"),
+    ("sent the message", "DATA"),  # Failed after I sent the message.
+    ("talk to me", "CONN"),  # refused to talk to me
+)
+_KEYS = re.compile(r"reply|after|like|following|progress|sending|\[|sender|name|sent|talk")
+_SPACE = r"\s+"
+# Matched against lower-cased text; a space matches any run of whitespace (folded lines).
+_ANY = re.compile(
+    "|".join(
+        [_REPORTED.replace(" ", _SPACE)]
+        + [
+            "(?P<q{}>{})".format(index, phrase.replace(" ", _SPACE))
+            for index, (phrase, _) in enumerate(_FIXED)
+        ]
+    )
 )
 _KNOWN = frozenset({"RCPT", "MAIL", "DATA", "HELO", "EHLO", "LHLO", "STAR", "AUTH"})
 _CANONICAL = {"LHLO": "EHLO", "STAR": "STARTTLS"}
 _SENT = re.compile(r"^[ \t]*>>>[ \t]*([A-Za-z]{4})(.*)$")
 _REPLY = re.compile(r"^[ \t]*<<<[ \t]*[45]\d\d")
-_CUES = re.compile(
-    r"reply to|after|did not like|following|most progress|while sending|>>>|\[rcpt_to\]"
-    r"|\[mail_from\]|\[data\]|like recipient|was rejected|sent the message|talk to me",
-    re.IGNORECASE,
-)
 
 
+@lru_cache(maxsize=256)
 def find_command(text: str | None) -> str | None:
     """Return the command a reporting phrase in the text names, or None."""
-    if not text or not _CUES.search(text):
-        return None
-    folded = " ".join(text.split())
-    reported = _REPORTED.search(folded)
-    if reported:
-        word = next(group for group in reported.groups() if group)
-        return _COMMAND_WORDS.get(word.lower().replace("_", " ").split()[0])
-    for pattern, command in _QMAIL:
-        if pattern.search(folded):
-            return command
+    lowered = text.lower() if text else ""
+    for key in _KEYS.finditer(lowered):
+        start = key.start()
+        if start and lowered[start - 1].isalnum():
+            continue  # inside a longer word
+        found = _ANY.match(lowered, start)
+        if found is None:
+            continue
+        if found.lastgroup:
+            return _FIXED[int(found.lastgroup[1:])][1]
+        word = next(group for group in found.groups() if group)
+        return _COMMAND_WORDS.get(word.replace("_", " ").split()[0])
     return None
 
 
