@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer import tracking
-from bouncer.addresses import normalize
+from bouncer.addresses import is_placeholder, normalize
 from bouncer.analyse import Analysis, analyse, analyse_bytes
 from bouncer.clock import from_iso
 from bouncer.config import Config, VerpConfig
@@ -110,12 +110,6 @@ def verp_token(message: StoredMessage, verp: VerpConfig, now: datetime) -> Token
     return None
 
 
-def _placeholder(address: str) -> bool:
-    """Say whether a report's recipient is no real address (missing, redacted, .invalid)."""
-    domain = address.rpartition("@")[2].lower()
-    return not domain or domain.endswith(".invalid")
-
-
 def name_verp_recipient(
     analysis: Analysis, token: Token | None, class_overrides: Mapping[str, str]
 ) -> Analysis:
@@ -129,7 +123,7 @@ def name_verp_recipient(
         return analysis
     own_message = report.kind == "complaint" and len(report.entries) <= 1
     entries = tuple(
-        replace(e, address=token.recipient) if own_message or _placeholder(e.address) else e
+        replace(e, address=token.recipient) if own_message or is_placeholder(e.address) else e
         for e in report.entries
     )
     if not entries:
@@ -171,7 +165,7 @@ def process(
         records.delete_for_message(db, message.id)
         for entry, verdict in analysis.verdicts:
             records.insert(db, receipt, analysis.report, entry, verdict)
-            if tracked and not reprocess:
+            if tracked and not reprocess and not is_placeholder(entry.address):
                 written += tracking.track_entry(
                     db,
                     analysis.report,

@@ -158,3 +158,14 @@ def test_many_messages_in_one_session_all_committed(daemon: RunningDaemon) -> No
             )
     daemon.wait_processed(20)
     assert _rows(daemon.db_path, "SELECT COUNT(*) FROM bounces") == [(20,)]
+
+
+def test_large_bounce_with_the_full_original_is_stored_whole(daemon: RunningDaemon) -> None:
+    original = b"".join(
+        b"Line %05d of a long returned newsletter body.\r\n" % n for n in range(20000)
+    )
+    raw = postfix_dsn("user@example.com", "5.1.1", USER_UNKNOWN) + original
+    with daemon.client() as client:
+        assert client.sendmail("", ["bounces@localhost"], raw) == {}
+    daemon.wait_processed(1)
+    assert _rows(daemon.db_path, "SELECT size, length(raw) FROM messages") == [(len(raw), len(raw))]
