@@ -52,7 +52,8 @@ def test_report_without_recipients_gets_the_verp_recipient(db) -> None:  # noqa:
     done = receive(db, text, signed("lost@example.org"), Settings(verp=VERP))
     assert done.analysis.report.kind == "bounce"
     assert [(e.address, e.action) for e, _ in done.analysis.verdicts] == [
-        ("lost@example.org", "failed")]
+        ("lost@example.org", "failed")
+    ]
     unsigned = receive(db, text, "bounces@localhost", Settings(verp=VERP))
     assert unsigned.analysis.verdicts == ()
 
@@ -84,3 +85,12 @@ def test_tampered_token_is_not_trusted(db) -> None:  # noqa: ANN001
     done = receive(db, postfix_dsn("gone@example.com", "5.1.1", UNKNOWN), forged, strict)
     assert done.tracked is False
     assert db.conn.execute("SELECT verified FROM bounces").fetchone() == (0,)
+
+
+def test_complaint_naming_nobody_is_recorded_not_suppressed(db) -> None:  # noqa: ANN001
+    done = receive(
+        db, arf_complaint("undisclosed-recipients:;"), "bounces@localhost", Settings(verp=VERP)
+    )
+    assert done.analysis.report.kind == "complaint" and done.events == ()
+    assert suppressions.list_active(db, NOW) == []
+    assert db.conn.execute("SELECT COUNT(*) FROM bounces").fetchone() == (1,)
