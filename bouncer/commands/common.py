@@ -88,3 +88,15 @@ def log_to_stderr(config: Config) -> None:
     from bouncer.logs import configure
 
     configure(config.log_format, config.log_level, to="stderr")
+
+
+def iso_option(value: str | None) -> str | None:
+    """Normalise an ISO 8601 option to the stored form, or fail with a usage error."""
+    if value is None:
+        return None
+    from bouncer.clock import from_iso, to_iso
+
+    try:
+        return to_iso(from_iso(value))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from exc

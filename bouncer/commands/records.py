@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bouncer.commands.common import (
+    iso_option,
     log_to_stderr,
     open_store,
     print_json_lines,
@@ -14,18 +15,6 @@ from bouncer.commands.common import (
 
 LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reason", "diagnostic")
 LOG_WIDTHS = (24, 28, 32, 7, 5, 16, 0)
-
-
-def _iso(value: str | None) -> str | None:
-    """Normalise an ISO 8601 option to the stored form, or fail with a usage error."""
-    if value is None:
-        return None
-    from bouncer.clock import from_iso, to_iso
-
-    try:
-        return to_iso(from_iso(value))
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
 
 
 @click.command("log")
@@ -52,8 +41,8 @@ def log_cmd(
     rows = records.search(
         open_store(db_path),
         recipient=recipient,
-        since=_iso(since),
-        until=_iso(until),
+        since=iso_option(since),
+        until=iso_option(until),
         bounce_class=bounce_class,
         limit=limit,
     )
@@ -79,6 +68,12 @@ def reprocess_cmd(
     log_to_stderr(config)
     db = open_store(db_path)
     summary = reprocess(
-        db, config, utcnow, kind=kind, failed_only=failed, since=_iso(since), until=_iso(until)
+        db,
+        config,
+        utcnow,
+        kind=kind,
+        failed_only=failed,
+        since=iso_option(since),
+        until=iso_option(until),
     )
     click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))

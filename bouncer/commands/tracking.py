@@ -7,13 +7,13 @@ import time
 import click
 
 from bouncer.commands.common import (
+    iso_option,
     log_to_stderr,
     open_store,
     print_json_lines,
     print_table,
     store_options,
 )
-from bouncer.commands.records import _iso
 
 EVENT_COLUMNS = ("at", "type", "recipient", "status", "reason", "diagnostic")
 EVENT_WIDTHS = (24, 20, 32, 7, 16, 0)
@@ -64,7 +64,7 @@ def events_cmd(
     db = open_store(db_path)
     query = {
         "event_type": event_type,
-        "since": _iso(since),
+        "since": iso_option(since),
         "recipient": normalize(recipient) if recipient else None,
     }
     rows = events.search(db, **query, limit=limit)
@@ -138,7 +138,7 @@ def sweep_cmd(
     from bouncer.tracking import policy_from
 
     log_to_stderr(config)
-    now = from_iso(_iso(now_text)) if now_text else utcnow()
+    now = from_iso(iso_option(now_text)) if now_text else utcnow()
     fired = sweep_once(open_store(db_path), now, policy_from(config.tracker), dry_run=dry_run)
     if not dry_run:
         notify.emit(fired)
