@@ -18,7 +18,7 @@ def main() -> None:
 def _register() -> None:
     """Attach the subcommands that live in bouncer.commands."""
     from bouncer.commands.daemon import serve_cmd
-    from bouncer.commands.records import log_cmd, reprocess_cmd
+    from bouncer.commands.records import log_cmd, reprocess_cmd, stats_cmd
     from bouncer.commands.suppression import suppression
     from bouncer.commands.tracking import (
         deferrals_cmd,
@@ -34,6 +34,7 @@ def _register() -> None:
         suppression,
         log_cmd,
         reprocess_cmd,
+        stats_cmd,
         events_cmd,
         deferrals_cmd,
         resolve_cmd,

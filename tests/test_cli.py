@@ -195,3 +195,15 @@ def test_events_follow_prints_new_events_as_they_commit(db_path: Path) -> None:
         watchdog.cancel()
         follower.kill()
         follower.wait()
+
+
+def test_stats_counts_the_window(db_path: Path) -> None:
+    code, output = run("stats", "--json", "--db", str(db_path))
+    counts = json.loads(output)
+    assert code == 0
+    assert counts["messages"] == {"processed": 2}
+    assert counts["classes"] == {"hard": 1, "soft": 1}
+    assert counts["domains"] == {"example.com": 2}
+    assert (counts["open_deferrals"], counts["active_suppressions"]) == (1, 1)
+    later = run("stats", "--json", "--since", "2099-01-01T00:00:00Z", "--db", str(db_path))[1]
+    assert json.loads(later)["messages"] == {}

@@ -77,3 +77,30 @@ def reprocess_cmd(
         until=iso_option(until),
     )
     click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))
+
+
+@click.command("stats")
+@click.option("--since", help="Count from this ISO 8601 time (default: the last 24 hours).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@store_options
+def stats_cmd(since: str | None, as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
+    """Counts: messages, failures by class, top reasons and domains, open deferrals."""
+    from datetime import timedelta
+
+    from bouncer.clock import to_iso, utcnow
+    from bouncer.store.stats import summary
+
+    now = utcnow()
+    start = iso_option(since) or to_iso(now - timedelta(days=1))
+    counts = summary(open_store(db_path), start, now)
+    if as_json:
+        print_json_lines([counts])
+        return
+    click.echo(f"since {counts['since']}")
+    for section in ("messages", "kinds", "classes", "reasons", "domains"):
+        cells = ", ".join(f"{key} {value}" for key, value in counts[section].items())
+        click.echo(f"  {section + ':':<12} {cells or '-'}")
+    click.echo(
+        f"  open deferrals: {counts['open_deferrals']}, "
+        f"active suppressions: {counts['active_suppressions']}"
+    )
