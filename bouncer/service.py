@@ -38,6 +38,16 @@ def sd_notify(state: str) -> None:
         sock.sendto(state.encode(), address)
 
 
+async def _watchdog() -> None:
+    """Ping systemd's watchdog at half its interval while the loop is alive (WatchdogSec=)."""
+    interval = int(os.environ.get("WATCHDOG_USEC", "0")) / 2_000_000
+    if interval <= 0 or os.environ.get("WATCHDOG_PID", str(os.getpid())) != str(os.getpid()):
+        return
+    while True:
+        sd_notify("WATCHDOG=1")
+        await asyncio.sleep(interval)
+
+
 async def _drain_sessions(gate: SessionGate, grace: float) -> None:
     """Close idle sessions and wait (up to grace seconds) for in-flight transactions to end."""
     deadline = asyncio.get_running_loop().time() + grace
@@ -101,6 +111,7 @@ async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
     if parts.outbox is not None:
         await parts.outbox.register()
     tasks = [
+        asyncio.create_task(_watchdog(), name="watchdog"),
         asyncio.create_task(parts.processor.run(), name="processor"),
         asyncio.create_task(parts.scheduler.run(), name="scheduler"),
     ]

@@ -84,3 +84,41 @@ def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path) -> None:
         check=False,
     )
     assert shown.returncode == 0
+
+
+def test_systemd_notify_ready_watchdog_stopping(tmp_path: Path) -> None:
+    import os
+    import socket as sockets
+
+    notify_path = str(tmp_path / "notify.sock")
+    receiver = sockets.socket(sockets.AF_UNIX, sockets.SOCK_DGRAM)
+    receiver.bind(notify_path)
+    receiver.settimeout(10)
+    env = {**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "200000"}
+    daemon = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bouncer",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{_free_port()}",
+            "--db",
+            str(tmp_path / "b.db"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        states = [receiver.recv(256).decode() for _ in range(3)]
+        assert "READY=1" in states and "WATCHDOG=1" in states
+        daemon.send_signal(signal.SIGTERM)
+        while (state := receiver.recv(256).decode()) == "WATCHDOG=1":
+            pass
+        assert state == "STOPPING=1"
+        assert daemon.wait(timeout=20) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        receiver.close()
