@@ -78,6 +78,7 @@ class Config:
     """The whole configuration, with the file it came from (None for built-in defaults)."""
 
     db_path: str = "state/bouncer.db"
+    keep_raw: timedelta | None = timedelta(days=90)
     log_format: str = "auto"
     log_level: str = "info"
     class_overrides: dict[str, str] = field(default_factory=dict)
@@ -174,6 +175,16 @@ def _overrides(table: Any) -> dict[str, str]:
     return dict(table)
 
 
+def _keep_raw(value: object) -> timedelta | None:
+    """Read store.keep_raw: a duration, or "forever" (never drop raw copies)."""
+    if value == "forever":
+        return None
+    duration = parse_duration(value, "store.keep_raw")
+    if duration.total_seconds() <= 0:
+        raise ConfigError('store.keep_raw must be a positive duration or "forever"')
+    return duration
+
+
 def _verp(verp: VerpConfig) -> VerpConfig:
     """Check that VERP key ids are single letters or digits and the current one exists."""
     for key_id, secret in verp.keys.items():
@@ -186,6 +197,9 @@ def _verp(verp: VerpConfig) -> VerpConfig:
 
 def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
     """Build a Config from parsed TOML data; raise ConfigError naming the bad key."""
+    unknown_store = set(data.get("store", {})) - {"path", "keep_raw"}
+    if unknown_store:
+        raise ConfigError(f"unknown key(s) in [store]: {', '.join(sorted(unknown_store))}")
     known = {"store", "log", "classify", "smtp", "tracker", "verp", "webhooks"}
     unknown = set(data) - known
     if unknown:
@@ -193,6 +207,7 @@ def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
     store, log = data.get("store", {}), data.get("log", {})
     return Config(
         db_path=str(store.get("path", Config.db_path)),
+        keep_raw=_keep_raw(store.get("keep_raw", "90d")),
         log_format=str(log.get("format", Config.log_format)),
         log_level=str(log.get("level", Config.log_level)),
         class_overrides=_overrides(data.get("classify", {}).get("class_overrides", {})),

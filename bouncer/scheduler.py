@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from bouncer import notify, tracking
 from bouncer.clock import utcnow
+from bouncer.store import inbox
 from bouncer.tracker import Policy
 from bouncer.worker import Processor
 
@@ -44,12 +45,14 @@ class Scheduler:
         interval: timedelta,
         clock: Callable[[], datetime] = utcnow,
         on_events: Callable[[list[dict]], None] | None = None,
+        keep_raw: timedelta | None = None,
     ) -> None:
         self._processor = processor
         self._policy = policy
         self._interval = max(interval.total_seconds(), 0.05)
         self._clock = clock
         self._on_events = on_events
+        self._keep_raw = keep_raw
 
     async def sweep(self) -> list[dict]:
         """Run one sweep now and emit what fired."""
@@ -57,7 +60,21 @@ class Scheduler:
         notify.emit(fired)
         if fired and self._on_events is not None:
             self._on_events(fired)
+        if self._keep_raw is not None:
+            await self._prune(self._keep_raw)
         return fired
+
+    async def _prune(self, keep_raw: timedelta) -> None:
+        """Drop raw copies older than the retention period (a batch per sweep)."""
+        now = self._clock()
+
+        def prune(db: Database) -> int:
+            with db.atomic():
+                return inbox.prune_raw(db, now - keep_raw, now)
+
+        pruned = await self._processor.call(prune)
+        if pruned:
+            log.info("store.raw_pruned", messages=pruned, before=now - keep_raw)
 
     async def run(self) -> None:
         """Sweep at start (catching up after downtime), then every interval, until cancelled."""

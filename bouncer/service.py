@@ -101,7 +101,11 @@ def _build(config: Config) -> _Parts:
         processor.on_processed = outbox.wake
     on_events = (lambda _fired: outbox.wake()) if outbox else None
     scheduler = Scheduler(
-        processor, settings.policy, config.tracker.sweep_interval, on_events=on_events
+        processor,
+        settings.policy,
+        config.tracker.sweep_interval,
+        on_events=on_events,
+        keep_raw=config.keep_raw,
     )
     return _Parts(writer, processor, scheduler, outbox, SessionGate(config.smtp.max_connections))
 

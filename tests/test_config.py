@@ -25,6 +25,7 @@ def test_documented_example_equals_defaults() -> None:
     assert config.smtp == Config().smtp
     assert config.tracker == Config().tracker
     assert config.db_path == Config().db_path
+    assert config.keep_raw == Config().keep_raw
 
 
 def test_values_are_read_and_typed(tmp_path: Path) -> None:
@@ -51,9 +52,11 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
         ('[tracker]\ngive_up_after = "soon"\n', "tracker.give_up_after"),
         ('[classify]\nclass_overrides = { blocked = "maybe" }\n', "class_overrides.blocked"),
         ("[smtp\n", "b.toml"),
-    ("[verp]\nkeys = { ab = \"x\" }\n", "verp.keys.ab"),
-    ("[verp]\nkeys = { a = \"x\" }\nkey_id = \"b\"\n", "verp.key_id"),
-    ("[verp]\nrequire_valid = \"yes\"\n", "verp.require_valid"),
+        ('[verp]\nkeys = { ab = "x" }\n', "verp.keys.ab"),
+        ('[verp]\nkeys = { a = "x" }\nkey_id = "b"\n', "verp.key_id"),
+        ('[verp]\nrequire_valid = "yes"\n', "verp.require_valid"),
+        ('[store]\nkeep_raw = "never"\n', "store.keep_raw"),
+        ('[store]\nkeepraw = "1d"\n', "keepraw"),
     ],
 )
 def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) -> None:

@@ -91,6 +91,7 @@ def select_for_reprocess(
         params.append(until)
     if failed_only:
         where.append("state = 'failed'")
+    where.append("pruned_at IS NULL")
     sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id"
     for row in db.conn.execute(sql, params).fetchall():
         yield _message(row)
@@ -118,3 +119,14 @@ def counts_by_state(db: Database) -> dict[str, int]:
     """Return how many messages are in each state."""
     rows = db.conn.execute("SELECT state, COUNT(*) FROM messages GROUP BY state")
     return dict(rows.fetchall())
+
+
+def prune_raw(db: Database, received_before: datetime, now: datetime, limit: int = 1000) -> int:
+    """Drop the raw copy of processed messages received before a time; return how many."""
+    cursor = db.conn.execute(
+        "UPDATE messages SET raw = x'', pruned_at = ? WHERE id IN (SELECT id FROM messages "
+        "WHERE pruned_at IS NULL AND state = 'processed' AND received_at < ? ORDER BY id "
+        "LIMIT ?)",
+        (to_iso(now), to_iso(received_before), limit),
+    )
+    return cursor.rowcount

@@ -130,6 +130,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE bounces ADD COLUMN verp_recipient TEXT;
     ALTER TABLE bounces ADD COLUMN verified INTEGER;
     """,
+    # 4: raw copies dropped after the retention period
+    """
+    ALTER TABLE messages ADD COLUMN pruned_at TEXT;
+    CREATE INDEX messages_prunable ON messages(received_at) WHERE pruned_at IS NULL;
+    """,
 )
 
 
