@@ -29,6 +29,7 @@ class Analysis:
                     "class": found.bounce_class,
                     "reason": found.reason,
                     "diagnostic": entry.diagnostic,
+                    "command": entry.command,
                 }
                 for entry, found in self.verdicts
             ],
@@ -40,14 +41,17 @@ class Analysis:
         for entry, found in self.verdicts:
             lines.append(
                 f"  {entry.address}  {found.status or '-'}  {found.bounce_class}"
-                f"  {found.reason}  {(entry.diagnostic or '')[:100]}"
+                f"  {found.reason}  {entry.command or '-'}  {(entry.diagnostic or '')[:100]}"
             )
         return "\n".join(lines)
 
 
 def analyse(report: Report, class_overrides: Mapping[str, str] | None = None) -> Analysis:
     """Classify every entry of a parsed report."""
-    pairs = tuple((entry, verdict(entry, report.kind, class_overrides)) for entry in report.entries)
+    pairs = tuple(
+        (entry, verdict(entry, report.kind, class_overrides, reporting_mta=report.reporting_mta))
+        for entry in report.entries
+    )
     return Analysis(report, pairs)
 
 

@@ -63,9 +63,15 @@ _CODE_IN_TEXT = re.compile(r"(?<![\d.])([245])(?:\.\d{1,3}\.\d{1,3}(?!\d|\.\d)|\
 _TEMPORARY_WORDS = re.compile(r" temporar| persistent|retry timeout exceeded", re.IGNORECASE)
 
 
-def verdict(entry: Entry, kind: str, class_overrides: Mapping[str, str] | None = None) -> Verdict:
-    """Return the Verdict for one entry of a report of the given kind."""
-    reason = find_reason(entry, kind)
+def verdict(
+    entry: Entry,
+    kind: str,
+    class_overrides: Mapping[str, str] | None = None,
+    *,
+    reporting_mta: str | None = None,
+) -> Verdict:
+    """Return the Verdict for one entry of a report of the given kind (and reporting host)."""
+    reason = find_reason(entry, kind, reporting_mta)
     temporary = is_temporary(entry)
     bounce_class = class_of(reason, temporary)
     if class_overrides and reason in class_overrides:
@@ -84,7 +90,7 @@ def class_of(reason: str, temporary: bool) -> str:
     return "soft"
 
 
-def find_reason(entry: Entry, kind: str) -> str:
+def find_reason(entry: Entry, kind: str, reporting_mta: str | None = None) -> str:
     """Return the reason for an entry: format hint, report kind, then the failure evidence."""
     if entry.hint:
         return entry.hint
@@ -92,15 +98,22 @@ def find_reason(entry: Entry, kind: str) -> str:
         return KIND_REASONS[kind]
     if entry.action in DELIVERED_ACTIONS or (entry.status or "").startswith("2."):
         return "delivered"
-    return failure_reason(entry, kind)
+    return failure_reason(entry, kind, reporting_mta)
 
 
-def failure_reason(entry: Entry, kind: str) -> str:
+def failure_reason(entry: Entry, kind: str, reporting_mta: str | None = None) -> str:
     """Return the reason for a failed or delayed entry from its status, text, code and action."""
     text = normalise(entry.diagnostic) if entry.diagnostic else ""
     diagnostic_type = (entry.diagnostic_type or "smtp").lower()
     status = entry.status or status_in_text(entry.diagnostic)
-    documented = provider_reason(entry.address, entry.remote_mta, text)
+    documented = provider_reason(
+        entry.address,
+        entry.remote_mta,
+        text,
+        status=status,
+        command=entry.command,
+        reporting_mta=reporting_mta,
+    )
     if documented:
         return documented
     chosen = read_evidence(text, status, diagnostic_type, entry.command)

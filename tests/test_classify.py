@@ -2,8 +2,9 @@
 
 import pytest
 
+from bouncer.analyse import analyse
 from bouncer.classify import class_of, verdict
-from bouncer.model import Entry, Verdict
+from bouncer.model import Entry, Report, Verdict
 
 
 def failed(diagnostic=None, status=None, reply_code=None, **fields) -> Entry:
@@ -353,3 +354,31 @@ def test_refusal_at_mail_from_without_a_code_has_the_on_hold_status():
     assert verdict(failed(text, command="MAIL"), "bounce").status == "5.0.901"
     assert verdict(failed("450 try later", command="MAIL"), "bounce").status == "4.0.901"
     assert verdict(failed("550 5.7.1 no", command="MAIL"), "bounce").status == "5.7.1"
+
+
+def _refused_at_rcpt() -> Report:
+    """Return a one-recipient report refused at RCPT TO, reported by a named host."""
+    entry = Entry(
+        "gone@example.org",
+        action="failed",
+        status="5.1.1",
+        diagnostic="550 5.1.1 <gone@example.org>: Recipient address rejected",
+        command="RCPT",
+    )
+    return Report("bounce", (entry,), reporting_mta="mx.example.net")
+
+
+def test_analysis_reports_the_command_each_failure_answered():
+    recipient = analyse(_refused_at_rcpt()).as_dict()["recipients"][0]
+    assert (recipient["command"], recipient["reason"], recipient["class"]) == (
+        "RCPT",
+        "userunknown",
+        "hard",
+    )
+    assert "  RCPT  " in analyse(_refused_at_rcpt()).as_text("bounce.eml")
+
+
+def test_analysis_without_a_known_command_says_null():
+    entry = Entry("a@example.org", action="failed", status="4.2.2", diagnostic="mailbox full")
+    recipient = analyse(Report("delay", (entry,))).as_dict()["recipients"][0]
+    assert recipient["command"] is None

@@ -1,70 +1,94 @@
-"""Replies that large mailbox providers document, keyed by the hosts that send them.
+"""Replies that large mailbox providers document, found by who answered.
 
 A provider's own documentation says what its replies mean even where the same words are
-ambiguous elsewhere: KDDI (au) answers "550 <addr>: User unknown" for an address that does not
-exist and "550 : User unknown" when the recipient's own filter refused the sender; Yahoo says
-"dd This user doesn't have a yahoo.com account" (even after DATA) for a missing account and
-"... is no longer valid" for a closed one. A provider is recognised by the recipient's domain
-or by the remote MTA's host name. Phrases are lower-case substrings of the diagnostic text.
+ambiguous elsewhere. A provider is recognised by the recipient's domain, then by the remote
+MTA's host name, then by the reporting MTA's (a gateway such as MessageLabs reports for its
+customers). Each provider recognised, in that order, is asked until one names a reason.
+The tables live in the `providers_*` modules; `provider_model` has their shape.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
-
-@dataclass(frozen=True, slots=True)
-class Provider:
-    """One provider: the domains and host suffixes it answers for and its documented replies."""
-
-    name: str
-    hosts: tuple[str, ...]
-    replies: tuple[tuple[str, tuple[str, ...]], ...]  # (reason, phrases), checked in order
-
-
-# fmt: off
-PROVIDERS: tuple[Provider, ...] = (
-    # https://www.au.com/support/service/internet/trouble/mail/01/
-    Provider("kddi", ("ezweb.ne.jp", "au.com"), (
-        ("filtered", ("550 : user unknown",)),
-        ("userunknown", (">: user unknown",)),
-    )),
-    # https://senders.yahooinc.com/smtp-error-codes
-    Provider("yahoo", ("yahoodns.net",), (
-        ("userunknown", ("dd this user doesn't have a ", "mailbox not found")),
-        ("suspend", (" is no longer valid.", "this mailbox is disabled")),
-        ("authfailure", ("yahoo requires all senders to authenticate with either spf or dkim",)),
-        ("policyviolation", ("not accepted for policy reasons",)),
-        ("speeding", ("user is receiving mail too quickly",)),
-        ("rejected", ("temporarily deferred due to unexpected volume or user complaints",
-                      " will be permanently deferred")),
-    )),
+from bouncer.rules.provider_model import Provider
+from bouncer.rules.providers_coded import COX, FACEBOOK, GODADDY, IUA, ORANGE, SPECTRUM
+from bouncer.rules.providers_gateway import MESSAGELABS, MIMECAST
+from bouncer.rules.providers_google import GOOGLE, WORKSPACE
+from bouncer.rules.providers_isp import (
+    AOL,
+    APPLE,
+    CLOUDFLARE,
+    DOCOMO,
+    KDDI,
+    TENCENT,
+    YAHOO,
+    ZOHO,
 )
-# fmt: on
+from bouncer.rules.providers_microsoft import MICROSOFT, OUTLOOK
+
+PROVIDERS: tuple[Provider, ...] = (
+    GOOGLE, WORKSPACE, MICROSOFT, OUTLOOK, APPLE, AOL, YAHOO, ZOHO, TENCENT, CLOUDFLARE, KDDI,
+    DOCOMO, COX, SPECTRUM, ORANGE, GODADDY, IUA, FACEBOOK, MESSAGELABS, MIMECAST,
+)  # fmt: skip
 
 
-def provider_for(recipient: str, remote_mta: str | None) -> Provider | None:
-    """Return the provider that answers for the recipient's domain or the remote host, if any."""
-    domain = recipient.rpartition("@")[2].lower()
-    host = (remote_mta or "").lower().rstrip(".")
-    for provider in PROVIDERS:
-        for suffix in provider.hosts:
-            if _within(domain, suffix) or _within(host, suffix):
-                return provider
+def _index(names_of: Callable[[Provider], tuple[str, ...]]) -> dict[str, Provider]:
+    """Return a map from each domain or host suffix to the provider that owns it."""
+    return {name: provider for provider in PROVIDERS for name in names_of(provider)}
+
+
+BY_DOMAIN = _index(lambda provider: provider.domains)
+BY_HOST = _index(lambda provider: provider.hosts)
+
+
+def _owner(name: str | None, index: dict[str, Provider]) -> Provider | None:
+    """Return the provider owning a domain or host name (the name or a parent domain of it)."""
+    if not name:
+        return None
+    labels = name.lower().rstrip(".").split(".")
+    for start in range(len(labels) - 1):
+        found = index.get(".".join(labels[start:]))
+        if found is not None:
+            return found
     return None
 
 
-def _within(name: str, suffix: str) -> bool:
-    """Tell whether a host or domain name is the suffix itself or lies beneath it."""
-    return name == suffix or name.endswith("." + suffix)
+def providers_for(
+    recipient: str, remote_mta: str | None, reporting_mta: str | None = None
+) -> Iterator[Provider]:
+    """Yield each provider recognised: by recipient domain, remote host, then reporting host."""
+    seen: list[Provider] = []
+    candidates = (
+        _owner(recipient.rpartition("@")[2], BY_DOMAIN),
+        _owner(remote_mta, BY_HOST),
+        _owner(reporting_mta, BY_HOST),
+    )
+    for provider in candidates:
+        if provider is not None and provider not in seen:
+            seen.append(provider)
+            yield provider
 
 
-def provider_reason(recipient: str, remote_mta: str | None, lowered_text: str) -> str | None:
-    """Return the reason a provider documents for a reply, or None."""
-    provider = provider_for(recipient, remote_mta)
-    if provider is None or not lowered_text:
+def provider_for(recipient: str, remote_mta: str | None) -> Provider | None:
+    """Return the first provider recognised for a recipient and remote host, if any."""
+    return next(providers_for(recipient, remote_mta), None)
+
+
+def provider_reason(
+    recipient: str,
+    remote_mta: str | None,
+    lowered_text: str,
+    *,
+    status: str | None = None,
+    command: str | None = None,
+    reporting_mta: str | None = None,
+) -> str | None:
+    """Return the reason a recognised provider documents for a reply, or None."""
+    if not lowered_text:
         return None
-    for reason, phrases in provider.replies:
-        if any(phrase in lowered_text for phrase in phrases):
+    for provider in providers_for(recipient, remote_mta, reporting_mta):
+        reason = provider.reason_for(lowered_text, status, command)
+        if reason:
             return reason
     return None
