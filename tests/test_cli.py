@@ -58,6 +58,7 @@ def test_classify_json_prints_one_line_per_file(tmp_path: Path) -> None:
         "class": "hard",
         "reason": "userunknown",
         "diagnostic": UNKNOWN,
+        "command": None,
     }
     assert lines[1]["kind"] == "unknown"
 

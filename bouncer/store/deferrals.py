@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from bouncer.addresses import normalize
 from bouncer.clock import from_iso, to_iso
 from bouncer.model import Original
+from bouncer.store.query import where
 from bouncer.tracker import BounceScore, Deferral
 
 COLUMNS = (
@@ -110,13 +111,11 @@ def listing(
     db: Database, *, open_only: bool = False, recipient: str | None = None, limit: int = 1000
 ) -> list[dict]:
     """Return deferrals as dicts, most recently seen first."""
-    where, params = ["1 = 1"], []
-    if open_only:
-        where.append("closed_at IS NULL")
-    if recipient:
-        where.append("recipient = ?")
-        params.append(normalize(recipient))
-    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY last_seen DESC, id DESC LIMIT ?"
+    condition, params = where(
+        ("closed_at IS NULL", open_only),
+        ("recipient = ?", normalize(recipient) if recipient else None),
+    )
+    sql = f"{_SELECT} WHERE {condition} ORDER BY last_seen DESC, id DESC LIMIT ?"
     return [dict(zip(COLUMNS, row, strict=True)) for row in db.conn.execute(sql, [*params, limit])]
 
 

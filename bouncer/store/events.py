@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
+from bouncer.store.query import where
 
 COLUMNS = ("seq", "id", "type", "at", "recipient", "data")
 
@@ -41,18 +42,13 @@ def search(
     limit: int = 1000,
 ) -> list[dict]:
     """Return events in order of occurrence, each with its data fields merged in."""
-    where, params = ["seq > ?"], [after_seq]
-    for clause, value in (
+    condition, params = where(
+        ("seq > ?", after_seq),
         ("type = ?", event_type),
         ("at >= ?", since),
         ("recipient = ?", recipient),
-    ):
-        if value:
-            where.append(clause)
-            params.append(value)
-    sql = (
-        f"SELECT {', '.join(COLUMNS)} FROM events WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
     )
+    sql = f"SELECT {', '.join(COLUMNS)} FROM events WHERE {condition} ORDER BY seq LIMIT ?"
     return [_flatten(row) for row in db.conn.execute(sql, [*params, limit])]
 
 

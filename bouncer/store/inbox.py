@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
+from bouncer.store.query import where
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,20 +80,14 @@ def select_for_reprocess(
     failed_only: bool = False,
 ) -> Iterator[StoredMessage]:
     """Yield stored messages matching the filters, oldest first."""
-    where, params = ["1 = 1"], []
-    if kind:
-        where.append("kind = ?")
-        params.append(kind)
-    if since:
-        where.append("received_at >= ?")
-        params.append(since)
-    if until:
-        where.append("received_at < ?")
-        params.append(until)
-    if failed_only:
-        where.append("state = 'failed'")
-    where.append("pruned_at IS NULL")
-    sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id"
+    condition, params = where(
+        ("kind = ?", kind),
+        ("received_at >= ?", since),
+        ("received_at < ?", until),
+        ("state = 'failed'", failed_only),
+        ("pruned_at IS NULL", True),
+    )
+    sql = f"SELECT {_COLUMNS} FROM messages WHERE {condition} ORDER BY id"
     for row in db.conn.execute(sql, params).fetchall():
         yield _message(row)
 

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from bouncer.addresses import normalize
 from bouncer.clock import to_iso
 from bouncer.model import Entry, Report, Verdict
+from bouncer.store.query import where
 
 _INSERT = """
 INSERT INTO bounces (message_id, received_at, kind, recipient, original_recipient, action,
@@ -99,23 +100,17 @@ def search(
     limit: int = 100,
 ) -> list[dict]:
     """Return bounce records newest first; recipient is an address or '@domain'."""
-    where, params = ["1 = 1"], []
-    if recipient and recipient.startswith("@"):
-        where.append("recipient LIKE ? ESCAPE '\\'")
-        params.append("%@" + recipient[1:].lower().replace("%", "\\%").replace("_", "\\_"))
-    elif recipient:
-        where.append("recipient = ?")
-        params.append(normalize(recipient))
-    for clause, value in (
+    domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
+    escaped = domain and "%@" + domain.replace("%", "\\%").replace("_", "\\_")
+    condition, params = where(
+        ("recipient LIKE ? ESCAPE '\\'", escaped),
+        ("recipient = ?", None if domain or not recipient else normalize(recipient)),
         ("received_at >= ?", since),
         ("received_at < ?", until),
         ("class = ?", bounce_class),
-    ):
-        if value:
-            where.append(clause)
-            params.append(value)
+    )
     sql = (
-        f"SELECT {', '.join(LOG_COLUMNS)} FROM bounces WHERE {' AND '.join(where)} "
+        f"SELECT {', '.join(LOG_COLUMNS)} FROM bounces WHERE {condition} "
         "ORDER BY received_at DESC, id DESC LIMIT ?"
     )
     cursor = db.conn.execute(sql, [*params, limit])
