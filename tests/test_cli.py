@@ -208,3 +208,19 @@ def test_stats_counts_the_window(db_path: Path) -> None:
     assert (counts["open_deferrals"], counts["active_suppressions"]) == (1, 1)
     later = run("stats", "--json", "--since", "2099-01-01T00:00:00Z", "--db", str(db_path))[1]
     assert json.loads(later)["messages"] == {}
+
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev" / "emails"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared dev corpus is not beside the repo")
+def test_classify_prints_one_valid_line_per_corpus_file() -> None:
+    code, output = run("classify", "--json", str(CORPUS))
+    files = sorted(str(p) for p in CORPUS.rglob("*") if p.is_file())
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert code == 0
+    assert [line["file"] for line in lines] == files
+    kinds = {"bounce", "delay", "delivered", "autoreply", "complaint", "unknown"}
+    assert all(line["kind"] in kinds for line in lines)
+    for recipient in (r for line in lines for r in line["recipients"]):
+        assert recipient["class"] in ("hard", "soft", "none") and recipient["reason"]
