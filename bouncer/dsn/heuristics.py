@@ -5,43 +5,40 @@ from __future__ import annotations
 import re
 
 from bouncer.dsn import fallback, standard, textscan
+from bouncer.dsn.caseless import Caseless
 from bouncer.dsn.command import command_for
 from bouncer.dsn.fields import field_blocks, find_addresses, find_reply_code, find_status
 from bouncer.dsn.mime import Part, decode_words
 from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry, Report
 
-_DAEMON = re.compile(
-    r"mailer-daemon|mailer_daemon|postmaster|post_master|mail delivery|mmdf|\bNDR\b|"
+_DAEMON = Caseless(
+    r"mailer-daemon|mailer_daemon|postmaster|post_master|mail delivery|mmdf|\bndr\b|"
     r"delivery[ -]?(?:subsystem|system|notification)|mail ?administrator|daemon@",
-    re.I,
 )
-_BOUNCE_SUBJECT = re.compile(
+_BOUNCE_SUBJECT = Caseless(
     r"undeliver|undelivered|deliver(?:y|ing)? (?:fail|status|notification|error|problem)"
     r"|returned mail|return(?:ed|ing) (?:message|to sender)|failure notice|mail failure"
     r"|delivery has failed|could not be delivered|not delivered|non[- ]?(?:remis|recapitabile)"
     r"|unzustellbar|no se pudo entregar|mail system error|rejected|bounce|error|failed"
     r"|delivery report|warning|delayed|異常|エラー|不達|未送達|退信|系统退信",
-    re.I,
 )
-_FAILURE_TEXT = re.compile(
+_FAILURE_TEXT = Caseless(
     r"could not be delivered|couldn't be delivered|not be delivered|delivery (?:has )?failed"
     r"|undeliverable|permanent(?:ly)? (?:error|fatal|failure)|unable to deliver"
     r"|error (?:occurred )?(?:while )?delivering|delivery to the following|failed"
     r"|was not delivered|wasn't delivered|did not reach|rejected|user unknown|no such user",
-    re.I,
 )
-_DELAY_TEXT = re.compile(
+_DELAY_TEXT = Caseless(
     r"warning message only|will (?:be )?retr(?:y|ied)|delivery (?:has been|is) delayed"
     r"|has been delayed|not yet been delivered|still trying|will continue trying",
-    re.I,
 )
 OWN_HEADERS = ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc")
 SENDER_HEADERS = ("from", "return-path", "sender")
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 _GROUPS_HELP = "groups.google.com/support"
 _BULLET = re.compile(r"^[ \t]*\*[ \t]+\S", re.M)
-_PASTED_FIELD = re.compile(r"^[ \t>]*Final-Recipient:", re.I | re.M)
+_PASTED_FIELD = Caseless(r"^[ \t>]*final-recipient:", re.M)
 
 
 def looks_like_bounce(root: Part, region: str) -> bool:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
+from bouncer.dsn.caseless import Caseless
 from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_headers
 from bouncer.model import Original
 
 MAX_BLOCKS = 8
-_PASTED_START = re.compile(
-    r"^(?:Return-Path|Received|Message-I[Dd]|From|To|Subject|Date|MIME-Version|DKIM-Signature"
-    r"|X-[A-Za-z\-]+|Content-Type):[ \t]",
-    re.MULTILINE | re.IGNORECASE,
+_PASTED_START = Caseless(
+    r"^(?:return-path|received|message-id|from|to|subject|date|mime-version|dkim-signature"
+    r"|x-[A-Za-z\-]+|content-type):[ \t]",
+    re.MULTILINE,
 )
 
 

@@ -5,22 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bouncer.dsn.caseless import Caseless
 from bouncer.dsn.fields import fold
 
 _ADDR = r"[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
 # The returned message (or its headers) starts after one of these lines.
-_ORIGINAL_MARKER = re.compile(
-    r"^[ \t>]*(?:-+ ?(?:This is a copy|The header of the original|Original message"
-    r"|original message|Below this line|Original mail|.{0,40}(?:original|returned) message)"
-    r"|Original message (?:follows|headers)|Original message headers"
-    r"|Included is a copy of the message|Message headers follow"
-    r"|The original message headers|-+ ?original mail info"
-    r"|-+ ?Undelivered Message|.{0,30}Message header follows"
-    r"|-+ ?Returned message|\*\*\*\*\* ?Original|Content-Type: message/rfc822"
-    r"|Original Message:?[ \t]*$|Return-Path: <)",
-    re.IGNORECASE | re.MULTILINE,
+_ORIGINAL_MARKER = Caseless(
+    r"^[ \t>]*(?:-+ ?(?:this is a copy|the header of the original|original message"
+    r"|below this line|original mail|.{0,40}(?:original|returned) message)"
+    r"|original message (?:follows|headers)|original message headers"
+    r"|included is a copy of the message|message headers follow"
+    r"|the original message headers|-+ ?original mail info"
+    r"|-+ ?undelivered message|.{0,30}message header follows"
+    r"|-+ ?returned message|\*\*\*\*\* ?original|content-type: message/rfc822"
+    r"|original message:?[ \t]*$|return-path: <)",
+    re.MULTILINE,
 )
-_QUOTE = re.compile(r"^(?:[ \t]*>)+ ?", re.MULTILINE)
+# Quote marks at the start of a line, found after its newline (a literal start scans fast).
+_QUOTE = re.compile(r"\n(?:[ \t]*>)+ ?")
 _ALONE = re.compile(
     rf"^[ \t*\-]*<?(?:mailto:)?({_ADDR})>?(?:<mailto:[^>]*>)?"
     rf"(?:[ \t]*\([^)]*\))?[ \t]*[:.]?[ \t]*$"
@@ -60,7 +62,8 @@ class Failure:
 
 def bounce_region(text: str) -> str:
     """Return the part of a bounce text before the returned original message."""
-    text = _QUOTE.sub("", text)
+    if ">" in text:
+        text = _QUOTE.sub("\n", "\n" + text)[1:]
     found = _ORIGINAL_MARKER.search(text)
     return text[: found.start()] if found and found.start() > 0 else text
 
