@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 
 from bouncer.dsn import textscan
-from bouncer.dsn.command import command_for
+from bouncer.dsn.command import region_command, stated_command
 from bouncer.dsn.fields import find_reply_code, find_status, preferred_status
 from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry
@@ -62,12 +62,18 @@ def _bad_address(address: str) -> bool:
 
 
 def add_commands(entries: tuple[Entry, ...], texts: list[str]) -> tuple[Entry, ...]:
-    """Return the entries with the SMTP command each failure answered, where the text says."""
+    """Return the entries with the SMTP command each failure answered, where the text says
+    (the bounce region is cut out only when a diagnostic and transcript do not tell)."""
     text = "\n\n".join(texts)
-    region = textscan.bounce_region(text)
-    return tuple(
-        entry
-        if entry.command
-        else replace(entry, command=command_for(entry.address, entry.diagnostic, region, text))
-        for entry in entries
-    )
+    region: str | None = None
+    completed = []
+    for entry in entries:
+        if entry.command:
+            completed.append(entry)
+            continue
+        command = stated_command(entry.address, entry.diagnostic, text)
+        if command is None:
+            region = textscan.bounce_region(text) if region is None else region
+            command = region_command(entry.address, region)
+        completed.append(replace(entry, command=command))
+    return tuple(completed)

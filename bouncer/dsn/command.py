@@ -105,6 +105,12 @@ def command_for(address: str, diagnostic: str | None, region: str, text: str) ->
     """Return the command the failure for one address answered: from its diagnostic, then from
     a transcript in the text (the line naming it first), its own paragraph in the bounce region,
     and lastly the first command the region reports."""
+    return stated_command(address, diagnostic, text) or region_command(address, region)
+
+
+def stated_command(address: str, diagnostic: str | None, text: str) -> str | None:
+    """Return the command the diagnostic names, else the one a transcript in the text shows
+    refused (the line naming the address first), or None."""
     found = find_command(diagnostic)
     if found:
         return found
@@ -114,6 +120,12 @@ def command_for(address: str, diagnostic: str | None, region: str, text: str) ->
             named = [name for name, argument in refused if address.lower() in argument.lower()]
             name = named[0] if named else refused[0][0]
             return _CANONICAL.get(name, name)
+    return None
+
+
+def region_command(address: str, region: str) -> str | None:
+    """Return the command the address's paragraph of the bounce region reports, else the first
+    one the region reports, or None."""
     return find_command(_paragraph_of(address, region)) or find_command(region)
 
 

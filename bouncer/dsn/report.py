@@ -69,7 +69,9 @@ def _standard(root: Part, texts: list[str]) -> Report | None:
     status = standard.read_status_parts(parts)
     if not status.entries:
         return None
-    entries = combine.fill_from_text(status.entries, texts, heuristics.own_addresses(root))
+    entries = status.entries
+    if any(combine.needs_text(entry) for entry in entries):
+        entries = combine.fill_from_text(entries, texts, heuristics.own_addresses(root))
     entries = combine.add_commands(entries, texts)
     return Report(
         kind=standard.kind_of_entries(entries),
