@@ -86,6 +86,8 @@ def scan_failures(region: str, excluded: set[str]) -> list[Failure]:
 
 def _line_address(line: str) -> tuple[str, str] | None:
     """Return (address, text after it) when a line names a recipient."""
+    if "@" not in line:
+        return None  # every pattern below needs an address
     alone = _ALONE.match(line)
     if alone:
         return alone.group(1).strip("."), ""
@@ -100,6 +102,8 @@ def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
     found: dict[str, Failure] = {}
     lines = region.split("\n")
     for index, line in enumerate(lines):
+        if "@" not in line:
+            continue
         trailing = list(_TRAILING.finditer(line))
         for match in [*_PHRASE.finditer(line), *trailing]:
             if _NOT_RECIPIENT.search(line[: match.start(1)]):
