@@ -2,7 +2,13 @@
 
 import pytest
 
-from bouncer.dsn.command import command_for, find_command, transcript_replies
+from bouncer.dsn.command import (
+    command_for,
+    find_command,
+    region_command,
+    stated_command,
+    transcript_replies,
+)
 
 
 @pytest.mark.parametrize(
@@ -75,3 +81,19 @@ def test_diagnostic_then_own_paragraph_then_whole_region():
     assert command_for("one@example.org", "550 no such user", region, region) == "RCPT"
     assert command_for("x@example.org", "550 no (in reply to MAIL FROM command)", "", "") == "MAIL"
     assert command_for("x@example.org", "550 no", region, region) == "RCPT"
+
+
+def test_stated_command_reads_only_the_diagnostic_and_a_transcript():
+    assert stated_command("x@example.org", "550 no (in reply to RCPT TO command)", "") == "RCPT"
+    assert stated_command("two@example.org", "554 refused", TRANSCRIPT) == "RCPT"
+    assert stated_command("x@example.org", "550 no", "after RCPT TO: 550 no") is None
+
+
+def test_region_command_prefers_the_address_paragraph():
+    region = (
+        "<one@example.org>: 550 no such user (in reply to RCPT TO command)\n\n"
+        "<two@example.org>: 554 spam (in reply to end of DATA command)\n"
+    )
+    assert region_command("two@example.org", region) == "DATA"
+    assert region_command("nobody@example.org", region) == "RCPT"
+    assert region_command("one@example.org", "no phrase here") is None
