@@ -261,9 +261,14 @@ class Outbox:
         return self._session
 
     async def _pause(self) -> None:
-        """Sleep until the interval passes or wake() is called."""
+        """Sleep until the interval passes or wake() is called.
+
+        asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        arrives as the wait completes, and the loop would then never stop.
+        """
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._interval)
+            async with asyncio.timeout(self._interval):
+                await self._wake.wait()
         self._wake.clear()
 
 

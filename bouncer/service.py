@@ -132,7 +132,9 @@ async def _shutdown(
     await _drain_sessions(parts.gate, grace)
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    _, stuck = await asyncio.wait(tasks, timeout=10)  # bounded: shutdown must finish
+    for task in stuck:
+        log.error("service.task_stuck", task=task.get_name())
     parts.writer.stop()
     if parts.outbox is not None:
         await parts.outbox.close()

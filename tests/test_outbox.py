@@ -475,3 +475,34 @@ def test_choose_skips_running_and_caps_each_webhook():
     assert [d.id for d in choose(candidates, {1: "a"}, 5, 2)] == [2, 4]
     assert [d.id for d in choose(candidates, {}, 1, 2)] == [1]
     assert choose(candidates, {}, 0, 2) == []
+
+
+class IdleCaller:
+    """Answers every pass at once with nothing to do."""
+
+    async def call(self, work: Callable[[Database], object]) -> object:
+        return [], [], False
+
+
+def test_cancelling_the_loop_always_stops_it():
+    import random
+
+    hook = WebhookConfig("http://127.0.0.1:9/hook", SECRET, "k1")
+    rng = random.Random(3)
+
+    async def main() -> int:
+        stuck = 0
+        for _ in range(150):
+            outbox = Outbox(IdleCaller(), [hook], interval=0.001)
+            task = asyncio.create_task(outbox.run())
+            await asyncio.sleep(rng.random() * 0.003)
+            outbox.wake()
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=0.2)
+            stuck += not done
+            while not task.done():  # clean up a loop that ignored its cancellation
+                task.cancel()
+                await asyncio.sleep(0.001)
+        return stuck
+
+    assert asyncio.run(main()) == 0

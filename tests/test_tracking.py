@@ -87,8 +87,10 @@ def test_soft_bounces_on_five_days_escalate_once(db) -> None:  # noqa: ANN001
 
 def test_events_and_state_commit_together(db) -> None:  # noqa: ANN001
     receive(db, postfix_dsn("c@example.com", "4.2.2", FULL, action="delayed", arrival=None), T0)
-    fired = sweep(db, T0 + timedelta(hours=5), DEFAULT_POLICY)
-    db.conn.rollback()  # the caller's transaction never committed
+    fired = []
+    with pytest.raises(RuntimeError), db.atomic():
+        fired = sweep(db, T0 + timedelta(hours=5), DEFAULT_POLICY)
+        raise RuntimeError("the caller's transaction fails after the sweep")
     assert [e["type"] for e in fired] == ["delivery.delayed"]
     assert events.search(db, event_type="delivery.delayed") == []
     assert deferrals.open_for(db, "c@example.com")[0][1].warned_at is None

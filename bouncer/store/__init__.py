@@ -56,7 +56,15 @@ def open_db(path: str | Path, *, create: bool = True) -> Database:
     if create:
         file.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(str(file), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        # isolation_level=None: no implicit transactions. A statement outside atomic() commits
+        # on its own, so a stray write can never leave a transaction open on a long-lived
+        # connection (which would turn every later atomic() into an uncommitted savepoint).
+        conn = sqlite3.connect(
+            str(file),
+            timeout=BUSY_TIMEOUT_SECONDS,
+            check_same_thread=False,
+            isolation_level=None,
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
