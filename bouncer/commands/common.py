@@ -23,15 +23,18 @@ class Unavailable(click.ClickException):
     exit_code = 3
 
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).",
+)
+
+
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --db and --config (with BOUNCER_DB / BOUNCER_CONFIG fallbacks) to a command."""
 
-    @click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).",
-    )
+    @config_option
     @click.option(
         "--db",
         "db_path",

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import click
 
-from bouncer.commands.common import load_config
+from bouncer.commands.common import config_option, load_config
 
 
 @click.command("serve")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Config file (default: $BOUNCER_CONFIG, else built-in defaults).",
-)
+@config_option
 @click.option("--listen", help="HOST:PORT to listen on (overrides smtp.listen).")
 @click.option(
     "--db",

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from bouncer.commands.common import load_config
+from bouncer.commands.common import config_option, load_config
 
 
 @click.group("verp")
@@ -20,7 +20,7 @@ def verp() -> None:
     "--bounce-address",
     help="Return path to sign under (default: bounces@ the first smtp.domains entry).",
 )
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@config_option
 def encode_cmd(recipient: str, bounce_address: str | None, config_path: str | None) -> None:
     """Print the signed return path for mail to RECIPIENT."""
     from bouncer.clock import utcnow
@@ -42,7 +42,7 @@ def encode_cmd(recipient: str, bounce_address: str | None, config_path: str | No
 
 @verp.command("decode")
 @click.argument("address")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@config_option
 def decode_cmd(address: str, config_path: str | None) -> None:
     """Show the recipient a return path names; exit 0 only when its signature is valid."""
     from bouncer.clock import utcnow

@@ -110,12 +110,6 @@ def mark_failed(db: Database, message_id: int, error: str, at: datetime) -> None
         )
 
 
-def counts_by_state(db: Database) -> dict[str, int]:
-    """Return how many messages are in each state."""
-    rows = db.conn.execute("SELECT state, COUNT(*) FROM messages GROUP BY state")
-    return dict(rows.fetchall())
-
-
 def prune_raw(db: Database, received_before: datetime, now: datetime, limit: int = 1000) -> int:
     """Drop the raw copy of processed messages received before a time; return how many."""
     cursor = db.conn.execute(
