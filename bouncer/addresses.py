@@ -1,15 +1,70 @@
-"""E-mail address helpers: extraction and the normal form used as a key."""
+"""E-mail address helpers: the written form, the key form addresses are compared by, and which
+address a report is about.
+
+Identity rule (README, "Identity"): a record is about the address the application sent to, the
+report's Original-Recipient when it gives a real one, else its Final-Recipient (RFC 3464 §2.3.1:
+ORCPT is the address as the sender gave it; Final-Recipient may be an internal alias). Addresses
+compare as a whole without regard to case by default, as large senders' suppression lists do
+(RFC 5321 §2.4 lets a host treat local parts case-sensitively, but hardly any does); the written
+form is kept for display.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+IDENTITY_NAMES = ("caseless", "local-case")
+
+
+def bare(address: str) -> str:
+    """Return an address as written, with surrounding spaces and angle brackets removed."""
+    return address.strip().strip("<>").strip()
+
 
 def normalize(address: str) -> str:
-    """Return the key form of an address: brackets and spaces stripped, domain lower-cased."""
-    bare = address.strip().strip("<>").strip()
-    local, at, domain = bare.rpartition("@")
+    """Return the address with its domain lower-cased (the local part as written)."""
+    local, at, domain = bare(address).rpartition("@")
     if not at:
-        return bare
+        return bare(address)
     return f"{local}@{domain.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """How addresses are compared: whole address caseless (default), or local part as written.
+
+    `name` is "caseless" or "local-case" (IDENTITY_NAMES); a database keeps the rule it was
+    created with, so every process compares addresses the same way.
+    """
+
+    keep_local_case: bool = False
+
+    @property
+    def name(self) -> str:
+        """Return the rule's stored name."""
+        return IDENTITY_NAMES[int(self.keep_local_case)]
+
+    @classmethod
+    def named(cls, name: str) -> Identity:
+        """Return the rule stored under `name`; raise ValueError for an unknown one."""
+        if name not in IDENTITY_NAMES:
+            raise ValueError(f"unknown address identity rule {name!r}")
+        return cls(keep_local_case=name == "local-case")
+
+    def key(self, address: str) -> str:
+        """Return the form an address is stored and compared by, e.g. 'gone.mixed@dest.test'."""
+        normal = normalize(address)
+        return normal if self.keep_local_case else normal.lower()
+
+
+def about(final: str, original: str | None) -> str:
+    """Return the address a report entry is about: a real Original-Recipient, else the final one.
+
+    An ORCPT without a domain, or a placeholder one, is not a real address.
+    """
+    if original and "@" in original and not is_placeholder(original):
+        return bare(original)
+    return bare(final)
 
 
 def is_placeholder(address: str) -> bool:

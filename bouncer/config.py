@@ -10,12 +10,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bouncer.addresses import Identity
 from bouncer.tracker_types import Policy
 
 CLASS_NAMES = ("hard", "soft", "none")
 _POLICY = Policy()
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_RETIRED = {
+    "tracker.expired_ttl": "a give-up by timer no longer suppresses the address (README, "
+    "'Decision rules'); remove the key",
+}
 
 
 class ConfigError(ValueError):
@@ -42,7 +47,7 @@ class TrackerConfig:
 
     warn_after: timedelta = _POLICY.warn_after
     give_up_after: timedelta = _POLICY.give_up_after
-    expired_ttl: timedelta = _POLICY.expired_ttl
+    retry_until_limit: timedelta = _POLICY.retry_until_limit
     escalation_threshold: int = _POLICY.escalation_threshold
     escalation_window: timedelta = _POLICY.escalation_window
     soft_ttl: timedelta = _POLICY.soft_ttl
@@ -79,6 +84,7 @@ class Config:
 
     db_path: str = "state/bouncer.db"
     keep_raw: timedelta | None = timedelta(days=90)
+    case_sensitive_local_part: bool = False
     log_format: str = "auto"
     log_level: str = "info"
     class_overrides: dict[str, str] = field(default_factory=dict)
@@ -87,6 +93,11 @@ class Config:
     verp: VerpConfig = field(default_factory=VerpConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
     source: str | None = None
+
+    @property
+    def identity(self) -> Identity:
+        """Return the address comparison rule (store.case_sensitive_local_part)."""
+        return Identity(keep_local_case=self.case_sensitive_local_part)
 
     @property
     def listen_host(self) -> str:
@@ -138,6 +149,9 @@ def _typed(section: str, key: str, value: Any, default: Any) -> Any:
 def _section(cls: type, table: dict[str, Any], section: str) -> Any:
     """Build a section dataclass from a TOML table, rejecting unknown keys."""
     known = {f.name: f for f in fields(cls)}
+    for key in table:
+        if f"{section}.{key}" in _RETIRED:
+            raise ConfigError(f"{section}.{key}: {_RETIRED[f'{section}.{key}']}")
     unknown = set(table) - set(known)
     if unknown:
         raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
@@ -185,6 +199,14 @@ def _keep_raw(value: object) -> timedelta | None:
     return duration
 
 
+def _flag(table: dict[str, Any], key: str) -> bool:
+    """Read a true/false key of [store] (default false)."""
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"store.{key} must be true or false")
+    return value
+
+
 def _verp(verp: VerpConfig) -> VerpConfig:
     """Check that VERP key ids are single letters or digits and the current one exists."""
     for key_id, secret in verp.keys.items():
@@ -197,7 +219,7 @@ def _verp(verp: VerpConfig) -> VerpConfig:
 
 def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
     """Build a Config from parsed TOML data; raise ConfigError naming the bad key."""
-    unknown_store = set(data.get("store", {})) - {"path", "keep_raw"}
+    unknown_store = set(data.get("store", {})) - {"path", "keep_raw", "case_sensitive_local_part"}
     if unknown_store:
         raise ConfigError(f"unknown key(s) in [store]: {', '.join(sorted(unknown_store))}")
     known = {"store", "log", "classify", "smtp", "tracker", "verp", "webhooks"}
@@ -208,6 +230,7 @@ def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
     return Config(
         db_path=str(store.get("path", Config.db_path)),
         keep_raw=_keep_raw(store.get("keep_raw", "90d")),
+        case_sensitive_local_part=_flag(store, "case_sensitive_local_part"),
         log_format=str(log.get("format", Config.log_format)),
         log_level=str(log.get("level", Config.log_level)),
         class_overrides=_overrides(data.get("classify", {}).get("class_overrides", {})),

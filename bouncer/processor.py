@@ -10,12 +10,13 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer import tracking
-from bouncer.addresses import is_placeholder, normalize
+from bouncer.addresses import about, bare, is_placeholder
 from bouncer.analyse import Analysis, analyse, analyse_bytes
 from bouncer.clock import from_iso
 from bouncer.config import Config, VerpConfig
+from bouncer.dsn.fingerprint import fingerprint
 from bouncer.model import Entry, Verdict
-from bouncer.store import events, inbox, records, suppressions
+from bouncer.store import changes, events, inbox, records, suppressions
 from bouncer.store.inbox import StoredMessage
 from bouncer.store.records import Receipt
 from bouncer.store.suppressions import SuppressionRequest
@@ -61,40 +62,47 @@ def static_suppression(
         source = "bounce"
     else:
         return None
+    address, final = about(entry.address, entry.original_recipient), bare(entry.address)
     return SuppressionRequest(
-        entry.original_recipient or entry.address,
+        address,
         verdict.reason,
         verdict.bounce_class,
         source,
         verdict.status,
         entry.diagnostic,
         message_id,
+        final_recipient=None if final.lower() == address.lower() else final,
     )
 
 
 def _reapply_suppressions(
-    db: Database, message_id: int, analysis: Analysis, now: datetime
+    db: Database, receipt: Receipt, analysis: Analysis, now: datetime
 ) -> list[dict]:
-    """On reprocessing: add what the new verdicts imply, withdraw what they no longer do."""
+    """On reprocessing: add what the new verdicts imply, withdraw what they no longer do.
+
+    An address an operator removed after the message was received is left alone: only newer
+    evidence may suppress it again.
+    """
     written, kept = [], set()
     for entry, verdict in analysis.verdicts:
-        request = static_suppression(message_id, analysis.report.kind, entry, verdict)
+        request = static_suppression(receipt.message_id, analysis.report.kind, entry, verdict)
         if request is None:
             continue
-        kept.add(normalize(request.address))
+        kept.add(db.identity.key(request.address))
+        removed = changes.removed_at(db, request.address)
+        if removed is not None and receipt.received_at <= removed:
+            continue
         if suppressions.upsert(db, request, now):
             data = {
                 "reason": request.reason,
                 "class": request.bounce_class,
                 "source": request.source,
-                "message": message_id,
+                "message": receipt.message_id,
             }
-            written.append(
-                events.add(db, "suppression.added", now, normalize(request.address), data)
-            )
-    for address in suppressions.caused_by(db, message_id):
-        if address not in kept and suppressions.remove(db, address):
-            data = {"source": "reprocess", "message": message_id}
+            written.append(events.add(db, "suppression.added", now, request.address, data))
+    for address in suppressions.caused_by(db, receipt.message_id):
+        if db.identity.key(address) not in kept and suppressions.remove(db, address, now):
+            data = {"source": "reprocess", "message": receipt.message_id}
             written.append(events.add(db, "suppression.removed", now, address, data))
     return written
 
@@ -144,15 +152,19 @@ def process(
     """Analyse one stored message and write everything it implies in one transaction.
 
     With reprocess, the message's records are replaced and only its suppressions are revised
-    (deferral history is not replayed, so no bounce or timer events are raised again). When
-    `verp.require_valid` is set, a report without a valid signed return path is recorded but
-    changes no deferral or suppression.
+    (deferral history is not replayed, so no bounce or timer events are raised again). A copy
+    of a report already received (same fingerprint) is recorded but acts on nothing: each
+    report counts once. When `verp.require_valid` is set, a report without a valid signed
+    return path is recorded but changes no deferral or suppression.
     """
     settings = settings or Settings()
     token = verp_token(message, settings.verp, now)
     analysis = analyse_bytes(message.raw, settings.class_overrides)
     analysis = name_verp_recipient(analysis, token, settings.class_overrides)
+    copy_of = fingerprint(message.raw)
+    first = inbox.first_copy(db, copy_of)
     tracked = not settings.verp.require_valid or bool(token and token.valid)
+    tracked = tracked and (first is None or first >= message.id)
     receipt = Receipt(
         message.id,
         from_iso(message.received_at) or now,
@@ -160,23 +172,36 @@ def process(
         token.recipient if token else None,
         token.valid if token else None,
     )
-    written: list[dict] = []
     with db.atomic():
-        records.delete_for_message(db, message.id)
-        for entry, verdict in analysis.verdicts:
-            records.insert(db, receipt, analysis.report, entry, verdict)
-            if tracked and not reprocess and not is_placeholder(entry.address):
-                written += tracking.track_entry(
-                    db,
-                    analysis.report,
-                    entry,
-                    verdict,
-                    receipt.received_at,
-                    now,
-                    settings.policy,
-                    message.id,
-                )
+        written = _write(db, receipt, analysis, now, settings, tracked and not reprocess)
         if tracked and reprocess:
-            written += _reapply_suppressions(db, message.id, analysis, now)
-        inbox.mark_processed(db, message.id, analysis.report.kind, now)
+            written += _reapply_suppressions(db, receipt, analysis, now)
+        inbox.mark_processed(db, message.id, analysis.report.kind, now, copy_of)
     return Processed(message.id, analysis, tuple(written), tracked)
+
+
+def _write(
+    db: Database,
+    receipt: Receipt,
+    analysis: Analysis,
+    now: datetime,
+    settings: Settings,
+    track: bool,
+) -> list[dict]:
+    """Replace the message's records; with `track`, run each entry through the tracker."""
+    written: list[dict] = []
+    records.delete_for_message(db, receipt.message_id)
+    for entry, verdict in analysis.verdicts:
+        records.insert(db, receipt, analysis.report, entry, verdict)
+        if track and not is_placeholder(entry.address):
+            written += tracking.track_entry(
+                db,
+                analysis.report,
+                entry,
+                verdict,
+                receipt.received_at,
+                now,
+                settings.policy,
+                receipt.message_id,
+            )
+    return written

@@ -9,10 +9,12 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import structlog
 
+from bouncer.clock import utcnow
 from bouncer.config import Config
 from bouncer.intake import InboxWriter
 from bouncer.processor import Settings
@@ -88,22 +90,23 @@ class _Parts:
     gate: SessionGate
 
 
-def _build(config: Config) -> _Parts:
+def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     """Create the intake writer, processor, scheduler and (with webhooks) the outbox."""
     writer = InboxWriter(config.db_path).start()
     settings = Settings.from_config(config)
-    processor = Processor(config.db_path, settings)
+    processor = Processor(config.db_path, settings, clock)
     outbox = None
     if config.webhooks:
         from bouncer.outbox import Outbox  # aiohttp only when webhooks are configured
 
-        outbox = Outbox(processor, config.webhooks)
+        outbox = Outbox(processor, config.webhooks, clock=clock)
         processor.on_processed = outbox.wake
     on_events = (lambda _fired: outbox.wake()) if outbox else None
     scheduler = Scheduler(
         processor,
         settings.policy,
         config.tracker.sweep_interval,
+        clock=clock,
         on_events=on_events,
         keep_raw=config.keep_raw,
     )
@@ -150,17 +153,27 @@ def _on_signals(stop: asyncio.Event) -> None:
 
 
 async def serve(
-    config: Config, *, ready: Callable[[int], None] | None = None, stop: asyncio.Event | None = None
+    config: Config,
+    *,
+    ready: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> None:
-    """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening."""
-    open_db(config.db_path).close()  # create and migrate before taking traffic
+    """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening.
+
+    `clock` (aware UTC datetimes) stamps receipt and drives processing, timers and webhook
+    retries; tests pass a fake one. Raises StoreError when the database cannot be used.
+    """
+    # create and migrate before taking traffic; the database must keep the config's address rule
+    open_db(config.db_path, identity=config.identity).close()
     stop = stop or asyncio.Event()
-    parts = _build(config)
+    parts = _build(config, clock)
     handler = BounceHandler(
         config.smtp.domains,
         parts.writer.store,
         max_recipients=config.smtp.max_recipients,
         on_stored=parts.processor.wake,
+        clock=clock,
     )
     server = await _start_server(config, handler, parts.gate)
     port = server.sockets[0].getsockname()[1]

@@ -1,41 +1,61 @@
-"""The deferral state machine: soft failures, delay warnings, give-ups and suppressions (pure).
+"""The deferral state machine: reports, timers, give-ups and suppressions, decided on evidence.
 
 Values in, values out; `now` (an aware UTC datetime) is always an argument. The store keeps the
 returned state; it also turns a `SuppressionRequest` into a row and emits `suppression.added`
 itself (only it knows whether the address was already suppressed), using `suppression_added()`
 so that every event has the same shape.
 
-Timers count from `Deferral.started_at`: the DSN's Arrival-Date when plausible, else the first
-failure seen. A deferral that is already past both thresholds when it is swept or observed (after
-a downtime) emits `delivery.delayed` and then `delivery.given_up`, in that order, each once.
+Decision rules (README, "Decision rules"; DESIGN.md):
+* hard bounce, complaint: event at once, every open deferral of the address closes, the address
+  is suppressed with no expiry;
+* soft bounce: `bounce.soft`, opens/updates a deferral, counts one soft day;
+* delay notice: `delivery.deferred`, opens/updates a deferral (keeps Will-Retry-Until), counts
+  nothing: a delay notice followed by silence usually means the mail was delivered;
+* the sending MTA gave up (a `failed` report with a 4.x.x status, or reason `expired`):
+  `delivery.given_up` with `evidence: mta`, closes, counts one soft day;
+* timers on an open deferral: `delivery.delayed` once at 4 h of age, `delivery.given_up` with
+  `evidence: timer` once at 4 d (later when the MTA reported a later Will-Retry-Until); a give-up
+  by timer suppresses nobody;
+* soft failures about the address (not SENDER_SIDE_REASONS) on N distinct days within a window
+  suppress it until `soft_ttl` (Mailman's bounce score); a delivery lifts that suppression;
+* evidence received before an operator's removal never suppresses again.
+
+The timers live in `bouncer.timers`, the escalation rule in `bouncer.escalation`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
-from datetime import UTC, date, datetime
+from datetime import datetime
 
-from bouncer.addresses import normalize
+from bouncer.addresses import about, bare
+from bouncer.escalation import count, request, stale
 from bouncer.model import Entry, Original, Report, Verdict
+from bouncer.timers import aware, close, due, give_up_at, settle, sweep, warned_at, warning
 from bouncer.tracker_types import (
     CLOSE_REASONS,
     EVENT_TYPES,
     OBSERVATION_KINDS,
-    BounceScore,
     Deferral,
     Event,
     Observation,
     Outcome,
     Policy,
+    Standing,
     SuppressionRequest,
     deferral_event,
     observation_event,
+    reported_dates,
 )
 
 __all__ = [
-    "BounceScore",
+    "close",
+    "give_up_at",
+    "settle",
+    "sweep",
     "CLOSE_REASONS",
+    "DEFAULT_POLICY",
     "Deferral",
     "EVENT_TYPES",
     "Event",
@@ -43,26 +63,23 @@ __all__ = [
     "Observation",
     "Outcome",
     "Policy",
+    "Standing",
     "SuppressionRequest",
-    "DEFAULT_POLICY",
 ]
 
 _ACTION_KINDS = {"delayed": "delay", "delivered": "delivered", "relayed": "delivered"}
 _REPORT_KINDS = {"bounce": "bounce", "unknown": "bounce", "delay": "delay"}
 
 DEFAULT_POLICY = Policy()
+NO_STANDING = Standing()
 
 
-def observe(
-    report: Report,
-    entry: Entry,
-    found: Verdict,
-    observed_at: datetime,
-    recipient: str | None = None,
-) -> Observation:
-    """Return the tracker's view of one classified entry (recipient: ORCPT, else final)."""
+def observe(report: Report, entry: Entry, found: Verdict, observed_at: datetime) -> Observation:
+    """Return the tracker's view of one classified entry, about the address the app sent to."""
+    recipient = about(entry.address, entry.original_recipient)
+    final = bare(entry.address)
     return Observation(
-        recipient=recipient or normalize(entry.original_recipient or entry.address),
+        recipient=recipient,
         kind=_observation_kind(report.kind, entry),
         observed_at=observed_at,
         bounce_class=found.bounce_class,
@@ -72,6 +89,9 @@ def observe(
         action=entry.action,
         diagnostic=entry.diagnostic,
         arrival_date=report.arrival_date,
+        will_retry_until=entry.will_retry_until,
+        last_attempt=entry.last_attempt,
+        final_recipient=None if final.lower() == recipient.lower() else final,
         original=report.original,
     )
 
@@ -81,30 +101,25 @@ def apply(
     observation: Observation,
     now: datetime,
     policy: Policy = DEFAULT_POLICY,
-    score: BounceScore | None = None,
+    standing: Standing = NO_STANDING,
 ) -> Outcome:
     """Fold one observation into the recipient's open deferral (if any) and say what follows."""
     current = deferral if deferral is not None and deferral.is_open else None
     kind, bounce_class = observation.kind, observation.bounce_class
     if kind == "complaint":
-        return _terminal(current, observation, "complaint", "complaint")
+        return _terminal(current, observation, "complaint", standing)
     if kind == "delivered":
-        return _recovered(current, observation.observed_at, {}, observation.status)
+        recovered = _recovered(current, observation.observed_at, {}, observation.status)
+        return replace(recovered, reset_soft=True, lift=True)
     if kind == "delay":
-        return _due(_record(current, observation, policy), now, policy)
+        return _deferred(current, observation, now, policy)
     if kind != "bounce" or bounce_class not in ("hard", "soft"):
         return Outcome(current)
     if bounce_class == "hard":
-        return _terminal(current, observation, "bounce.hard", "hard")
-    return _soft(current, observation, now, policy, score or BounceScore())
-
-
-def sweep(
-    open_deferrals: Iterable[Deferral], now: datetime, policy: Policy = DEFAULT_POLICY
-) -> list[Outcome]:
-    """Fire the timers that are due; return outcomes only for deferrals that changed."""
-    outcomes = (_due(deferral, now, policy) for deferral in open_deferrals if deferral.is_open)
-    return [outcome for outcome in outcomes if outcome.events]
+        return _terminal(current, observation, "bounce.hard", standing)
+    if sender_gave_up(observation):
+        return _mta_gave_up(current, observation, now, policy, standing)
+    return _soft(current, observation, now, policy, standing)
 
 
 def resolve(deferral: Deferral, now: datetime, by: str = "operator") -> Outcome:
@@ -114,34 +129,24 @@ def resolve(deferral: Deferral, now: datetime, by: str = "operator") -> Outcome:
     return _recovered(deferral, now, {"by": by}, None, close_reason="resolved")
 
 
-def close(deferral: Deferral, now: datetime, reason: str) -> Deferral:
-    """Return the deferral closed for `reason` (no event), e.g. siblings of a hard bounce."""
-    if not deferral.is_open:
-        return deferral
-    return replace(deferral, closed_at=now, close_reason=reason)
+def sender_gave_up(observation: Observation) -> bool:
+    """Return True for a failed report that ends a message on a temporary error.
 
-
-def score_bounce(score: BounceScore, day: date, policy: Policy = DEFAULT_POLICY) -> BounceScore:
-    """Count a soft bounce on `day`: once per calendar day, restarting when the score is stale."""
-    last_day = score.last_day
-    if last_day is None or day - last_day > policy.escalation_window:
-        return BounceScore(1, day)
-    if day <= last_day:
-        return score
-    return BounceScore(score.score + 1, day)
-
-
-def escalated(score: BounceScore, policy: Policy = DEFAULT_POLICY) -> bool:
-    """Return True when the bounce score has reached the escalation threshold."""
-    return score.score >= policy.escalation_threshold
-
-
-def match(open_deferrals: Iterable[Deferral], recipient: str, key: str) -> Deferral | None:
-    """Pick the open deferral an observation belongs to: same key, else a keyless match.
-
-    When either side has no key, the most recently seen open deferral of the recipient matches.
+    A `failed` action with a 4.x.x status (RFC 3464 §2.3.3: the MTA stopped retrying), or one
+    whose reason is `expired` (e.g. 5.4.7 "delivery time expired", "retry timeout exceeded").
     """
-    candidates = [d for d in open_deferrals if d.is_open and d.recipient == recipient]
+    if (observation.action or "").lower() != "failed":
+        return False
+    return (observation.status or "").startswith("4.") or observation.reason == "expired"
+
+
+def match(open_deferrals: Iterable[Deferral], key: str) -> Deferral | None:
+    """Pick the open deferral (of one address) an observation belongs to.
+
+    The same original-message key wins; when either side has no key, the most recently seen
+    open deferral matches.
+    """
+    candidates = [d for d in open_deferrals if d.is_open]
     exact = [d for d in candidates if d.key == key]
     loose = exact or [d for d in candidates if not d.key or not key]
     return max(loose, key=lambda d: d.last_seen, default=None)
@@ -158,6 +163,7 @@ def suppression_added(request: SuppressionRequest, at: datetime) -> Event:
         reason=request.reason,
         bounce_class=request.bounce_class,
         diagnostic=request.diagnostic,
+        final_recipient=request.final_recipient,
         data=expires,
     )
 
@@ -172,46 +178,64 @@ def _observation_kind(report_kind: str, entry: Entry) -> str:
     return by_action or _REPORT_KINDS.get(report_kind, "other")
 
 
+def _deferred(
+    current: Deferral | None, observation: Observation, now: datetime, policy: Policy
+) -> Outcome:
+    """Record a delay notice: `delivery.deferred`, then whichever timer is due."""
+    recorded = _record(current, observation, policy)
+    dates = reported_dates(recorded)
+    deferred = observation_event("delivery.deferred", observation, recorded, dates)
+    timers = due(recorded, now, policy)
+    return Outcome(timers.deferral, (deferred, *timers.events))
+
+
 def _soft(
     current: Deferral | None,
     observation: Observation,
     now: datetime,
     policy: Policy,
-    score: BounceScore,
+    standing: Standing,
 ) -> Outcome:
-    """Record a soft bounce: open/update, fire due timers, count the score, maybe escalate."""
+    """Record a soft bounce: `bounce.soft`, due timers, one soft day, maybe escalation."""
     recorded = _record(current, observation, policy)
-    scored = score_bounce(score, _aware(observation.observed_at).date(), policy)
-    if _sender_gave_up(observation):
-        due, first = _give_up(recorded, now, policy), ()
-    else:
-        due = _due(recorded, now, policy)
-        first = (observation_event("bounce.soft", observation, recorded),)
-    suppression = due.suppression
-    if suppression is None and escalated(scored, policy):
-        suppression = _request(observation, "soft", now + policy.soft_ttl)
-    if suppression is not None:
-        scored = BounceScore(0, scored.last_day)
-    return Outcome(due.deferral, first + due.events, suppression, scored)
+    timers = due(recorded, now, policy)
+    soft = observation_event("bounce.soft", observation, recorded)
+    outcome = Outcome(timers.deferral, (soft, *timers.events))
+    return count(outcome, observation, now, policy, standing)
 
 
-def _sender_gave_up(observation: Observation) -> bool:
-    """Return True for a failed report with a 4.x.x status: the MTA gave up on retrying."""
-    status = observation.status or ""
-    return (observation.action or "").lower() == "failed" and status.startswith("4.")
+def _mta_gave_up(
+    current: Deferral | None,
+    observation: Observation,
+    now: datetime,
+    policy: Policy,
+    standing: Standing,
+) -> Outcome:
+    """The sending MTA ended the message: warn if owed, `delivery.given_up` (evidence mta)."""
+    recorded = _record(current, observation, policy)
+    at = recorded.last_seen
+    events = warning(recorded, at, policy)
+    warned = replace(recorded, warned_at=recorded.warned_at or warned_at(events))
+    closed = close(warned, at, "given_up")
+    evidence = {"evidence": "mta", **reported_dates(closed)}
+    given_up = observation_event("delivery.given_up", observation, closed, evidence)
+    return count(Outcome(closed, (*events, given_up)), observation, now, policy, standing)
 
 
 def _terminal(
-    current: Deferral | None, observation: Observation, event_type: str, close_reason: str
+    current: Deferral | None, observation: Observation, event_type: str, standing: Standing
 ) -> Outcome:
     """Handle a hard bounce or complaint: close, emit, and ask for a permanent suppression."""
+    close_reason = "complaint" if event_type == "complaint" else "hard"
     event = observation_event(event_type, observation, current)
     closed = None if current is None else close(current, observation.observed_at, close_reason)
+    if stale(observation, standing):
+        return Outcome(closed, (event,))
     reason = observation.reason
     if close_reason == "complaint" and reason in ("", "undefined"):
         reason = "feedback"
-    request = replace(_request(observation, "hard", None), reason=reason)
-    return Outcome(closed, (event,), request)
+    asked = replace(request(observation, "hard", None), reason=reason)
+    return Outcome(closed, (event,), asked)
 
 
 def _recovered(
@@ -224,49 +248,16 @@ def _recovered(
     """Close an open deferral as delivered (or resolved) and emit `delivery.recovered`."""
     if current is None:
         return Outcome(None)
-    closed = close(current, at, close_reason)
-    event = deferral_event("delivery.recovered", at, closed, dict(data))
+    closed = close(current, max(at, current.last_seen), close_reason)
+    event = deferral_event("delivery.recovered", closed.closed_at, closed, dict(data))
     reason = "delivered" if close_reason == "recovered" else None
     recovered = replace(event, bounce_class="none", reason=reason, status=status)
     return Outcome(closed, (recovered,))
 
 
-def _due(deferral: Deferral, now: datetime, policy: Policy) -> Outcome:
-    """Fire whichever one-time timer events are due for this deferral at `now`."""
-    if not deferral.is_open:
-        return Outcome(deferral)
-    age = deferral.age(now)
-    if age >= policy.give_up_after:
-        return _give_up(deferral, now, policy)
-    if age >= policy.warn_after and deferral.warned_at is None:
-        warned = replace(deferral, warned_at=now)
-        return Outcome(warned, (deferral_event("delivery.delayed", now, warned),))
-    return Outcome(deferral)
-
-
-def _give_up(deferral: Deferral, now: datetime, policy: Policy) -> Outcome:
-    """Close as given up (warning first if one is owed) and ask for an expiring suppression."""
-    events: list[Event] = []
-    if deferral.warned_at is None and deferral.age(now) >= policy.warn_after:
-        deferral = replace(deferral, warned_at=now)
-        events.append(deferral_event("delivery.delayed", now, deferral))
-    closed = close(deferral, now, "given_up")
-    given_up = deferral_event("delivery.given_up", now, closed)
-    events.append(replace(given_up, reason="expired"))
-    request = SuppressionRequest(
-        closed.recipient,
-        "expired",
-        "soft",
-        now + policy.expired_ttl,
-        closed.last_status,
-        closed.last_diagnostic,
-    )
-    return Outcome(closed, tuple(events), request)
-
-
 def _record(current: Deferral | None, observation: Observation, policy: Policy) -> Deferral:
     """Open a deferral for this observation, or update the open one with it."""
-    seen = _aware(observation.observed_at)
+    seen = aware(observation.observed_at)
     first_failure = seen if current is None else current.opened_at
     arrival = _plausible_arrival(observation.arrival_date, seen, first_failure, policy)
     if current is None:
@@ -280,6 +271,9 @@ def _record(current: Deferral | None, observation: Observation, policy: Policy) 
         last_diagnostic=observation.diagnostic or current.last_diagnostic,
         last_reason=observation.reason or current.last_reason,
         original=_merge_original(current.original, observation.original),
+        final_recipient=current.final_recipient or observation.final_recipient,
+        will_retry_until=observation.will_retry_until or current.will_retry_until,
+        last_attempt=observation.last_attempt or current.last_attempt,
     )
 
 
@@ -289,7 +283,7 @@ def _plausible_arrival(
     """Return the Arrival-Date when it is neither in the future nor far before the failure."""
     if arrival is None:
         return None
-    arrival = _aware(arrival)
+    arrival = aware(arrival)
     too_new = arrival > seen
     too_old = arrival < first_failure - policy.arrival_max_age
     return None if too_new or too_old else arrival
@@ -299,20 +293,3 @@ def _merge_original(known: Original, new: Original) -> Original:
     """Keep the known original headers, filling gaps from the new report."""
     merged = {f.name: getattr(known, f.name) or getattr(new, f.name) for f in fields(Original)}
     return Original(**merged)
-
-
-def _request(observation: Observation, bounce_class: str, expires: datetime | None):
-    """Return a suppression request built from the observation's address, reason and status."""
-    return SuppressionRequest(
-        observation.recipient,
-        observation.reason,
-        bounce_class,
-        expires,
-        observation.status,
-        observation.diagnostic,
-    )
-
-
-def _aware(moment: datetime) -> datetime:
-    """Return the datetime with UTC attached when it has no time zone."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from bouncer.model import Original
 EVENT_TYPES = (
     "bounce.hard",
     "bounce.soft",
+    "delivery.deferred",
     "delivery.delayed",
     "delivery.given_up",
     "delivery.recovered",
@@ -21,15 +22,20 @@ EVENT_TYPES = (
 )
 OBSERVATION_KINDS = ("bounce", "delay", "delivered", "complaint", "autoreply", "other")
 CLOSE_REASONS = ("recovered", "hard", "complaint", "resolved", "given_up")
+EVIDENCE = ("mta", "timer")  # what ended a message: the sending MTA's report, or bouncer's clock
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Timer and escalation settings (defaults follow OpenSMTPD and Mailman)."""
+    """Timer and escalation settings (defaults follow OpenSMTPD, RFC 5321 §4.5.4.1 and Mailman).
+
+    `retry_until_limit`: a delay report's Will-Retry-Until postpones bouncer's own give-up (the
+    sending MTA is still trying), but never past this age of the message.
+    """
 
     warn_after: timedelta = timedelta(hours=4)
     give_up_after: timedelta = timedelta(days=4)
-    expired_ttl: timedelta = timedelta(days=14)
+    retry_until_limit: timedelta = timedelta(days=7)
     escalation_threshold: int = 5
     escalation_window: timedelta = timedelta(days=7)
     soft_ttl: timedelta = timedelta(days=7)
@@ -38,11 +44,16 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """What one processed report entry says about one recipient."""
+    """What one processed report entry says about one recipient.
 
-    recipient: str  # normalized address
+    `recipient` is the address the report is about (the one the application sent to), as
+    written; `final_recipient` the report's Final-Recipient when it differs. `observed_at` is
+    when bouncer received the report.
+    """
+
+    recipient: str
     kind: str  # one of OBSERVATION_KINDS
-    observed_at: datetime  # when bouncer received the report
+    observed_at: datetime
     bounce_class: str = "none"  # hard | soft | none
     reason: str = "undefined"
     key: str = ""  # original Message-ID, else ENVID, else "" (recipient alone)
@@ -50,6 +61,9 @@ class Observation:
     action: str | None = None
     diagnostic: str | None = None
     arrival_date: datetime | None = None
+    will_retry_until: datetime | None = None
+    last_attempt: datetime | None = None
+    final_recipient: str | None = None
     original: Original = field(default_factory=Original)
 
 
@@ -67,6 +81,9 @@ class Deferral:
     last_diagnostic: str | None = None
     last_reason: str | None = None
     original: Original = field(default_factory=Original)
+    final_recipient: str | None = None
+    will_retry_until: datetime | None = None  # the sending MTA's own deadline, when reported
+    last_attempt: datetime | None = None  # the sending MTA's last try, when reported
     warned_at: datetime | None = None
     closed_at: datetime | None = None
     close_reason: str | None = None  # one of CLOSE_REASONS
@@ -83,7 +100,7 @@ class Deferral:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something that happened, to be stored and emitted once."""
+    """Something that happened, to be stored and emitted once; `at` is the time it describes."""
 
     type: str  # one of EVENT_TYPES
     at: datetime
@@ -95,7 +112,8 @@ class Event:
     diagnostic: str | None = None
     attempts: int | None = None
     age: timedelta | None = None
-    data: Mapping[str, object] = field(default_factory=dict)  # extras, e.g. {"by": ...}
+    final_recipient: str | None = None
+    data: Mapping[str, object] = field(default_factory=dict)  # extras, e.g. {"evidence": ...}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,32 +126,44 @@ class SuppressionRequest:
     expires_at: datetime | None
     status: str | None = None
     diagnostic: str | None = None
+    final_recipient: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class BounceScore:
-    """Mailman-style bounce score of one recipient: soft-bounce days counted once per day."""
+class Standing:
+    """What the store knows about an address beyond its deferrals.
 
-    score: int = 0
-    last_day: date | None = None
+    `soft_days`: the days (UTC) on which a counted soft failure was received, since the last
+    escalation, delivery or removal; `removed_at`: when an operator last lifted its suppression
+    (evidence received before that may not suppress it again).
+    """
+
+    soft_days: frozenset[date] = frozenset()
+    removed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The result of one step: new deferral state, events in order, and a suppression to add.
+    """The result of one step: new deferral state, events in order, and what to ask the store.
 
     `deferral` is None when no deferral is involved; a closed one has `closed_at` set.
-    `score` is the recipient's new bounce score, or None when it did not change.
+    `soft_day`: count a soft failure on this day; `reset_soft`: forget the counted days (after
+    an escalation or a delivery); `lift`: a delivery lifts an escalation's suppression.
     """
 
     deferral: Deferral | None
     events: tuple[Event, ...] = ()
     suppression: SuppressionRequest | None = None
-    score: BounceScore | None = None
+    soft_day: date | None = None
+    reset_soft: bool = False
+    lift: bool = False
 
 
 def observation_event(
-    event_type: str, observation: Observation, deferral: Deferral | None
+    event_type: str,
+    observation: Observation,
+    deferral: Deferral | None,
+    data: Mapping[str, object] | None = None,
 ) -> Event:
     """Return an event describing an observation (attempts and age from its deferral)."""
     at = observation.observed_at
@@ -148,13 +178,15 @@ def observation_event(
         diagnostic=observation.diagnostic,
         attempts=None if deferral is None else deferral.attempts,
         age=None if deferral is None else deferral.age(at),
+        final_recipient=observation.final_recipient,
+        data=dict(data or {}),
     )
 
 
 def deferral_event(
-    event_type: str, at: datetime, deferral: Deferral, data: Mapping[str, str] | None = None
+    event_type: str, at: datetime, deferral: Deferral, data: Mapping[str, object] | None = None
 ) -> Event:
-    """Return an event describing a deferral's state at `at`."""
+    """Return an event describing a deferral's state at `at` (with the MTA's own dates)."""
     return Event(
         event_type,
         at,
@@ -166,5 +198,15 @@ def deferral_event(
         diagnostic=deferral.last_diagnostic,
         attempts=deferral.attempts,
         age=deferral.age(at),
-        data=dict(data or {}),
+        final_recipient=deferral.final_recipient,
+        data={**reported_dates(deferral), **(data or {})},
     )
+
+
+def reported_dates(deferral: Deferral) -> dict[str, datetime]:
+    """Return the sending MTA's own dates a deferral holds (RFC 3464 §2.3.4, §2.3.9)."""
+    dates = {
+        "will_retry_until": deferral.will_retry_until,
+        "last_attempt_at": deferral.last_attempt,
+    }
+    return {name: value for name, value in dates.items() if value is not None}

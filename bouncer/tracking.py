@@ -1,7 +1,12 @@
 """Run the deferral state machine against the store: per entry, per sweep, per resolve.
 
-The decisions are `bouncer.tracker`'s (pure); this module loads the state they need, saves what
-they return, writes their events and suppressions, all inside the caller's transaction.
+The decisions are `bouncer.tracker`'s (pure); this module loads the state they need (open
+deferrals, counted soft days, the operator's last removal), saves what they return, and writes
+their events and suppressions, all inside the caller's transaction.
+
+Two times reach every write: `now`, the time decisions are made at (a simulated one for
+`bouncer sweep --now`), and `recorded_at`, the real time of the write. Events keep both; no
+deferral state time is written later than `recorded_at`.
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer import tracker
+from bouncer.clock import from_iso
 from bouncer.config import TrackerConfig
 from bouncer.model import Entry, Report, Verdict
-from bouncer.store import deferrals, events, suppressions
+from bouncer.store import changes, deferrals, events, soft_failures, suppressions
 from bouncer.store.suppressions import SuppressionRequest
-from bouncer.tracker import Deferral, Event, Outcome, Policy
+from bouncer.timers import aware
+from bouncer.tracker import Deferral, Event, Observation, Outcome, Policy, Standing
 
-_SOURCES = {"complaint": "complaint", "bounce.hard": "bounce", "delivery.given_up": "expired"}
+_SOURCES = {"complaint": "complaint", "bounce.hard": "bounce"}
 
 
 def policy_from(config: TrackerConfig) -> Policy:
@@ -25,7 +32,7 @@ def policy_from(config: TrackerConfig) -> Policy:
     return Policy(
         warn_after=config.warn_after,
         give_up_after=config.give_up_after,
-        expired_ttl=config.expired_ttl,
+        retry_until_limit=config.retry_until_limit,
         escalation_threshold=config.escalation_threshold,
         escalation_window=config.escalation_window,
         soft_ttl=config.soft_ttl,
@@ -36,6 +43,7 @@ def event_data(event: Event) -> dict:
     """Return the stored/emitted fields of a tracker event (besides id, type, at, recipient)."""
     original = event.original
     data = {
+        "final_recipient": event.final_recipient,
         "status": event.status,
         "reason": event.reason,
         "class": event.bounce_class,
@@ -50,10 +58,12 @@ def event_data(event: Event) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def _write_events(db: Database, outcome_events: tuple[Event, ...], extra: dict) -> list[dict]:
+def write_events(
+    db: Database, outcome_events: tuple[Event, ...], extra: dict, recorded_at: datetime
+) -> list[dict]:
     """Store tracker events in order; return them as stored."""
     return [
-        events.add(db, e.type, e.at, e.recipient, {**event_data(e), **extra})
+        events.add(db, e.type, e.at, e.recipient, {**event_data(e), **extra}, recorded_at)
         for e in outcome_events
     ]
 
@@ -75,11 +85,12 @@ def _suppress(
         request.diagnostic,
         message_id,
         request.expires_at,
+        final_recipient=request.final_recipient,
     )
     if not suppressions.upsert(db, row, now):
         return []
     added = tracker.suppression_added(request, now)
-    return _write_events(db, (added,), {"source": source, **extra})
+    return write_events(db, (added,), {"source": source, **extra}, now)
 
 
 def _save(
@@ -87,18 +98,19 @@ def _save(
     row_id: int | None,
     outcome: Outcome,
     siblings: list[tuple[int, Deferral]],
-    now: datetime,
+    recorded_at: datetime,
 ) -> None:
     """Save the outcome's deferral; a hard bounce or complaint also closes the siblings."""
     if outcome.deferral is not None:
-        row_id = deferrals.save(db, row_id, outcome.deferral)
+        row_id = deferrals.save(db, row_id, tracker.settle(outcome.deferral, recorded_at))
     closing = outcome.deferral.close_reason if outcome.deferral else None
     if closing in ("hard", "complaint") or any(
         e.type in ("bounce.hard", "complaint") for e in outcome.events
     ):
         for sibling_id, sibling in siblings:
             if sibling_id != row_id:
-                deferrals.save(db, sibling_id, tracker.close(sibling, now, closing or "hard"))
+                closed = tracker.close(sibling, recorded_at, closing or "hard")
+                deferrals.save(db, sibling_id, closed)
 
 
 def persist(
@@ -109,11 +121,13 @@ def persist(
     *,
     message_id: int | None = None,
     siblings: list[tuple[int, Deferral]] = (),
+    recorded_at: datetime | None = None,
 ) -> list[dict]:
     """Save everything one outcome says; return the events written, in order."""
+    recorded_at = recorded_at or now
     extra = {} if message_id is None else {"message": message_id}
-    _save(db, row_id, outcome, list(siblings), now)
-    written = _write_events(db, outcome.events, extra)
+    _save(db, row_id, outcome, list(siblings), recorded_at)
+    written = write_events(db, outcome.events, extra, recorded_at)
     return written + _suppress(db, outcome, now, message_id, extra)
 
 
@@ -127,57 +141,79 @@ def track_entry(
     policy: Policy,
     message_id: int | None = None,
 ) -> list[dict]:
-    """Apply one classified entry to its recipient's deferral state; return events written."""
+    """Apply one classified entry to its recipient's state; return the events written."""
     observation = tracker.observe(report, entry, verdict, observed_at)
-    open_rows = deferrals.open_for(db, observation.recipient)
-    current = tracker.match([d for _, d in open_rows], observation.recipient, observation.key)
+    open_rows = deferrals.open_for(db, observation.recipient, observation.final_recipient or "")
+    current = tracker.match([d for _, d in open_rows], observation.key)
     row_id = next((rid for rid, d in open_rows if d is current), None)
-    score = deferrals.get_score(db, observation.recipient)
-    outcome = tracker.apply(current, observation, now, policy, score)
-    if outcome.score is not None:
-        deferrals.save_score(db, observation.recipient, outcome.score)
+    outcome = tracker.apply(current, observation, now, policy, standing(db, observation, policy))
+    _count_soft(db, observation.recipient, outcome, message_id)
     written = persist(db, outcome, row_id, now, message_id=message_id, siblings=open_rows)
-    if observation.kind == "delivered":
-        written += _lift_soft_suppression(db, observation.recipient, now, message_id)
+    if outcome.lift:
+        written += _lift_escalation(db, observation.recipient, now, message_id)
     return written
 
 
-def _lift_soft_suppression(
+def standing(db: Database, observation: Observation, policy: Policy) -> Standing:
+    """Return the counted soft days (in the window) and the last removal of the address."""
+    day = aware(observation.observed_at).date()
+    since = soft_failures.window_start(day, policy.escalation_window)
+    address = observation.recipient
+    return Standing(soft_failures.days(db, address, since), changes.removed_at(db, address))
+
+
+def _count_soft(db: Database, address: str, outcome: Outcome, message_id: int | None) -> None:
+    """Store the soft day an outcome counts, or forget the counted days when it says so."""
+    if outcome.reset_soft:
+        soft_failures.reset(db, address)
+    elif outcome.soft_day is not None:
+        soft_failures.add(db, address, outcome.soft_day, message_id)
+
+
+def _lift_escalation(
     db: Database, recipient: str, now: datetime, message_id: int | None
 ) -> list[dict]:
-    """A delivery proves the mailbox works: lift an expiring (soft) suppression of it."""
+    """A delivery proves the mailbox works: lift a suppression that soft failures caused."""
     active = suppressions.get(db, recipient, now)
-    if active is None or active["expires_at"] is None:
+    if active is None or active["source"] != "escalation":
         return []
-    suppressions.remove(db, recipient)
+    suppressions.remove(db, recipient, now)
     removed = Event(
         "suppression.removed",
         now,
-        recipient,
+        active["address"],
         reason=active["reason"],
         bounce_class=active["class"],
         status=active["status"],
     )
     extra = {"source": "delivered", **({} if message_id is None else {"message": message_id})}
-    return _write_events(db, (removed,), extra)
+    return write_events(db, (removed,), extra, now)
 
 
-def sweep(db: Database, now: datetime, policy: Policy) -> list[dict]:
-    """Fire due timers of open deferrals and lift expired suppressions; return events."""
+def sweep(
+    db: Database, now: datetime, policy: Policy, recorded_at: datetime | None = None
+) -> list[dict]:
+    """Fire due timers of open deferrals and lift expired suppressions; return events.
+
+    `now` is the time the sweep decides at; `recorded_at` (default: now) the real time of the
+    write.
+    """
+    recorded_at = recorded_at or now
     written: list[dict] = []
     for row_id, deferral in deferrals.all_open(db):
         for outcome in tracker.sweep([deferral], now, policy):
-            written += persist(db, outcome, row_id, now)
+            written += persist(db, outcome, row_id, now, recorded_at=recorded_at)
     for row in suppressions.take_expired(db, now):
         expired = Event(
             "suppression.expired",
-            now,
+            from_iso(row["expires_at"]),
             row["address"],
             reason=row["reason"],
             bounce_class=row["class"],
             status=row["status"],
         )
-        written += _write_events(db, (expired,), {"source": row["source"]})
+        written += write_events(db, (expired,), {"source": row["source"]}, recorded_at)
+    soft_failures.prune(db, (now - policy.escalation_window).date())
     return written
 
 

@@ -42,7 +42,9 @@ BODY_FIELDS = (
     "id",
     "type",
     "at",
+    "recorded_at",
     "recipient",
+    "final_recipient",
     "original_message_id",
     "original_from",
     "original_subject",
@@ -94,7 +96,9 @@ def event_body(event_id: str, event: Event) -> bytes:
         "id": event_id,
         "type": event.type,
         "at": iso_utc(event.at),
+        "recorded_at": iso_utc(event.at),
         "recipient": event.recipient,
+        "final_recipient": event.final_recipient,
         "original_message_id": event.original.message_id,
         "original_from": event.original.from_addr,
         "original_subject": event.original.subject,
@@ -120,6 +124,7 @@ def stored_event_body(stored: Mapping[str, object]) -> bytes:
         fields["age_seconds"] = fields.pop("age")
     payload = {name: _json_value(fields.pop(name, None)) for name in BODY_FIELDS}
     payload["at"] = _stored_time(payload["at"])
+    payload["recorded_at"] = _stored_time(payload["recorded_at"])
     payload["data"] = {name: _json_value(value) for name, value in sorted(fields.items())}
     return _encode(payload)
 

@@ -6,8 +6,9 @@ import asyncio
 import smtplib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,11 @@ class RunningDaemon:
         raise AssertionError(f"fewer than {count} messages processed in {timeout}s")
 
 
-def start_daemon(config: Config) -> RunningDaemon:
-    """Run serve() on its own loop in a thread; return once it listens."""
+def start_daemon(config: Config, clock: Callable[[], datetime] | None = None) -> RunningDaemon:
+    """Run serve() on its own loop in a thread; return once it listens.
+
+    `clock` (default: the real one) is the daemon's only source of time.
+    """
     ready = threading.Event()
     holder: dict = {}
 
@@ -69,7 +73,8 @@ def start_daemon(config: Config) -> RunningDaemon:
             ready.set()
 
         try:
-            loop.run_until_complete(serve(config, ready=on_ready, stop=holder["stop"]))
+            options = {} if clock is None else {"clock": clock}
+            loop.run_until_complete(serve(config, ready=on_ready, stop=holder["stop"], **options))
         except BaseException as exc:  # noqa: BLE001 - surfaced to the test below
             holder["error"] = exc
             ready.set()
@@ -99,9 +104,11 @@ def daemon(tmp_path: Path) -> Iterator[RunningDaemon]:
     running.stop()
 
 
-def deliver(config: Config, *messages: bytes) -> RunningDaemon:
+def deliver(
+    config: Config, *messages: bytes, clock: Callable[[], datetime] | None = None
+) -> RunningDaemon:
     """Start a daemon, send each message as a bounce, wait until processed, stop it."""
-    running = start_daemon(config)
+    running = start_daemon(config, clock)
     try:
         with running.client() as client:
             for raw in messages:

@@ -38,8 +38,8 @@ def postfix_dsn(
 
     `at` is when the report was written (default: now); the Arrival-Date is a minute earlier
     unless `arrival` gives one (None: no Arrival-Date). `original_recipient` sets the ORCPT
-    (default: the recipient); `report_id` the report's own Message-Id (default: a new one); `extra_fields` adds
-    per-recipient lines such as Will-Retry-Until.
+    (default: the recipient); `report_id` the report's own Message-Id (default: a new one);
+    `extra_fields` adds per-recipient lines such as Will-Retry-Until.
     """
     at = at or utcnow()
     arrival_at = at - timedelta(minutes=1) if arrival is _AUTO else arrival

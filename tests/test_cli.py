@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -79,18 +80,39 @@ def test_db_from_environment(db_path: Path) -> None:
     assert code == 0
 
 
-def test_add_list_remove(db_path: Path) -> None:
+def test_add_list_remove_with_who_and_why(db_path: Path) -> None:
     db = str(db_path)
-    assert run("suppression", "add", "Ops@Example.org", "--reason", "asked", "--db", db)[0] == 0
+    added = run("suppression", "add", "Ops@Example.org", "--reason", "asked", "--db", db)
+    assert added[0] == 0
     code, output = run("suppression", "list", "--json", "--db", db)
     assert {json.loads(line)["address"] for line in output.splitlines()} == {
         "gone@example.com",
-        "Ops@example.org",
+        "Ops@Example.org",
     }
-    assert run("suppression", "remove", "Ops@EXAMPLE.org", "--db", db)[0] == 0
-    assert run("suppression", "remove", "Ops@example.org", "--db", db)[0] == 1
+    removal = ("--reason", "customer wrote in", "--by", "cli:alice", "--db", db)
+    assert run("suppression", "remove", "ops@EXAMPLE.org", *removal)[0] == 0
+    assert run("suppression", "remove", "Ops@example.org", *removal)[0] == 1
     code, output = run("events", "--type", "suppression.removed", "--json", "--db", db)
-    assert [json.loads(line)["recipient"] for line in output.splitlines()] == ["Ops@example.org"]
+    (removed,) = [json.loads(line) for line in output.splitlines()]
+    assert (removed["recipient"], removed["by"], removed["note"]) == (
+        "Ops@Example.org",
+        "cli:alice",
+        "customer wrote in",
+    )
+    code, output = run("suppression", "show", "OPS@example.org", "--json", "--db", db)
+    shown = json.loads(output)
+    assert code == 1 and shown["suppressed"] is False
+    assert [(c["action"], c["by"], c["reason"]) for c in shown["changes"]] == [
+        ("added", f"cli:{getpass.getuser()}", "asked"),
+        ("removed", "cli:alice", "customer wrote in"),
+    ]
+
+
+def test_remove_needs_a_reason(db_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["suppression", "remove", "gone@example.com", "--db", str(db_path)]
+    )
+    assert result.exit_code == 2 and "--reason" in result.output
 
 
 def test_log_shows_both_records_newest_first(db_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_sweeps_fire_each_timer_once(tmp_path: Path) -> None:
         timedelta(days=6),
     ]
     fired = _run(path, FakeClock(T0), steps, timedelta(days=90))
-    assert fired == [[], ["delivery.delayed"], [], ["delivery.given_up", "suppression.added"], []]
+    assert fired == [[], ["delivery.delayed"], [], ["delivery.given_up"], []]
 
 
 def test_raw_copies_are_dropped_after_the_retention_period(tmp_path: Path) -> None:

@@ -126,6 +126,7 @@ def test_stored_event_body_has_the_shape_of_event_body():
         "id": "ev-9",
         "type": "bounce.hard",
         "at": "2026-03-02T09:00:00.000Z",
+        "recorded_at": "2026-03-02T09:00:00.000Z",
         "recipient": "ann@example.org",
         "status": "5.1.1",
         "reason": "userunknown",

@@ -58,14 +58,35 @@ def load_config(path: str | None) -> Config:
         raise Unavailable(str(exc)) from exc
 
 
-def open_store(db_path: str, *, create: bool = False):  # noqa: ANN201 - sqlite_utils.Database
-    """Open the database for a command, or exit with a clear message."""
+def open_store(db_path: str, *, create: bool = False, config: Config | None = None):  # noqa: ANN201
+    """Open the database for a command, or exit with a clear message.
+
+    With `config`, a database created here gets the config's address rule, and an existing one
+    must have it.
+    """
     from bouncer.store import StoreError, open_db
 
     try:
-        return open_db(db_path, create=create)
+        return open_db(db_path, create=create, identity=config.identity if config else None)
     except StoreError as exc:
         raise Unavailable(str(exc)) from exc
+
+
+def operator() -> str:
+    """Return who runs this command, as changes record it: 'cli:<login name>'."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli:unknown"
+
+
+by_option = click.option(
+    "--by",
+    default=None,
+    help="Who makes the change, for the record (default: cli:<your login name>).",
+)
 
 
 def print_json_lines(rows: Iterable[dict]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bouncer.commands.common import config_option, load_config
+from bouncer.commands.common import Unavailable, config_option, load_config
 
 
 @click.command("serve")
@@ -32,6 +32,7 @@ def serve_cmd(
     from bouncer.config import ConfigError, split_listen, with_overrides
     from bouncer.logs import configure
     from bouncer.service import serve
+    from bouncer.store import StoreError
 
     config = load_config(config_path)
     if listen:
@@ -46,4 +47,7 @@ def serve_cmd(
         db_path=db_path or os.environ.get("BOUNCER_DB"),
     )
     configure(config.log_format, config.log_level)
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from exc

@@ -7,28 +7,31 @@ import time
 import click
 
 from bouncer.commands.common import (
+    by_option,
     iso_option,
     log_to_stderr,
     open_store,
+    operator,
     print_json_lines,
     print_table,
     store_options,
 )
 
-EVENT_COLUMNS = ("at", "type", "recipient", "status", "reason", "diagnostic")
-EVENT_WIDTHS = (24, 20, 32, 7, 16, 0)
+EVENT_COLUMNS = ("recorded_at", "at", "type", "recipient", "status", "reason", "diagnostic")
+EVENT_WIDTHS = (24, 24, 20, 32, 7, 16, 0)
 DEFERRAL_COLUMNS = (
     "recipient",
     "started_at",
     "last_seen",
     "attempts",
     "last_status",
+    "will_retry_until",
     "warned_at",
     "closed_at",
     "close_reason",
     "key",
 )
-DEFERRAL_WIDTHS = (32, 24, 24, 3, 7, 24, 24, 9, 0)
+DEFERRAL_WIDTHS = (32, 24, 24, 3, 7, 24, 24, 24, 9, 0)
 
 
 def _show_events(rows: list[dict], as_json: bool) -> None:
@@ -41,8 +44,8 @@ def _show_events(rows: list[dict], as_json: bool) -> None:
 
 @click.command("events")
 @click.option("--type", "event_type", help="Only events of this type, e.g. delivery.delayed.")
-@click.option("--since", help="Only events at or after this ISO 8601 time.")
-@click.option("--recipient", help="Only events about this address.")
+@click.option("--since", help="Only events committed at or after this ISO 8601 time.")
+@click.option("--recipient", help="Only events about this address (or its final recipient).")
 @click.option("--follow", is_flag=True, help="Keep printing new events as they are committed.")
 @click.option("--limit", type=int, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
@@ -57,16 +60,15 @@ def events_cmd(
     config,
     db_path: str,
 ) -> None:  # noqa: ANN001
-    """List events in the order they happened."""
-    from bouncer.addresses import normalize
+    """List events in the order they were committed.
+
+    `recorded_at` is when an event was committed, `at` the time it describes (a report's
+    receipt, the moment a timer became due).
+    """
     from bouncer.store import events
 
     db = open_store(db_path)
-    query = {
-        "event_type": event_type,
-        "since": iso_option(since),
-        "recipient": normalize(recipient) if recipient else None,
-    }
+    query = {"event_type": event_type, "since": iso_option(since), "recipient": recipient}
     rows = events.search(db, **query, limit=limit)
     _show_events(rows, as_json)
     last_seq = rows[-1]["seq"] if rows else 0
@@ -80,7 +82,7 @@ def events_cmd(
 
 @click.command("deferrals")
 @click.option("--open", "open_only", is_flag=True, help="Only deferrals still open.")
-@click.option("--recipient", help="Only this address.")
+@click.option("--recipient", help="Only this address (or its final recipient).")
 @click.option("--limit", type=int, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
@@ -102,8 +104,15 @@ def deferrals_cmd(
 @click.command("resolve")
 @click.argument("address")
 @click.option("--message-id", help="Only the deferral of this original Message-ID.")
+@by_option
 @store_options
-def resolve_cmd(address: str, message_id: str | None, config, db_path: str) -> None:  # noqa: ANN001
+def resolve_cmd(
+    address: str,
+    message_id: str | None,
+    by: str | None,
+    config,  # noqa: ANN001
+    db_path: str,
+) -> None:
     """Mark an address's open deferrals delivered/closed (exit 1 if none was open)."""
     from bouncer import notify, tracking
     from bouncer.clock import utcnow
@@ -111,7 +120,7 @@ def resolve_cmd(address: str, message_id: str | None, config, db_path: str) -> N
     log_to_stderr(config)
     db = open_store(db_path)
     with db.atomic():
-        fired = tracking.resolve(db, address, message_id, utcnow(), by="operator")
+        fired = tracking.resolve(db, address, message_id, utcnow(), by=by or operator())
     notify.emit(fired)
     if not fired:
         click.echo(f"{address}: no open deferral")
@@ -131,15 +140,22 @@ def sweep_cmd(
     config,  # noqa: ANN001
     db_path: str,
 ) -> None:
-    """Run one sweep: delay warnings, give-ups and suppression expiries that are due."""
+    """Run one sweep: delay warnings, give-ups and suppression expiries that are due.
+
+    With --now the sweep decides as if it were that time; what it writes is stamped with the
+    real time it was written (events keep the time they describe in `at`).
+    """
     from bouncer import notify
     from bouncer.clock import from_iso, utcnow
     from bouncer.scheduler import sweep_once
     from bouncer.tracking import policy_from
 
     log_to_stderr(config)
-    now = from_iso(iso_option(now_text)) if now_text else utcnow()
-    fired = sweep_once(open_store(db_path), now, policy_from(config.tracker), dry_run=dry_run)
+    written_at = utcnow()
+    now = from_iso(iso_option(now_text)) if now_text else written_at
+    policy = policy_from(config.tracker)
+    db = open_store(db_path)
+    fired = sweep_once(db, now, policy, dry_run=dry_run, recorded_at=written_at)
     if not dry_run:
         notify.emit(fired)
     if as_json:

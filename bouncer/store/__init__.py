@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bouncer.addresses import Identity
 from bouncer.store.schema import migrate
 
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -20,6 +21,9 @@ BUSY_TIMEOUT_SECONDS = 10.0
 
 class BouncerDatabase(Database):
     """sqlite-utils' Database whose outermost atomic() takes the write lock at once.
+
+    `identity` is the rule the database compares addresses by (fixed when it was created), so
+    the daemon and every command key addresses the same way: `db.identity.key(address)`.
 
     A deferred BEGIN that reads first and writes later fails at once with "database is locked"
     when another connection (the intake writer, the CLI) committed in between (WAL snapshot
@@ -48,8 +52,16 @@ class StoreError(RuntimeError):
     """The database cannot be opened or is not a bouncer database."""
 
 
-def open_db(path: str | Path, *, create: bool = True) -> Database:
-    """Open (and migrate) the database at path in WAL mode with synchronous=FULL."""
+def open_db(
+    path: str | Path, *, create: bool = True, identity: Identity | None = None
+) -> BouncerDatabase:
+    """Open (and migrate) the database at path in WAL mode with synchronous=FULL.
+
+    `identity`: the address rule the configuration asks for; a new database is created with it,
+    an existing one must have been created with it. Raises StoreError (one line) when the file
+    is missing (create=False), is not a bouncer database, is newer than this code, or keeps
+    addresses by another rule.
+    """
     file = Path(path)
     if not create and not file.exists():
         raise StoreError(f"{file}: no such database (start `bouncer serve` or give --db)")
@@ -68,7 +80,18 @@ def open_db(path: str | Path, *, create: bool = True) -> Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
-        migrate(conn)
+        stored = migrate(conn, identity)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{file}: {exc}") from exc
-    return BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
+    if identity is not None and identity != stored:
+        conn.close()
+        raise StoreError(
+            f"{file}: addresses are compared {_RULES[stored.name]} in this database (fixed when "
+            f"it was created); store.case_sensitive_local_part asks for {_RULES[identity.name]}"
+        )
+    db = BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
+    db.identity = stored
+    return db
+
+
+_RULES = {"caseless": "without regard to case", "local-case": "with the local part's case"}

@@ -1,20 +1,22 @@
-"""Deferrals and bounce scores: load the open ones, save state, list them for operators."""
+"""Deferrals: load the open ones of an address, save state, list them for operators.
+
+Rows are keyed by the address the deferral is about (`recipient_key`) and by its report's
+Final-Recipient when that differs (`final_key`); lookups find a deferral by either.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlite_utils import Database
 
-from bouncer.addresses import normalize
 from bouncer.clock import from_iso, to_iso
 from bouncer.model import Original
 from bouncer.store.query import where
-from bouncer.tracker import BounceScore, Deferral
+from bouncer.tracker import Deferral
 
 COLUMNS = (
     "id",
     "recipient",
+    "final_recipient",
     "key",
     "opened_at",
     "started_at",
@@ -28,11 +30,15 @@ COLUMNS = (
     "orig_to",
     "orig_subject",
     "orig_date",
+    "will_retry_until",
+    "last_attempt_at",
     "warned_at",
     "closed_at",
     "close_reason",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM deferrals"
+_TIMES = ("opened_at", "started_at", "last_seen", "will_retry_until", "last_attempt_at")
+_STAMPS = ("warned_at", "closed_at")
 
 
 def _deferral(row: tuple) -> tuple[int, Deferral]:
@@ -48,26 +54,31 @@ def _deferral(row: tuple) -> tuple[int, Deferral]:
     return values["id"], Deferral(
         recipient=values["recipient"],
         key=values["key"],
-        opened_at=from_iso(values["opened_at"]),
-        started_at=from_iso(values["started_at"]),
-        last_seen=from_iso(values["last_seen"]),
         attempts=values["attempts"],
         last_status=values["last_status"],
         last_diagnostic=values["last_diagnostic"],
         last_reason=values["last_reason"],
         original=original,
-        warned_at=from_iso(values["warned_at"]),
-        closed_at=from_iso(values["closed_at"]),
+        final_recipient=values["final_recipient"],
+        last_attempt=from_iso(values["last_attempt_at"]),
         close_reason=values["close_reason"],
+        **{name: from_iso(values[name]) for name in _TIMES if name != "last_attempt_at"},
+        **{name: from_iso(values[name]) for name in _STAMPS},
     )
 
 
-def open_for(db: Database, recipient: str) -> list[tuple[int, Deferral]]:
-    """Return the recipient's open deferrals with their row ids."""
+def open_for(db: Database, *addresses: str) -> list[tuple[int, Deferral]]:
+    """Return the open deferrals about any of the addresses (or with it as final recipient)."""
+    keys = sorted({db.identity.key(address) for address in addresses if address})
+    if not keys:
+        return []
+    marks = ", ".join("?" * len(keys))
     rows = db.conn.execute(
-        f"{_SELECT} WHERE closed_at IS NULL AND recipient = ?", (normalize(recipient),)
+        f"{_SELECT} WHERE closed_at IS NULL AND recipient_key IN ({marks}) "
+        f"UNION {_SELECT} WHERE closed_at IS NULL AND final_key IN ({marks})",
+        (*keys, *keys),
     )
-    return [_deferral(row) for row in rows]
+    return sorted((_deferral(row) for row in rows), key=lambda pair: pair[0])
 
 
 def all_open(db: Database) -> list[tuple[int, Deferral]]:
@@ -79,62 +90,48 @@ def all_open(db: Database) -> list[tuple[int, Deferral]]:
 def save(db: Database, row_id: int | None, deferral: Deferral) -> int:
     """Insert (row_id None) or update a deferral; return its row id."""
     original = deferral.original
-    values = (
-        deferral.recipient,
-        deferral.key,
-        to_iso(deferral.opened_at),
-        to_iso(deferral.started_at),
-        to_iso(deferral.last_seen),
-        deferral.attempts,
-        deferral.last_status,
-        deferral.last_diagnostic,
-        deferral.last_reason,
-        original.message_id,
-        original.from_addr,
-        original.to,
-        original.subject,
-        original.date,
-        to_iso(deferral.warned_at),
-        to_iso(deferral.closed_at),
-        deferral.close_reason,
-    )
-    names = COLUMNS[1:]
+    final = deferral.final_recipient
+    values = {
+        "recipient": deferral.recipient,
+        "recipient_key": db.identity.key(deferral.recipient),
+        "final_recipient": final,
+        "final_key": db.identity.key(final) if final else None,
+        "key": deferral.key,
+        "opened_at": to_iso(deferral.opened_at),
+        "started_at": to_iso(deferral.started_at),
+        "last_seen": to_iso(deferral.last_seen),
+        "attempts": deferral.attempts,
+        "last_status": deferral.last_status,
+        "last_diagnostic": deferral.last_diagnostic,
+        "last_reason": deferral.last_reason,
+        "orig_message_id": original.message_id,
+        "orig_from": original.from_addr,
+        "orig_to": original.to,
+        "orig_subject": original.subject,
+        "orig_date": original.date,
+        "will_retry_until": to_iso(deferral.will_retry_until),
+        "last_attempt_at": to_iso(deferral.last_attempt),
+        "warned_at": to_iso(deferral.warned_at),
+        "closed_at": to_iso(deferral.closed_at),
+        "close_reason": deferral.close_reason,
+    }
+    names = list(values)
     if row_id is None:
         sql = f"INSERT INTO deferrals ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        return db.conn.execute(sql, values).lastrowid
+        return db.conn.execute(sql, list(values.values())).lastrowid
     assignments = ", ".join(f"{name} = ?" for name in names)
-    db.conn.execute(f"UPDATE deferrals SET {assignments} WHERE id = ?", (*values, row_id))
+    db.conn.execute(f"UPDATE deferrals SET {assignments} WHERE id = ?", (*values.values(), row_id))
     return row_id
 
 
 def listing(
     db: Database, *, open_only: bool = False, recipient: str | None = None, limit: int = 1000
 ) -> list[dict]:
-    """Return deferrals as dicts, most recently seen first."""
+    """Return deferrals as dicts, most recently seen first; `recipient` matches either address."""
+    key = db.identity.key(recipient) if recipient else None
     condition, params = where(
         ("closed_at IS NULL", open_only),
-        ("recipient = ?", normalize(recipient) if recipient else None),
+        ("(recipient_key = ? OR final_key = ?)", key),
     )
     sql = f"{_SELECT} WHERE {condition} ORDER BY last_seen DESC, id DESC LIMIT ?"
     return [dict(zip(COLUMNS, row, strict=True)) for row in db.conn.execute(sql, [*params, limit])]
-
-
-def get_score(db: Database, recipient: str) -> BounceScore | None:
-    """Return the recipient's bounce score, or None when it has none."""
-    row = db.conn.execute(
-        "SELECT score, last_day FROM bounce_scores WHERE recipient = ?", (recipient,)
-    ).fetchone()
-    if row is None:
-        return None
-    return BounceScore(row[0], date.fromisoformat(row[1]) if row[1] else None)
-
-
-def save_score(db: Database, recipient: str, score: BounceScore) -> None:
-    """Store the recipient's bounce score."""
-    last_day = score.last_day.isoformat() if score.last_day else None
-    db.conn.execute(
-        "INSERT INTO bounce_scores (recipient, score, last_day) VALUES (?, ?, ?) "
-        "ON CONFLICT(recipient) DO UPDATE SET score = excluded.score, "
-        "last_day = excluded.last_day",
-        (recipient, score.score, last_day),
-    )

@@ -1,4 +1,9 @@
-"""The events table: every event written once, in the transaction of the change it describes."""
+"""The events table: every event written once, in the transaction of the change it describes.
+
+`at` is the time an event describes (a report's receipt, the moment a timer became due);
+`recorded_at` the time it was committed. Events are listed in commit order (`seq`), so a sweep
+at a simulated time cannot reorder what real time wrote.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,39 @@ from sqlite_utils import Database
 from bouncer.clock import to_iso
 from bouncer.store.query import where
 
-COLUMNS = ("seq", "id", "type", "at", "recipient", "data")
+COLUMNS = ("seq", "id", "type", "at", "recorded_at", "recipient", "data")
 
 
-def add(db: Database, event_type: str, at: datetime, recipient: str | None, data: dict) -> dict:
-    """Insert one event with a fresh id; return it as a dict (as listed by `search`)."""
+def add(
+    db: Database,
+    event_type: str,
+    at: datetime,
+    recipient: str | None,
+    data: dict,
+    recorded_at: datetime | None = None,
+) -> dict:
+    """Insert one event with a fresh id; return it as a dict (as listed by `search`).
+
+    `recorded_at` defaults to `at`; a `final_recipient` in data is indexed too, so the event is
+    found by either address. Times in data are stored in the ISO form of `bouncer.clock`.
+    """
     event_id = uuid.uuid4().hex
+    data = {name: to_iso(v) if isinstance(v, datetime) else v for name, v in data.items()}
     body = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+    final = data.get("final_recipient")
+    keys = [db.identity.key(name) if name else None for name in (recipient, final)]
+    recorded = to_iso(recorded_at or at)
     cursor = db.conn.execute(
-        "INSERT INTO events (id, type, at, recipient, data) VALUES (?, ?, ?, ?, ?)",
-        (event_id, event_type, to_iso(at), recipient, body),
+        "INSERT INTO events (id, type, at, recorded_at, recipient, recipient_key, final_key, "
+        "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (event_id, event_type, to_iso(at), recorded, recipient, *keys, body),
     )
     return {
         "seq": cursor.lastrowid,
         "id": event_id,
         "type": event_type,
         "at": to_iso(at),
+        "recorded_at": recorded,
         "recipient": recipient,
         **data,
     }
@@ -41,12 +63,17 @@ def search(
     recipient: str | None = None,
     limit: int = 1000,
 ) -> list[dict]:
-    """Return events in order of occurrence, each with its data fields merged in."""
+    """Return events in commit order, each with its data fields merged in.
+
+    `since` (ISO time) keeps events committed at or after it; `recipient` matches the address
+    an event is about or its final recipient.
+    """
+    key = db.identity.key(recipient) if recipient else None
     condition, params = where(
         ("seq > ?", after_seq),
         ("type = ?", event_type),
-        ("at >= ?", since),
-        ("recipient = ?", recipient),
+        ("recorded_at >= ?", since),
+        ("(recipient_key = ? OR final_key = ?)", key),
     )
     sql = f"SELECT {', '.join(COLUMNS)} FROM events WHERE {condition} ORDER BY seq LIMIT ?"
     return [_flatten(row) for row in db.conn.execute(sql, [*params, limit])]
@@ -54,12 +81,13 @@ def search(
 
 def _flatten(row: tuple) -> dict:
     """Merge an event row's JSON data into its columns."""
-    seq, event_id, event_type, at, recipient, data = row
+    seq, event_id, event_type, at, recorded_at, recipient, data = row
     return {
         "seq": seq,
         "id": event_id,
         "type": event_type,
         "at": at,
+        "recorded_at": recorded_at,
         "recipient": recipient,
         **json.loads(data),
     }

@@ -92,13 +92,23 @@ def select_for_reprocess(
         yield _message(row)
 
 
-def mark_processed(db: Database, message_id: int, kind: str, at: datetime) -> None:
-    """Record that a message was processed and what kind of report it was."""
+def mark_processed(
+    db: Database, message_id: int, kind: str, at: datetime, fingerprint: str | None = None
+) -> None:
+    """Record that a message was processed, what kind of report it was, and its fingerprint."""
     db.execute(
-        "UPDATE messages SET state = 'processed', kind = ?, error = NULL, processed_at = ? "
-        "WHERE id = ?",
-        (kind, to_iso(at), message_id),
+        "UPDATE messages SET state = 'processed', kind = ?, error = NULL, processed_at = ?, "
+        "fingerprint = COALESCE(?, fingerprint) WHERE id = ?",
+        (kind, to_iso(at), fingerprint, message_id),
     )
+
+
+def first_copy(db: Database, fingerprint: str) -> int | None:
+    """Return the id of the first processed message with this fingerprint, or None."""
+    row = db.conn.execute(
+        "SELECT MIN(id) FROM messages WHERE fingerprint = ?", (fingerprint,)
+    ).fetchone()
+    return row[0] if row else None
 
 
 def mark_failed(db: Database, message_id: int, error: str, at: datetime) -> None:

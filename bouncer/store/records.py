@@ -1,4 +1,9 @@
-"""Per-recipient bounce records: insert one per report entry, and the searchable log."""
+"""Per-recipient bounce records: insert one per report entry, and the searchable log.
+
+A record is about the address the application sent to (`recipient`: the Original-Recipient when
+the report gives a real one, else the Final-Recipient); `final_recipient` keeps the report's
+Final-Recipient. The log finds a record by either.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bouncer.addresses import normalize
+from bouncer.addresses import about, bare
 from bouncer.clock import to_iso
 from bouncer.model import Entry, Report, Verdict
 from bouncer.store.query import where
@@ -16,8 +21,8 @@ _INSERT = """
 INSERT INTO bounces (message_id, received_at, kind, recipient, original_recipient, action,
     status, reply_code, class, reason, diagnostic, remote_mta, reporting_mta, arrival_date,
     bounce_address, orig_message_id, orig_from, orig_subject, feedback_type, verp_recipient,
-    verified)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    verified, final_recipient, recipient_key, final_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 LOG_COLUMNS = (
@@ -25,6 +30,8 @@ LOG_COLUMNS = (
     "received_at",
     "kind",
     "recipient",
+    "final_recipient",
+    "original_recipient",
     "action",
     "status",
     "class",
@@ -57,13 +64,14 @@ def insert(db: Database, receipt: Receipt, report: Report, entry: Entry, verdict
     """Insert the bounce record for one entry of a processed report."""
     original = report.original
     verified = None if receipt.verified is None else int(receipt.verified)
+    recipient, final = about(entry.address, entry.original_recipient), bare(entry.address)
     db.conn.execute(
         _INSERT,
         (
             receipt.message_id,
             to_iso(receipt.received_at),
             report.kind,
-            normalize(entry.address),
+            recipient,
             entry.original_recipient,
             entry.action,
             verdict.status,
@@ -81,6 +89,9 @@ def insert(db: Database, receipt: Receipt, report: Report, entry: Entry, verdict
             entry.feedback_type,
             receipt.verp_recipient,
             verified,
+            final,
+            db.identity.key(recipient),
+            db.identity.key(final),
         ),
     )
 
@@ -99,12 +110,14 @@ def search(
     bounce_class: str | None = None,
     limit: int = 100,
 ) -> list[dict]:
-    """Return bounce records newest first; recipient is an address or '@domain'."""
+    """Return bounce records newest first; recipient is an address (either the one the record
+    is about or its final recipient) or '@domain'."""
     domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
     escaped = domain and "%@" + domain.replace("%", "\\%").replace("_", "\\_")
+    key = None if domain or not recipient else db.identity.key(recipient)
     condition, params = where(
-        ("recipient LIKE ? ESCAPE '\\'", escaped),
-        ("recipient = ?", None if domain or not recipient else normalize(recipient)),
+        ("(recipient_key LIKE ? ESCAPE '\\' OR final_key LIKE ? ESCAPE '\\')", escaped),
+        ("(recipient_key = ? OR final_key = ?)", key),
         ("received_at >= ?", since),
         ("received_at < ?", until),
         ("class = ?", bounce_class),

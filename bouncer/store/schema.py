@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from bouncer.addresses import Identity, about
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: raw messages, per-recipient bounce records, suppressions, events
     """
@@ -135,12 +137,127 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN pruned_at TEXT;
     CREATE INDEX messages_prunable ON messages(received_at) WHERE pruned_at IS NULL;
     """,
+    # 5: one identity per address (key columns; records about the address the application sent
+    # to, the Final-Recipient kept beside it), duplicate reports, soft failures counted per
+    # report, operators' changes, events with the time they were committed
+    """
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (name, value) VALUES ('identity', bouncer_identity());
+
+    ALTER TABLE messages ADD COLUMN fingerprint TEXT;
+    CREATE INDEX messages_fingerprint ON messages(fingerprint) WHERE fingerprint IS NOT NULL;
+
+    ALTER TABLE bounces ADD COLUMN final_recipient TEXT;
+    ALTER TABLE bounces ADD COLUMN recipient_key TEXT;
+    ALTER TABLE bounces ADD COLUMN final_key TEXT;
+    UPDATE bounces SET final_recipient = recipient,
+        recipient = about_address(recipient, original_recipient);
+    UPDATE bounces SET recipient_key = address_key(recipient),
+        final_key = address_key(final_recipient);
+    DROP INDEX bounces_recipient;
+    CREATE INDEX bounces_recipient ON bounces(recipient_key, received_at);
+    CREATE INDEX bounces_final ON bounces(final_key, received_at);
+
+    CREATE TABLE suppressions_v5 (
+        address_key TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        final_recipient TEXT,
+        final_key TEXT,
+        reason TEXT NOT NULL,
+        class TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 1,
+        status TEXT,
+        diagnostic TEXT,
+        message_id INTEGER,
+        expires_at TEXT,
+        note TEXT
+    );
+    INSERT OR IGNORE INTO suppressions_v5 (address_key, address, reason, class, source,
+        first_seen, last_seen, count, status, diagnostic, message_id, expires_at, note)
+    SELECT address_key(address), address, reason, class, source, first_seen, last_seen, count,
+        status, diagnostic, message_id, expires_at, note
+    FROM suppressions ORDER BY expires_at IS NOT NULL, last_seen DESC;
+    DROP TABLE suppressions;
+    ALTER TABLE suppressions_v5 RENAME TO suppressions;
+    CREATE INDEX suppressions_expiry ON suppressions(expires_at) WHERE expires_at IS NOT NULL;
+    CREATE INDEX suppressions_final ON suppressions(final_key) WHERE final_key IS NOT NULL;
+    CREATE INDEX suppressions_message ON suppressions(message_id) WHERE message_id IS NOT NULL;
+
+    CREATE TABLE suppression_changes (
+        id INTEGER PRIMARY KEY,
+        address_key TEXT NOT NULL,
+        address TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX suppression_changes_address ON suppression_changes(address_key, at);
+
+    ALTER TABLE deferrals ADD COLUMN recipient_key TEXT;
+    ALTER TABLE deferrals ADD COLUMN final_recipient TEXT;
+    ALTER TABLE deferrals ADD COLUMN final_key TEXT;
+    ALTER TABLE deferrals ADD COLUMN will_retry_until TEXT;
+    ALTER TABLE deferrals ADD COLUMN last_attempt_at TEXT;
+    UPDATE deferrals SET recipient_key = address_key(recipient);
+    DROP INDEX deferrals_open;
+    CREATE INDEX deferrals_open ON deferrals(recipient_key) WHERE closed_at IS NULL;
+    CREATE INDEX deferrals_open_final ON deferrals(final_key)
+        WHERE closed_at IS NULL AND final_key IS NOT NULL;
+    CREATE INDEX deferrals_recipient ON deferrals(recipient_key, last_seen);
+
+    DROP TABLE bounce_scores;
+    CREATE TABLE soft_failures (
+        id INTEGER PRIMARY KEY,
+        address_key TEXT NOT NULL,
+        day TEXT NOT NULL,
+        message_id INTEGER,
+        UNIQUE (address_key, message_id)
+    );
+    CREATE INDEX soft_failures_address ON soft_failures(address_key, day);
+    CREATE INDEX soft_failures_day ON soft_failures(day);
+
+    ALTER TABLE events ADD COLUMN recorded_at TEXT;
+    ALTER TABLE events ADD COLUMN recipient_key TEXT;
+    ALTER TABLE events ADD COLUMN final_key TEXT;
+    UPDATE events SET recorded_at = at, recipient_key = address_key(recipient);
+    DROP INDEX events_recipient;
+    CREATE INDEX events_recipient ON events(recipient_key);
+    CREATE INDEX events_final ON events(final_key) WHERE final_key IS NOT NULL;
+    CREATE INDEX events_recorded ON events(recorded_at);
+    """,
 )
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply every migration newer than the database's user_version; return the new version."""
+def migrate(conn: sqlite3.Connection, identity: Identity | None = None) -> Identity:
+    """Apply every migration newer than the database's user_version; return its identity rule.
+
+    `identity` is the address rule a new database is created with (default: caseless); an
+    existing database keeps the rule stored in its `meta` table.
+    """
+    rule = identity or Identity()
+    conn.create_function("bouncer_identity", 0, lambda: rule.name, deterministic=True)
+    conn.create_function("address_key", 1, _key_or_none(rule), deterministic=True)
+    conn.create_function("about_address", 2, _about_or_none, deterministic=True)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise sqlite3.DatabaseError(
+            f"schema version {version} is newer than this bouncer knows ({len(MIGRATIONS)})"
+        )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-    return max(version, len(MIGRATIONS))
+    stored = conn.execute("SELECT value FROM meta WHERE name = 'identity'").fetchone()[0]
+    return Identity.named(stored)
+
+
+def _key_or_none(rule: Identity):  # noqa: ANN202 - an SQL function
+    """Return the SQL function address_key(address) for a rule (NULL stays NULL)."""
+    return lambda address: None if address is None else rule.key(address)
+
+
+def _about_or_none(final: str | None, original: str | None) -> str | None:
+    """SQL function about_address(final, original): the address a record is about."""
+    return None if final is None else about(final, original)

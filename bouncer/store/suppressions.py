@@ -1,17 +1,22 @@
-"""The suppression list: add or refresh, look up, list, remove, expire."""
+"""The suppression list: add or refresh, look up, list, remove, expire.
+
+One row per address, keyed by `db.identity.key(address)`; `address` keeps the form the report or
+the operator wrote, `final_recipient` the report's Final-Recipient when that differed (an alias).
+A lookup finds an entry by either address.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
-from bouncer.addresses import normalize
 from bouncer.clock import to_iso
 
 COLUMNS = (
     "address",
+    "final_recipient",
     "reason",
     "class",
     "source",
@@ -24,21 +29,28 @@ COLUMNS = (
     "expires_at",
     "note",
 )
+SOURCES = ("bounce", "complaint", "manual", "escalation", "expired")
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM suppressions"
+_ACTIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
 @dataclass(frozen=True, slots=True)
 class SuppressionRequest:
-    """Ask for an address to be suppressed (expires_at None: until removed)."""
+    """Ask for an address to be suppressed (expires_at None: until removed).
+
+    `source`: bounce | complaint | manual | escalation (SOURCES; `expired` only in old rows).
+    """
 
     address: str
     reason: str
     bounce_class: str
-    source: str  # bounce | complaint | manual | expired | escalation
+    source: str
     status: str | None = None
     diagnostic: str | None = None
     message_id: int | None = None
     expires_at: datetime | None = None
     note: str | None = None
+    final_recipient: str | None = None
 
 
 def _row(values: tuple) -> dict:
@@ -47,11 +59,20 @@ def _row(values: tuple) -> dict:
 
 
 def get(db: Database, address: str, now: datetime) -> dict | None:
-    """Return the active suppression for an address, or None (expired ones are not active)."""
+    """Return the active suppression of an address (or of the alias it was about), or None."""
+    key = db.identity.key(address)
     row = db.conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM suppressions WHERE address = ? "
-        "AND (expires_at IS NULL OR expires_at > ?)",
-        (normalize(address), to_iso(now)),
+        f"{_SELECT} WHERE (address_key = ? OR final_key = ?) AND {_ACTIVE} "
+        "ORDER BY address_key = ? DESC LIMIT 1",
+        (key, key, to_iso(now), key),
+    ).fetchone()
+    return _row(row) if row else None
+
+
+def _own(db: Database, key: str, now: datetime) -> dict | None:
+    """Return the active row stored under exactly this key."""
+    row = db.conn.execute(
+        f"{_SELECT} WHERE address_key = ? AND {_ACTIVE}", (key, to_iso(now))
     ).fetchone()
     return _row(row) if row else None
 
@@ -59,64 +80,73 @@ def get(db: Database, address: str, now: datetime) -> dict | None:
 def upsert(db: Database, request: SuppressionRequest, now: datetime) -> bool:
     """Add or refresh a suppression; return True when the address was not suppressed before.
 
-    A permanent suppression (no expiry) is never downgraded by a later expiring one: only its
-    last_seen and count move.
+    The same report never counts twice (reprocessing changes nothing). An operator's entry
+    keeps its reason and source, and a permanent entry is never downgraded by an expiring one:
+    for those only last_seen and count move.
     """
-    key = normalize(request.address)
-    existing = get(db, key, now)
+    key = db.identity.key(request.address)
+    existing = _own(db, key, now)
     if existing is None:
-        db.execute("DELETE FROM suppressions WHERE address = ?", (key,))
-        db.execute(
-            f"INSERT INTO suppressions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 12)})",
-            (
-                key,
-                request.reason,
-                request.bounce_class,
-                request.source,
-                to_iso(now),
-                to_iso(now),
-                1,
-                request.status,
-                request.diagnostic,
-                request.message_id,
-                to_iso(request.expires_at),
-                request.note,
-            ),
-        )
+        _insert(db, key, request, now)
         return True
-    if existing["expires_at"] is None and request.expires_at is not None:
+    if request.message_id is not None and existing["message_id"] == request.message_id:
+        return False
+    keeps = existing["source"] == "manual" and request.source != "manual"
+    if keeps or (existing["expires_at"] is None and request.expires_at is not None):
         db.execute(
-            "UPDATE suppressions SET last_seen = ?, count = count + 1 WHERE address = ?",
+            "UPDATE suppressions SET last_seen = ?, count = count + 1 WHERE address_key = ?",
             (to_iso(now), key),
         )
         return False
-    fields = asdict(request)
     db.execute(
-        "UPDATE suppressions SET reason = ?, class = ?, source = ?, last_seen = ?, "
-        "count = count + 1, status = ?, diagnostic = ?, message_id = ?, expires_at = ?, "
-        "note = COALESCE(?, note) WHERE address = ?",
-        (
-            request.reason,
-            request.bounce_class,
-            request.source,
-            to_iso(now),
-            fields["status"],
-            request.diagnostic,
-            request.message_id,
-            to_iso(request.expires_at),
-            request.note,
-            key,
-        ),
+        "UPDATE suppressions SET address = ?, final_recipient = ?, final_key = ?, reason = ?, "
+        "class = ?, source = ?, last_seen = ?, count = count + 1, status = ?, diagnostic = ?, "
+        "message_id = ?, expires_at = ?, note = COALESCE(?, note) WHERE address_key = ?",
+        (*_described(db, request), to_iso(now), *_evidence(request), request.note, key),
     )
     return False
 
 
+def _insert(db: Database, key: str, request: SuppressionRequest, now: datetime) -> None:
+    """Write a new row for the key (replacing an expired one)."""
+    db.execute("DELETE FROM suppressions WHERE address_key = ?", (key,))
+    db.execute(
+        "INSERT INTO suppressions (address, final_recipient, final_key, reason, class, source, "
+        "first_seen, last_seen, count, status, diagnostic, message_id, expires_at, note, "
+        "address_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+        (
+            *_described(db, request),
+            to_iso(now),
+            to_iso(now),
+            *_evidence(request),
+            request.note,
+            key,
+        ),
+    )
+
+
+def _described(db: Database, request: SuppressionRequest) -> tuple:
+    """Return address, final_recipient, final_key, reason, class, source of a request."""
+    final = request.final_recipient
+    final_key = db.identity.key(final) if final else None
+    return (
+        request.address,
+        final,
+        final_key,
+        request.reason,
+        request.bounce_class,
+        request.source,
+    )
+
+
+def _evidence(request: SuppressionRequest) -> tuple:
+    """Return status, diagnostic, message_id, expires_at of a request."""
+    return (request.status, request.diagnostic, request.message_id, to_iso(request.expires_at))
+
+
 def list_active(db: Database, now: datetime, limit: int | None = None) -> list[dict]:
     """Return active suppressions, most recently seen first."""
-    sql = (
-        f"SELECT {', '.join(COLUMNS)} FROM suppressions "
-        "WHERE expires_at IS NULL OR expires_at > ? ORDER BY last_seen DESC, address"
-    )
+    sql = f"{_SELECT} WHERE {_ACTIVE} ORDER BY last_seen DESC, address_key"
     params: list = [to_iso(now)]
     if limit is not None:
         sql += " LIMIT ?"
@@ -124,27 +154,24 @@ def list_active(db: Database, now: datetime, limit: int | None = None) -> list[d
     return [_row(row) for row in db.conn.execute(sql, params)]
 
 
-def remove(db: Database, address: str) -> dict | None:
-    """Delete a suppression; return the removed row, or None when there was none."""
-    key = normalize(address)
-    row = db.conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM suppressions WHERE address = ?", (key,)
-    ).fetchone()
+def remove(db: Database, address: str, now: datetime) -> dict | None:
+    """Delete the active suppression `get` finds for an address; return it, or None."""
+    row = get(db, address, now)
     if row is None:
         return None
-    db.execute("DELETE FROM suppressions WHERE address = ?", (key,))
-    return _row(row)
+    db.execute("DELETE FROM suppressions WHERE address_key = ?", (db.identity.key(row["address"]),))
+    return row
 
 
 def take_expired(db: Database, now: datetime) -> list[dict]:
     """Delete and return suppressions whose expiry has passed."""
     rows = db.conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM suppressions "
+        f"SELECT address_key, {', '.join(COLUMNS)} FROM suppressions "
         "WHERE expires_at IS NOT NULL AND expires_at <= ?",
         (to_iso(now),),
     ).fetchall()
-    db.conn.executemany("DELETE FROM suppressions WHERE address = ?", [(r[0],) for r in rows])
-    return [_row(row) for row in rows]
+    db.conn.executemany("DELETE FROM suppressions WHERE address_key = ?", [(r[0],) for r in rows])
+    return [_row(row[1:]) for row in rows]
 
 
 def caused_by(db: Database, message_id: int) -> list[str]:

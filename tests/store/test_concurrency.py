@@ -32,7 +32,7 @@ def test_read_then_write_transactions_wait_instead_of_failing(tmp_path: Path) ->
     db = open_db(path)
     try:
         for number in range(150):
-            add_manual(db, f"a{number}@example.com", "test", "hard", None, NOW)
+            add_manual(db, f"a{number}@example.com", "test", "hard", None, NOW, "test")
     finally:
         done.set()
         writer.join()

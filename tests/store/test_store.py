@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bouncer.addresses import Identity
 from bouncer.model import Entry, Report, Verdict
 from bouncer.store import StoreError, events, open_db, records, suppressions
 from bouncer.store.records import Receipt
@@ -34,13 +35,26 @@ def test_open_without_create_refuses_a_missing_file(tmp_path: Path) -> None:
         open_db(tmp_path / "missing.db", create=False)
 
 
-def test_suppression_lookup_ignores_domain_case_only(db) -> None:  # noqa: ANN001
+def test_suppression_lookup_ignores_case_and_keeps_the_written_form(db) -> None:  # noqa: ANN001
     suppressions.upsert(
         db, SuppressionRequest("Jo@Example.COM", "userunknown", "hard", "bounce"), NOW
     )
-    assert suppressions.get(db, "Jo@example.com", NOW) is not None
-    assert suppressions.get(db, "<Jo@EXAMPLE.com>", NOW) is not None
-    assert suppressions.get(db, "jo@example.com", NOW) is None
+    for asked in ("Jo@example.com", "<Jo@EXAMPLE.com>", "jo@example.com", "JO@EXAMPLE.COM"):
+        assert suppressions.get(db, asked, NOW)["address"] == "Jo@Example.COM"
+    assert suppressions.get(db, "jo@example.co", NOW) is None
+
+
+def test_local_part_case_is_kept_when_the_database_says_so(tmp_path: Path) -> None:
+    exact = open_db(tmp_path / "exact.db", identity=Identity(keep_local_case=True))
+    suppressions.upsert(
+        exact, SuppressionRequest("Jo@Example.COM", "userunknown", "hard", "bounce"), NOW
+    )
+    assert suppressions.get(exact, "<Jo@EXAMPLE.com>", NOW) is not None
+    assert suppressions.get(exact, "jo@example.com", NOW) is None
+    exact.close()
+    assert open_db(tmp_path / "exact.db").identity == Identity(keep_local_case=True)
+    with pytest.raises(StoreError, match="local part's case"):
+        open_db(tmp_path / "exact.db", identity=Identity())
 
 
 def test_repeat_suppression_counts_and_permanent_is_not_downgraded(db) -> None:  # noqa: ANN001
