@@ -26,6 +26,14 @@ def test_documented_example_equals_defaults() -> None:
     assert config.tracker == Config().tracker
     assert config.db_path == Config().db_path
     assert config.keep_raw == Config().keep_raw
+    assert config.case_sensitive_local_part is False
+
+
+def test_local_part_case_switch(tmp_path: Path) -> None:
+    file = tmp_path / "b.toml"
+    file.write_text("[store]\ncase_sensitive_local_part = true\n")
+    assert load(file).identity.keep_local_case is True
+    assert Config().identity.key("Gone.Mixed@Dest.Test") == "gone.mixed@dest.test"
 
 
 def test_values_are_read_and_typed(tmp_path: Path) -> None:
@@ -57,6 +65,8 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
         ('[verp]\nrequire_valid = "yes"\n', "verp.require_valid"),
         ('[store]\nkeep_raw = "never"\n', "store.keep_raw"),
         ('[store]\nkeepraw = "1d"\n', "keepraw"),
+        ('[store]\ncase_sensitive_local_part = "yes"\n', "store.case_sensitive_local_part"),
+        ('[tracker]\nexpired_ttl = "14d"\n', "no longer suppresses"),
     ],
 )
 def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) -> None:

@@ -208,3 +208,26 @@ def test_resolve_closes_the_deferral(tmp_path: Path) -> None:
     assert _cli(running.db_path, "resolve", "late@example.com")[0] == 0
     assert _cli(running.db_path, "resolve", "late@example.com")[0] == 1
     assert _sweep(running.db_path, "2099-01-01T00:00:00Z") == []
+
+
+def test_a_sweep_at_a_future_time_leaves_the_store_in_order(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    delay = postfix_dsn("later@example.com", "4.2.2", FULL, action="delayed", arrival=None)
+    running = deliver(config, delay)
+    future = to_iso(utcnow() + timedelta(hours=5))
+    assert _sweep(running.db_path, future) == ["delivery.delayed"]
+    delivered = postfix_dsn("later@example.com", "2.0.0", "250 2.0.0 Ok", action="delivered")
+    deliver(config, delivered)
+    code, output = _cli(running.db_path, "deferrals", "--json")
+    (deferral,) = [json.loads(line) for line in output.splitlines()]
+    assert deferral["close_reason"] == "recovered"
+    assert deferral["warned_at"] <= deferral["closed_at"] <= to_iso(utcnow())
+    code, output = _cli(running.db_path, "events", "--json")
+    listed = [json.loads(line) for line in output.splitlines()]
+    assert [e["type"] for e in listed] == [
+        "delivery.deferred",
+        "delivery.delayed",
+        "delivery.recovered",
+    ]
+    assert [e["recorded_at"] for e in listed] == sorted(e["recorded_at"] for e in listed)
+    assert listed[1]["at"] > listed[1]["recorded_at"]  # describes the simulated moment

@@ -39,7 +39,7 @@ def summary(db: Database, since: str, now: datetime, top: int = 10) -> dict:
         ),
         "domains": _pairs(
             db,
-            "SELECT substr(recipient, instr(recipient, '@') + 1) AS d, "
+            "SELECT substr(recipient_key, instr(recipient_key, '@') + 1) AS d, "
             "COUNT(*) AS n FROM bounces WHERE received_at >= ? AND class != 'none' "
             "GROUP BY d ORDER BY n DESC LIMIT ?",
             (since, top),

@@ -1,0 +1,78 @@
+"""Upgrading a database written by an earlier bouncer (schema 4) keeps its history and keys it
+by the address identity rule."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bouncer.store import StoreError, events, open_db, records, suppressions
+from bouncer.store.schema import MIGRATIONS
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+SUPPRESSION = (
+    "INSERT INTO suppressions (address, reason, class, source, first_seen, last_seen, "
+    "expires_at) VALUES (?, ?, ?, 'bounce', '2026-11-20T00:00:00.000Z', ?, ?)"
+)
+
+
+def _schema_4(path: Path) -> None:
+    """Write a schema-4 database holding the rows an earlier version stored."""
+    conn = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:4], start=1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.execute(
+        "INSERT INTO messages (received_at, mail_from, rcpt_to, size, raw, state) "
+        "VALUES ('2026-11-20T00:00:00.000Z', '<>', '[]', 0, x'', 'processed')"
+    )
+    conn.execute(
+        "INSERT INTO bounces (message_id, received_at, kind, recipient, original_recipient, "
+        "class, reason) VALUES (1, '2026-11-20T00:00:00.000Z', 'bounce', "
+        "'u1@mbox.example.com', 'Ann@Example.com', 'hard', 'userunknown')"
+    )
+    rows = [
+        ("Gone@Example.com", "userunknown", "hard", "2026-11-20T00:00:00.000Z", None),
+        ("gone@example.com", "expired", "soft", "2026-11-21T00:00:00.000Z", "2026-12-30"),
+    ]
+    conn.executemany(SUPPRESSION, rows)
+    conn.execute(
+        "INSERT INTO events (id, type, at, recipient, data) "
+        "VALUES ('e1', 'bounce.hard', '2026-11-20T00:00:00.000Z', 'Ann@Example.com', '{}')"
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_schema_4_is_upgraded_with_keys_and_merged_identities(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _schema_4(path)
+    db = open_db(path)
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    (entry,) = suppressions.list_active(db, NOW)
+    assert (entry["address"], entry["reason"], entry["expires_at"]) == (
+        "Gone@Example.com",
+        "userunknown",
+        None,
+    )
+    (record,) = records.search(db, recipient="ann@example.com")
+    assert (record["recipient"], record["final_recipient"]) == (
+        "Ann@Example.com",
+        "u1@mbox.example.com",
+    )
+    assert records.search(db, recipient="U1@mbox.example.com") == [record]
+    (event,) = events.search(db, recipient="ANN@example.com")
+    assert event["recorded_at"] == event["at"]
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    open_db(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this bouncer"):
+        open_db(path)
