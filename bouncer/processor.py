@@ -49,7 +49,8 @@ class Processed:
     message_id: int
     analysis: Analysis
     events: tuple[dict, ...]
-    tracked: bool = True  # False: an unverified report, recorded but not acted on
+    tracked: bool = True  # False: an unverified report or a copy, recorded but not acted on
+    duplicate_of: int | None = None  # the first stored copy of the same report
 
 
 def static_suppression(
@@ -177,7 +178,8 @@ def process(
         if tracked and reprocess:
             written += _reapply_suppressions(db, receipt, analysis, now)
         inbox.mark_processed(db, message.id, analysis.report.kind, now, copy_of)
-    return Processed(message.id, analysis, tuple(written), tracked)
+    duplicate_of = first if first is not None and first < message.id else None
+    return Processed(message.id, analysis, tuple(written), tracked, duplicate_of)
 
 
 def _write(

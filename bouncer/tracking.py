@@ -173,9 +173,10 @@ def _count_soft(db: Database, address: str, outcome: Outcome, message_id: int | 
 def _lift_escalation(
     db: Database, recipient: str, now: datetime, message_id: int | None
 ) -> list[dict]:
-    """A delivery proves the mailbox works: lift a suppression that soft failures caused."""
+    """A delivery proves the mailbox works: lift a suppression that soft failures caused
+    (escalation, or an `expired` give-up suppression an earlier version added)."""
     active = suppressions.get(db, recipient, now)
-    if active is None or active["source"] != "escalation":
+    if active is None or active["source"] not in ("escalation", "expired"):
         return []
     suppressions.remove(db, recipient, now)
     removed = Event(

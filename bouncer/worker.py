@@ -117,6 +117,7 @@ def _log_processed(done: Processed) -> None:
         message=done.message_id,
         kind=report.kind,
         recipients=len(report.entries),
+        **({"duplicate_of": done.duplicate_of} if done.duplicate_of else {}),
     )
     for entry, verdict in done.analysis.verdicts:
         log.info(

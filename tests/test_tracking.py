@@ -199,3 +199,18 @@ def test_a_simulated_sweep_writes_nothing_after_the_real_time(db) -> None:  # no
         "delivery.recovered",
     ]
     assert [e["recorded_at"] for e in listed] == sorted(e["recorded_at"] for e in listed)
+
+
+def test_a_delivery_lifts_an_old_give_up_suppression(db) -> None:  # noqa: ANN001
+    old = suppressions.SuppressionRequest(
+        "g@example.com", "expired", "soft", "expired", expires_at=T0 + timedelta(days=14)
+    )
+    suppressions.upsert(db, old, T0)
+    delivered = postfix_dsn("g@example.com", "2.0.0", "250 Ok", action="delivered", at=T0)
+    assert receive(db, delivered, T0 + timedelta(hours=1)) == ["suppression.removed"]
+    manual = suppressions.SuppressionRequest(
+        "h@example.com", "asked", "soft", "manual", expires_at=T0 + timedelta(days=14)
+    )
+    suppressions.upsert(db, manual, T0)
+    delivered = postfix_dsn("h@example.com", "2.0.0", "250 Ok", action="delivered", at=T0)
+    assert receive(db, delivered, T0 + timedelta(hours=1)) == []
