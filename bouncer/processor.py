@@ -87,7 +87,7 @@ def _reapply_suppressions(
     written, kept = [], set()
     for entry, verdict in analysis.verdicts:
         request = static_suppression(receipt.message_id, analysis.report.kind, entry, verdict)
-        if request is None:
+        if request is None or is_placeholder(request.address):
             continue
         kept.add(db.identity.key(request.address))
         removed = changes.removed_at(db, request.address)
@@ -95,12 +95,14 @@ def _reapply_suppressions(
             continue
         if suppressions.upsert(db, request, now):
             data = {
+                "final_recipient": request.final_recipient,
                 "reason": request.reason,
                 "class": request.bounce_class,
                 "source": request.source,
                 "message": receipt.message_id,
             }
-            written.append(events.add(db, "suppression.added", now, request.address, data))
+            shown = {name: value for name, value in data.items() if value is not None}
+            written.append(events.add(db, "suppression.added", now, request.address, shown))
     for address in suppressions.caused_by(db, receipt.message_id):
         if db.identity.key(address) not in kept and suppressions.remove(db, address, now):
             data = {"source": "reprocess", "message": receipt.message_id}

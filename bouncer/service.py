@@ -161,11 +161,10 @@ async def serve(
 ) -> None:
     """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening.
 
-    `clock` (aware UTC datetimes) stamps receipt and drives processing, timers and webhook
-    retries; tests pass a fake one. Raises StoreError when the database cannot be used.
+    `clock` (aware UTC) stamps receipts and drives processing, timers and webhook retries.
+    Raises StoreError when the database cannot be used (or keeps another address rule).
     """
-    # create and migrate before taking traffic; the database must keep the config's address rule
-    open_db(config.db_path, identity=config.identity).close()
+    open_db(config.db_path, identity=config.identity).close()  # migrate before any traffic
     stop = stop or asyncio.Event()
     parts = _build(config, clock)
     handler = BounceHandler(
