@@ -8,11 +8,11 @@ so that every event has the same shape.
 Decision rules (README, "Decision rules"; DESIGN.md):
 * hard bounce, complaint: event at once, every open deferral of the address closes, the address
   is suppressed with no expiry;
-* soft bounce: `bounce.soft`, opens/updates a deferral, counts one soft day;
 * delay notice: `delivery.deferred`, opens/updates a deferral (keeps Will-Retry-Until), counts
   nothing: a delay notice followed by silence usually means the mail was delivered;
-* the sending MTA gave up (a `failed` report with a 4.x.x status, or reason `expired`):
-  `delivery.given_up` with `evidence: mta`, closes, counts one soft day;
+* soft bounce: `bounce.soft`, counts one soft day, leaves no deferral open (a returned message
+  is final); when it ends a message the MTA was retrying (a 4.x.x or `expired` failure, or an
+  open deferral) `delivery.given_up` follows with `evidence: mta`;
 * timers on an open deferral: `delivery.delayed` once at 4 h of age, `delivery.given_up` with
   `evidence: timer` once at 4 d (later when the MTA reported a later Will-Retry-Until); a give-up
   by timer suppresses nobody;
@@ -109,7 +109,7 @@ def apply(
     if kind == "complaint":
         return _terminal(current, observation, "complaint", standing)
     if kind == "delivered":
-        recovered = _recovered(current, observation.observed_at, {}, observation.status)
+        recovered = _recovered(current, observation.observed_at, {}, observation)
         return replace(recovered, reset_soft=True, lift=True)
     if kind == "delay":
         return _deferred(current, observation, now, policy)
@@ -117,8 +117,6 @@ def apply(
         return Outcome(current)
     if bounce_class == "hard":
         return _terminal(current, observation, "bounce.hard", standing)
-    if sender_gave_up(observation):
-        return _mta_gave_up(current, observation, now, policy, standing)
     return _soft(current, observation, now, policy, standing)
 
 
@@ -196,22 +194,16 @@ def _soft(
     policy: Policy,
     standing: Standing,
 ) -> Outcome:
-    """Record a soft bounce: `bounce.soft`, due timers, one soft day, maybe escalation."""
-    recorded = _record(current, observation, policy)
-    timers = due(recorded, now, policy)
-    soft = observation_event("bounce.soft", observation, recorded)
-    outcome = Outcome(timers.deferral, (soft, *timers.events))
-    return count(outcome, observation, now, policy, standing)
+    """Record a soft bounce: `bounce.soft`, one soft day, maybe escalation.
 
-
-def _mta_gave_up(
-    current: Deferral | None,
-    observation: Observation,
-    now: datetime,
-    policy: Policy,
-    standing: Standing,
-) -> Outcome:
-    """The sending MTA ended the message: warn if owed, `delivery.given_up` (evidence mta)."""
+    A returned message is final (RFC 3464 §2.3.3: `failed` means the MTA stopped trying), so no
+    deferral stays open for it. When it ends a message the MTA had been retrying (a 4.x.x or
+    `expired` failure, or a message with an open deferral), `delivery.given_up` follows with
+    `evidence: mta`, after the 4-hour warning if that was never sent.
+    """
+    soft = observation_event("bounce.soft", observation, current)
+    if current is None and not sender_gave_up(observation):
+        return count(Outcome(None, (soft,)), observation, now, policy, standing)
     recorded = _record(current, observation, policy)
     at = recorded.last_seen
     events = warning(recorded, at, policy)
@@ -219,7 +211,8 @@ def _mta_gave_up(
     closed = close(warned, at, "given_up")
     evidence = {"evidence": "mta", **reported_dates(closed)}
     given_up = observation_event("delivery.given_up", observation, closed, evidence)
-    return count(Outcome(closed, (*events, given_up)), observation, now, policy, standing)
+    outcome = Outcome(closed, (soft, *events, given_up))
+    return count(outcome, observation, now, policy, standing)
 
 
 def _terminal(
@@ -242,16 +235,22 @@ def _recovered(
     current: Deferral | None,
     at: datetime,
     data: Mapping[str, str],
-    status: str | None,
+    delivered: Observation | None,
     close_reason: str = "recovered",
 ) -> Outcome:
-    """Close an open deferral as delivered (or resolved) and emit `delivery.recovered`."""
+    """Close an open deferral as delivered (the delivery report's status and text) or resolved,
+    and emit `delivery.recovered`."""
     if current is None:
         return Outcome(None)
     closed = close(current, max(at, current.last_seen), close_reason)
     event = deferral_event("delivery.recovered", closed.closed_at, closed, dict(data))
-    reason = "delivered" if close_reason == "recovered" else None
-    recovered = replace(event, bounce_class="none", reason=reason, status=status)
+    recovered = replace(
+        event,
+        bounce_class="none",
+        reason="delivered" if delivered else None,
+        status=delivered.status if delivered else None,
+        diagnostic=delivered.diagnostic if delivered else None,
+    )
     return Outcome(closed, (recovered,))
 
 

@@ -80,3 +80,17 @@ def test_serve_refuses_a_database_kept_by_another_identity_rule(tmp_path: Path) 
     assert result.exit_code == 3
     assert "case_sensitive_local_part" in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "b.db")]
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert len(result.output.strip().splitlines()) == 1

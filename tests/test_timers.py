@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bouncer.timers import close, give_up_at, settle, sweep
 from bouncer.tracker import Policy, apply
-from tests.tracker_helpers import POLICY, T0, FakeClock, delay, opened, soft, types
+from tests.tracker_helpers import POLICY, T0, FakeClock, delay, opened, types
 
 
 def test_sweep_before_four_hours_does_nothing():
@@ -90,9 +90,14 @@ def test_will_retry_until_postpones_the_give_up_up_to_the_limit():
 def test_a_report_after_the_deadline_gives_up_when_it_is_seen():
     deferral = opened()
     later = T0 + timedelta(days=4, hours=1)
-    outcome = apply(deferral, soft(later), later, POLICY)
-    assert types(outcome.events) == ["bounce.soft", "delivery.delayed", "delivery.given_up"]
+    outcome = apply(deferral, delay(later), later, POLICY)
+    assert types(outcome.events) == [
+        "delivery.deferred",
+        "delivery.delayed",
+        "delivery.given_up",
+    ]
     assert outcome.events[2].at == later == outcome.deferral.closed_at
+    assert outcome.events[2].data == {"evidence": "timer"}
     assert not outcome.deferral.is_open
 
 

@@ -53,7 +53,7 @@ def test_second_report_updates_attempts_status_and_diagnostic():
     assert outcome.deferral.opened_at == T0
 
 
-def test_soft_bounce_emits_bounce_soft_opens_a_deferral_and_counts_a_day():
+def test_soft_bounce_emits_bounce_soft_counts_a_day_and_leaves_nothing_open():
     outcome = apply(None, soft(), T0, POLICY)
     assert types(outcome.events) == ["bounce.soft"]
     event = outcome.events[0]
@@ -64,9 +64,18 @@ def test_soft_bounce_emits_bounce_soft_opens_a_deferral_and_counts_a_day():
         "soft",
     )
     assert event.original.message_id == "<m1@app.example>"
-    assert outcome.deferral is not None and outcome.deferral.is_open
+    assert outcome.deferral is None  # a returned message is final: no timers for it
     assert outcome.suppression is None
     assert outcome.soft_day == T0.date()
+
+
+def test_soft_bounce_for_a_message_under_retry_ends_it_on_the_mtas_word():
+    deferral = opened()
+    at = T0 + timedelta(hours=1)
+    outcome = apply(deferral, soft(at), at, POLICY)
+    assert types(outcome.events) == ["bounce.soft", "delivery.given_up"]
+    assert outcome.events[1].data == {"evidence": "mta"}
+    assert (outcome.deferral.close_reason, outcome.deferral.closed_at) == ("given_up", at)
 
 
 def test_autoreply_and_class_none_change_nothing():
@@ -83,8 +92,8 @@ def test_autoreply_and_class_none_change_nothing():
 def test_failed_with_a_temporary_status_is_the_mta_giving_up():
     at = T0 + timedelta(minutes=30)
     outcome = apply(None, soft(at, status="4.4.7", reason="expired"), at, POLICY)
-    assert types(outcome.events) == ["delivery.given_up"]
-    assert outcome.events[0].data == {"evidence": "mta"}
+    assert types(outcome.events) == ["bounce.soft", "delivery.given_up"]
+    assert outcome.events[1].data == {"evidence": "mta"}
     assert outcome.deferral.close_reason == "given_up"
     assert outcome.suppression is None
     assert outcome.soft_day == at.date()
@@ -94,8 +103,8 @@ def test_mta_give_up_after_a_long_deferral_warns_first_and_keeps_the_mta_dates()
     deferral = opened(will_retry_until=T0 + timedelta(days=5))
     at = T0 + timedelta(days=5)
     outcome = apply(deferral, soft(at, status="4.2.2"), at, POLICY)
-    assert types(outcome.events) == ["delivery.delayed", "delivery.given_up"]
-    assert outcome.events[1].data == {
+    assert types(outcome.events) == ["bounce.soft", "delivery.delayed", "delivery.given_up"]
+    assert outcome.events[2].data == {
         "evidence": "mta",
         "will_retry_until": T0 + timedelta(days=5),
     }
@@ -118,9 +127,12 @@ def test_delivered_recovers_lifts_and_resets_the_count():
     deferral = opened()
     at = clock.advance(hours=2)
     delivered = soft(at, kind="delivered", bounce_class="none", status="2.0.0", action="delivered")
+    delivered = replace(delivered, diagnostic="250 2.0.0 Ok: queued")
     outcome = apply(deferral, delivered, at, POLICY)
     assert types(outcome.events) == ["delivery.recovered"]
-    assert (outcome.events[0].status, outcome.events[0].reason) == ("2.0.0", "delivered")
+    recovered = outcome.events[0]
+    assert (recovered.status, recovered.reason) == ("2.0.0", "delivered")
+    assert recovered.diagnostic == "250 2.0.0 Ok: queued"
     assert outcome.events[0].attempts == 1
     assert outcome.deferral.close_reason == "recovered"
     assert outcome.suppression is None
@@ -173,7 +185,7 @@ def test_resolve_closes_without_suppression():
     outcome = resolve(deferral, at, by="api")
     assert types(outcome.events) == ["delivery.recovered"]
     assert outcome.events[0].data == {"by": "api"}
-    assert outcome.events[0].status is None
+    assert outcome.events[0].status is None and outcome.events[0].diagnostic is None
     assert outcome.deferral.close_reason == "resolved"
     assert outcome.suppression is None
     assert resolve(outcome.deferral, at).events == ()

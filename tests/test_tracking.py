@@ -47,7 +47,7 @@ def run(db, message_id: int, at: datetime, *, reprocess: bool = False) -> list[s
 
 def test_mta_give_up_suppresses_nobody_and_counts_one_day(db) -> None:  # noqa: ANN001
     gave_up = postfix_dsn("a@example.com", "4.2.2", "452 4.2.2 Mailbox full", at=T0)
-    assert receive(db, gave_up, T0) == ["delivery.given_up"]
+    assert receive(db, gave_up, T0) == ["bounce.soft", "delivery.given_up"]
     (event,) = events.search(db, event_type="delivery.given_up")
     assert event["evidence"] == "mta"
     assert suppressions.get(db, "a@example.com", T0) is None

@@ -51,3 +51,6 @@ def serve_cmd(
         asyncio.run(serve(config))
     except StoreError as exc:
         raise Unavailable(str(exc)) from exc
+    except OSError as exc:  # the listener: port in use, no permission, address not on the host
+        reason = exc.strerror or str(exc)
+        raise Unavailable(f"cannot listen on {config.smtp.listen}: {reason}") from exc

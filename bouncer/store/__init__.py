@@ -86,12 +86,14 @@ def open_db(
     if identity is not None and identity != stored:
         conn.close()
         raise StoreError(
-            f"{file}: addresses are compared {_RULES[stored.name]} in this database (fixed when "
-            f"it was created); store.case_sensitive_local_part asks for {_RULES[identity.name]}"
+            f"{file}: this database compares addresses {_RULES[stored.name]} (fixed when it "
+            f"was created), but store.case_sensitive_local_part = "
+            f"{str(identity.keep_local_case).lower()} asks to compare them "
+            f"{_RULES[identity.name]}"
         )
     db = BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
     db.identity = stored
     return db
 
 
-_RULES = {"caseless": "without regard to case", "local-case": "with the local part's case"}
+_RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
