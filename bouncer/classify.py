@@ -43,14 +43,14 @@ LOCAL_REASONS = frozenset(
 PAIR_WINNERS = {
     ("userunknown", "blocked"): "blocked",
     ("filtered", "userunknown"): "filtered",
+    ("suspend", "speeding"): "speeding",  # Gmail's 4.2.1 "receiving mail at a rate"
+    ("suspend", "mailboxfull"): "mailboxfull",
 }
 # Commands answered before the client named a sender or a recipient.
 GREETING_COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "AUTH"})
-# Signs that the address itself was refused: at RCPT TO, or after a directory lookup.
-_ADDRESS_REFUSED = re.compile(
-    r"rcpt to|rcpt command|recipient address rejected|not listed in|"
-    r"(?:couldn't|could not|can't|cannot) be found|(?:wasn't|was not) found"
-)
+# Signs in the text of the command a reply answered, when the entry does not say.
+_AFTER_DATA = re.compile(r"end of data|after (?:end of )?data|data command|after the message")
+_AT_RCPT = re.compile(r"rcpt to|rcpt command|recipient address rejected")
 # What a local delivery program's failure (x-unix) can be besides a mailer error.
 X_UNIX_REASONS = frozenset({"mailboxfull", "mesgtoobig", "exceedlimit", "suspend", "mailererror"})
 MATCHER = PhraseMatcher(
@@ -153,27 +153,35 @@ def read_evidence(
     if generic and from_status and from_status != "securityerror":
         return from_status  # broad words lose to any status code but the vague x.7.x one
     chosen = weigh(from_text, from_status)
-    if from_text == "userunknown" and chosen in ("userunknown", "filtered"):
-        return unknown_user_reason(text, from_status, command)
+    if from_text == "userunknown" and chosen in ("userunknown", "filtered", "suspend"):
+        return unknown_user_reason(from_status, command or _command_in_text(text))
     return chosen
 
 
-def unknown_user_reason(text: str, from_status: str | None, command: str | None) -> str:
+def _command_in_text(text: str) -> str | None:
+    """Return the command a diagnostic text says its reply answered (DATA or RCPT), if any."""
+    if _AFTER_DATA.search(text):
+        return "DATA"
+    return "RCPT" if _AT_RCPT.search(text) else None
+
+
+def unknown_user_reason(from_status: str | None, command: str | None) -> str:
     """Return the reason for "unknown user" wording, from the command it answered.
 
-    Refused at RCPT TO, the address itself was refused (userunknown); after DATA a filter that
-    read the message may have said it (filtered). Without a command, a status that says so
-    or wording that names the address lookup decides; otherwise it stays filtered.
+    Refused at RCPT TO, the address itself was refused (userunknown). A status that says the
+    mailbox exists but is disabled (X.2.1, RFC 3463) decides otherwise (suspend); after DATA
+    a filter that read the message may have said it (filtered). With no command known, the
+    remote reply decides: the address is unknown.
     """
     if command == "RCPT" or from_status == "userunknown":
         return "userunknown"
+    if from_status == "suspend":
+        return "suspend"
     if command in GREETING_COMMANDS:
         return "blocked"
     if command == "MAIL":
         return "rejected"
-    if command is None and _ADDRESS_REFUSED.search(text):
-        return "userunknown"
-    return "filtered"
+    return "userunknown" if command is None else "filtered"
 
 
 def weigh(from_text: str | None, from_status: str | None) -> str | None:

@@ -153,9 +153,10 @@ def test_text_names_the_reason_behind_an_other_status():
     assert reason_of(text, status="5.0.0") == "userunknown"
 
 
-def test_unknown_user_with_no_sign_of_the_rcpt_stage_is_filtered():
-    assert reason_of("550 <rcpt@example.org>... User unknown", status="5.0.0") == "filtered"
-    assert reason_of("550 Usuario desconocido") == "filtered"
+def test_unknown_user_with_no_command_known_is_decided_by_the_reply():
+    assert reason_of("550 <rcpt@example.org>... User unknown", status="5.0.0") == "userunknown"
+    assert reason_of('550 "Unknown User"', status="5.0.0") == "userunknown"
+    assert reason_of("550 Usuario desconocido") == "userunknown"
     assert reason_of("550 Usuario desconocido", status="5.1.1") == "userunknown"
 
 
@@ -211,7 +212,8 @@ def test_unknown_user_after_the_message_body_is_filtered():
 def test_unknown_user_at_rcpt_is_userunknown_even_behind_a_mailbox_status():
     text = "did not like our RCPT TO: 550 5.2.1 Recipient address rejected: User unknown"
     assert reason_of(text, status="5.2.1") == "userunknown"
-    assert reason_of("550 5.2.1 <rcpt@example.org>... User Unknown", status="5.2.1") == "filtered"
+    assert reason_of("550 5.2.1 <rcpt@example.org>... User Unknown", status="5.2.1") == "suspend"
+    assert reason_of("550 5.2.1 Mailbox not available", status="5.2.1") == "suspend"
 
 
 def test_local_delivery_agent_failure_is_a_mailer_error():
@@ -320,8 +322,8 @@ def test_implied_status_takes_its_class_digit_from_the_evidence():
         ("RCPT", None, "userunknown"),
         ("DATA", "5.0.0", "filtered"),  # after the message was read: maybe a content filter
         ("DATA", "5.1.1", "userunknown"),  # ... unless the status names the address
-        (None, "5.0.0", "filtered"),  # no command known: as the reference analyser does
-        (None, "5.2.1", "filtered"),
+        (None, "5.0.0", "userunknown"),  # no command known: the reply decides
+        (None, "5.2.1", "suspend"),  # X.2.1: the mailbox exists but is disabled
         ("MAIL", "5.0.0", "rejected"),
         ("CONN", None, "blocked"),
     ],

@@ -15,7 +15,12 @@ _LEADING_REPLY = re.compile(r"^\s*([245][0-5]\d)(?:[\s\-]|$)")
 _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
 _UTF8_XTEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 _COMMENT = re.compile(r"\([^()]*\)")
-_ADDRESS = re.compile(r"[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]")
+# An address starts where a token starts (never inside a word a keyword pattern ran into:
+# "userid: userx@..." must not yield "x@...") and has a domain of letters, digits, dots, dashes.
+ADDRESS_PATTERN = (
+    r"(?<![^\s<>()\"',;:\[\]])[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
+)
+_ADDRESS = re.compile(ADDRESS_PATTERN)
 
 
 def field_blocks(text: str) -> list[list[tuple[str, str]]]:

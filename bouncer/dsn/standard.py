@@ -68,6 +68,9 @@ def entry_from_block(block: list[tuple[str, str]]) -> Entry | None:
     if "@" not in address and not address:
         return None
     original = first(block, "original-recipient")
+    original_address = decode_address(*typed_value(original)) if original else None
+    if original_address and is_routable(original_address) and not is_routable(address):
+        address = original_address  # an internal delivery name: the report names a real one
     diagnostic_type, diagnostic = diagnostic_of(block)
     reply_code = find_reply_code(diagnostic)
     status = preferred_status(
@@ -76,7 +79,7 @@ def entry_from_block(block: list[tuple[str, str]]) -> Entry | None:
     remote = first(block, "remote-mta")
     return Entry(
         address=address,
-        original_recipient=decode_address(*typed_value(original)) if original else None,
+        original_recipient=original_address,
         action=action_of(first(block, "action")),
         status=status,
         reply_code=reply_code,
@@ -95,6 +98,13 @@ def diagnostic_of(block: list[tuple[str, str]]) -> tuple[str | None, str | None]
         return None, None
     kind, text = typed_value(value)
     return kind, fold(text)
+
+
+def is_routable(address: str) -> bool:
+    """Tell whether an address has a local part and a domain with a dot (not 'f.b', not
+    'user@sims-ms-daemon', an internal delivery name a gateway wrote as Final-Recipient)."""
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and "." in domain.strip(".[]"))
 
 
 def action_of(value: str | None) -> str | None:

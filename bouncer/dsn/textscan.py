@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 
 from bouncer.dsn.caseless import Caseless
-from bouncer.dsn.fields import fold
+from bouncer.dsn.fields import ADDRESS_PATTERN, fold
 
-_ADDR = r"[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
+_ADDR = ADDRESS_PATTERN
 # The returned message (or its headers) starts after one of these lines.
 _ORIGINAL_MARKER = Caseless(
     r"^[ \t>]*(?:-+ ?(?:this is a copy|the header of the original|original message"
@@ -20,6 +20,17 @@ _ORIGINAL_MARKER = Caseless(
     r"|-+ ?returned message|\*\*\*\*\* ?original|content-type: message/rfc822"
     r"|original message:?[ \t]*$|return-path: <)",
     re.MULTILINE,
+)
+# A pasted copy of the returned message's header: three or more header lines in a row, one of
+# them From:, with a Subject:, Date:, Message-ID: or Received: among them. Bounce texts
+# summarise the failed message with "Subject:"/"Sent:" lines too, but never with its From:.
+_HEADER_LINE = (
+    r"(?:from|to|cc|subject|date|message-id|received|return-path|reply-to|sender|"
+    r"mime-version|content-type|x-[a-z0-9-]+)[ \t]*:[^\n]*\n(?:[ \t]+[^\n]*\n)*"
+)
+_PASTED_HEADER = re.compile(rf"^(?:{_HEADER_LINE}){{3,}}", re.MULTILINE | re.IGNORECASE)
+_ORIGINAL_FIELDS = re.compile(
+    r"^(from|subject|date|message-id|received)[ \t]*:", re.MULTILINE | re.IGNORECASE
 )
 # Quote marks at the start of a line, found after its newline (a literal start scans fast).
 _QUOTE = re.compile(r"\n(?:[ \t]*>)+ ?")
@@ -61,11 +72,24 @@ class Failure:
 
 
 def bounce_region(text: str) -> str:
-    """Return the part of a bounce text before the returned original message."""
+    """Return the part of a bounce text before the returned original message: before a line
+    that announces it, or before a pasted copy of its header (nothing in the returned message
+    names a failed recipient)."""
     if ">" in text:
         text = _QUOTE.sub("\n", "\n" + text)[1:]
     found = _ORIGINAL_MARKER.search(text)
-    return text[: found.start()] if found and found.start() > 0 else text
+    end = found.start() if found and found.start() > 0 else len(text)
+    pasted = _pasted_header(text, end)
+    return text[:pasted] if pasted is not None else text[:end]
+
+
+def _pasted_header(text: str, end: int) -> int | None:
+    """Return where a pasted copy of the original's header starts (before `end`), if any."""
+    for block in _PASTED_HEADER.finditer(text, 0, end):
+        names = {m.group(1).lower() for m in _ORIGINAL_FIELDS.finditer(block.group(0))}
+        if "from" in names and len(names) >= 2 and block.start() > 0:
+            return block.start()
+    return None
 
 
 def scan_failures(region: str, excluded: set[str]) -> list[Failure]:

@@ -10,7 +10,7 @@ STATUS_REASONS: dict[str, str] = {
     "4.1.7": "rejected",
     "4.1.8": "rejected",
     "4.1.9": "systemerror",
-    "4.2.1": "blocked",
+    "4.2.1": "suspend",  # RFC 3463 X.2.1: mailbox disabled, not accepting messages
     "4.2.2": "mailboxfull",
     "4.2.3": "exceedlimit",
     "4.2.4": "filtered",
@@ -54,7 +54,7 @@ STATUS_REASONS: dict[str, str] = {
     "5.1.9": "systemerror",
     "5.1.10": "userunknown",  # RFC 7505 null MX, but Exchange Online sends it for unknown users
     "5.2.0": "filtered",
-    "5.2.1": "filtered",
+    "5.2.1": "suspend",
     "5.2.2": "mailboxfull",
     "5.2.3": "exceedlimit",
     "5.2.4": "filtered",

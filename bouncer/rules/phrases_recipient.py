@@ -79,7 +79,6 @@ RECIPIENT_SIDE: dict[str, tuple[str, ...]] = {
         "invalid recipient", "invalid mailbox", "invalid address", "invalid user",
         "address invalid", "mailbox invalid", "not a valid mailbox", "not a valid recipient",
         "not a valid user", "is not a known user", "no mailbox", "mailbox not present",
-        "mailbox unavailable", "mailbox is unavailable", "mailbox not available",
         "no account by that name", "no such local user", "no valid recipients",
         "recipient address rejected: user unknown", "recipient address rejected: invalid user",
         "recipient address rejected: access denied", "recipient address rejected: unknown",

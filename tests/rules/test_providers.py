@@ -218,9 +218,9 @@ def test_reporting_host_reaches_the_verdict():
         "kijitora@example.org",
         action="failed",
         status="5.0.0",
-        diagnostic="550 kijitora@example.org... No such user",
+        diagnostic="553 Connection rejected by policy",
         remote_mta="mail.example.org",
     )
-    assert verdict(entry, "bounce").reason == "filtered"
+    assert verdict(entry, "bounce").reason != "badreputation"
     via_gateway = verdict(entry, "bounce", reporting_mta="server-1.bemta-3.messagelabs.com")
-    assert (via_gateway.reason, via_gateway.bounce_class) == ("userunknown", "hard")
+    assert (via_gateway.reason, via_gateway.bounce_class) == ("badreputation", "soft")
