@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 
 from bouncer.model import Entry, Verdict
-from bouncer.rules.codes import WEAK_STATUS_REASONS, implied_status, reply_reason, status_reason
+from bouncer.rules.codes import WEAK_STATUS_REASONS, reply_reason, status_reason
 from bouncer.rules.matcher import PhraseMatcher, normalise
 from bouncer.rules.phrases import ENGLISH, GENERIC, REASON_ORDER
 from bouncer.rules.phrases_intl import INTERNATIONAL
@@ -76,7 +76,7 @@ def verdict(
     bounce_class = class_of(reason, temporary)
     if class_overrides and reason in class_overrides:
         bounce_class = class_overrides[reason]
-    return Verdict(bounce_class, reason, effective_status(entry, reason, temporary))
+    return Verdict(bounce_class, reason, effective_status(entry, reason))
 
 
 def class_of(reason: str, temporary: bool) -> str:
@@ -209,19 +209,15 @@ def is_temporary(entry: Entry) -> bool:
     return entry.action == "delayed"
 
 
-def effective_status(entry: Entry, reason: str, temporary: bool) -> str | None:
-    """Return the entry's own status (or one its text states), else the code its reason implies.
+def effective_status(entry: Entry, reason: str) -> str | None:
+    """Return the RFC 3463 code the report states, or the one its remote reply states, else None.
 
-    Refused at MAIL FROM with no code written, the cause is undecided at that stage: the
-    on-hold code, as the reference analyser records it.
+    Only codes someone can look up in RFC 3463 / the IANA registry: no analyser's internal
+    pseudo codes (Sisimai's x.0.9xx), which `bouncer explain` may mention as a detail.
     """
     if entry.status:
         return entry.status
     if reason in NOT_FAILURES:
         return None
     written = status_in_text(entry.diagnostic)
-    if written and written[0] in "45":
-        return written
-    if entry.command == "MAIL":
-        return implied_status("onhold", temporary)
-    return implied_status(reason, temporary)
+    return written if written and written[0] in "45" else None

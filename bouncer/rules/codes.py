@@ -1,4 +1,4 @@
-"""Code tables: RFC 3463 status → reason, SMTP reply code → reason, reason → implied status."""
+"""Code tables: RFC 3463 status → reason, SMTP reply code → reason."""
 
 from __future__ import annotations
 
@@ -130,47 +130,6 @@ REPLY_REASONS: dict[str, str] = {
     "535": "securityerror",
 }
 
-# Pseudo status codes in Sisimai's x.0.9xx space: what a report without a Status field implies.
-PSEUDO_STATUS: dict[str, str] = {
-    "authfailure": "0.926",
-    "badreputation": "0.975",
-    "blocked": "0.971",
-    "contenterror": "0.960",
-    "exceedlimit": "0.923",
-    "expired": "0.947",
-    "failedstarttls": "0.976",
-    "filtered": "0.910",
-    "hasmoved": "0.916",
-    "hostunknown": "0.912",
-    "mailboxfull": "0.922",
-    "mailererror": "0.939",
-    "mesgtoobig": "0.934",
-    "networkerror": "0.944",
-    "norelaying": "0.909",
-    "notaccept": "0.932",
-    "notcompliantrfc": "0.974",
-    "onhold": "0.901",
-    "policyviolation": "0.972",
-    "rejected": "0.918",
-    "requireptr": "0.973",
-    "securityerror": "0.970",
-    "spamdetected": "0.980",
-    "speeding": "0.946",
-    "suppressed": "0.903",
-    "suspend": "0.921",
-    "syntaxerror": "0.902",
-    "systemerror": "0.930",
-    "systemfull": "0.931",
-    "toomanyconn": "0.945",
-    "undefined": "0.900",
-    "userunknown": "0.911",
-    "virusdetected": "0.981",
-}
-
-# A temporary "filtered" has its own pseudo code in that space.
-TEMPORARY_PSEUDO_OVERRIDES: dict[str, str] = {"filtered": "0.924"}
-
-
 def status_reason(status: str | None) -> str | None:
     """Return the reason an RFC 3463 status code names by itself, or None.
 
@@ -194,13 +153,3 @@ def reply_reason(reply_code: str | None) -> str | None:
     if reply_code[0] in "45" and reply_code[1:3] in ("01", "02", "03", "04"):
         return "syntaxerror"
     return None
-
-
-def implied_status(reason: str, temporary: bool) -> str | None:
-    """Return the pseudo status code a reason implies (4.x.x when temporary), or None."""
-    detail = PSEUDO_STATUS.get(reason)
-    if detail is None:
-        return None
-    if temporary:
-        return "4." + TEMPORARY_PSEUDO_OVERRIDES.get(reason, detail)
-    return "5." + detail

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bouncer.rules.codes import implied_status, reply_reason, status_reason
+from bouncer.rules.codes import reply_reason, status_reason
 
 
 @pytest.mark.parametrize(
@@ -45,12 +45,3 @@ def test_ambiguous_reply_code_names_nothing(reply_code):
     assert reply_reason(reply_code) is None
 
 
-def test_implied_status_uses_the_pseudo_code_space():
-    assert implied_status("userunknown", temporary=False) == "5.0.911"
-    assert implied_status("mailboxfull", temporary=True) == "4.0.922"
-    assert implied_status("expired", temporary=False) == "5.0.947"
-    assert implied_status("filtered", temporary=True) == "4.0.924"
-
-
-def test_implied_status_for_a_non_failure_is_none():
-    assert implied_status("vacation", temporary=False) is None
