@@ -29,9 +29,15 @@ _FAILURE_TEXT = Caseless(
     r"|error (?:occurred )?(?:while )?delivering|delivery to the following|failed"
     r"|was not delivered|wasn't delivered|did not reach|rejected|user unknown|no such user",
 )
+# A delay notice says the sending system is still trying (RFC 3464 `delayed`): "will retry",
+# "will continue to try", "delivery attempts will continue", "still trying", "has not yet been
+# delivered", "this is a warning message only".
 _DELAY_TEXT = Caseless(
-    r"warning message only|will (?:be )?retr(?:y|ied)|delivery (?:has been|is) delayed"
-    r"|has been delayed|not yet been delivered|still trying|will continue trying",
+    r"warning message only|(?:will|shall|'ll) (?:continue to |keep |be )?(?:(?:re-?)?try"
+    r"|re-?tried|trying|attempt)|(?:will|shall) (?:continue|keep) (?:trying|retrying|attempting)"
+    r"|(?:delivery )?attempts? will (?:continue|be made)|delivery (?:has been|is) delayed"
+    r"|has been delayed|(?:has|have) not yet been delivered|still (?:be )?(?:trying|retrying)"
+    r"|delayed? (?:delivery )?(?:notification|warning)|is being delayed",
 )
 OWN_HEADERS = ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc")
 SENDER_HEADERS = ("from", "return-path", "sender")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bouncer.dsn.fields import (
@@ -92,12 +93,33 @@ def entry_from_block(block: list[tuple[str, str]]) -> Entry | None:
 
 
 def diagnostic_of(block: list[tuple[str, str]]) -> tuple[str | None, str | None]:
-    """Return the diagnostic type and the folded text of a block's Diagnostic-Code."""
+    """Return the diagnostic type and the folded text of a block's Diagnostic-Code.
+
+    When the Diagnostic-Code is missing or carries no reply code, a vendor field of the same
+    recipient block may hold the remote reply (Exchange: `X-Supplementary-Info: <host #5.0.0
+    smtp;550 "Unknown User">`); its reply is used then. Nothing comes from another block.
+    """
     value = first(block, "diagnostic-code")
-    if not value:
-        return None, None
-    kind, text = typed_value(value)
-    return kind, fold(text)
+    kind, text = typed_value(value) if value else (None, "")
+    if find_reply_code(text) or find_status(text):
+        return kind, fold(text)
+    vendor = _vendor_reply(block)
+    if vendor is None:
+        return (kind, fold(text)) if value else (None, None)
+    return kind or "smtp", fold(f"{text} {vendor}".strip())
+
+
+_VENDOR_REPLY = re.compile(r"(?:smtp|x-[\w-]+)\s*;\s*(.+?)\s*>?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def _vendor_reply(block: list[tuple[str, str]]) -> str | None:
+    """Return the remote reply an X- field of the block carries (after 'smtp;'), if any."""
+    for name, value in block:
+        if not name.startswith("x-") or not (find_reply_code(value) or find_status(value)):
+            continue
+        found = _VENDOR_REPLY.search(value)
+        return found.group(1) if found else value.strip("<> ")
+    return None
 
 
 def is_routable(address: str) -> bool:

@@ -40,6 +40,8 @@ _ALONE = re.compile(
 )
 _LEADING = re.compile(rf"^[ \t*\-]*<({_ADDR})>[ \t]*(?:[:.,]+|\.\.\.)?[ \t]*(.*)$")
 _LEADING_BARE = re.compile(rf"^[ \t*\-]*({_ADDR})[ \t]*(?::|\.\.\.)[ \t]+(.+)$")
+# Exchange's "The following recipient(s) cannot be reached:" list: "x@y on <date>".
+_ON_DATE = re.compile(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+on[ \t]+\d[^\n]*$", re.IGNORECASE)
 _BRACKETED_REASON = re.compile(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+[\[(](.+)[\])][ \t.]*$")
 _TRAILING = re.compile(rf":[ \t]*<({_ADDR})>[ \t.]*$")
 _NOT_RECIPIENT = re.compile(
@@ -59,6 +61,15 @@ _LETTERS = re.compile(r"[^\W\d_]")
 _INTRO = re.compile(
     r"^(?:reason|because|for the following reason|the problem appears to be|error|"
     r"technical details.*|additional information follows|-+ ?server message.*)\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+
+# A labelled reason just above a recipient line of the same paragraph ("reject reason: Mailbox
+# full" then "target mail address: x@y"): that recipient's own error text.
+_REASON_LABEL = re.compile(
+    r"^[ \t*\-]*(?:[A-Za-z][A-Za-z \-]{0,30}\b)?(?:reason|error|cause|problem|diagnostic|status"
+    r"|details?)[ \t]*[:=][ \t]*(\S.*)$",
     re.IGNORECASE,
 )
 
@@ -118,7 +129,8 @@ def _line_address(line: str) -> tuple[str, str] | None:
     leading = _LEADING.match(line) or _LEADING_BARE.match(line) or _BRACKETED_REASON.match(line)
     if leading:
         return leading.group(1).strip("."), leading.group(2)
-    return None
+    dated = _ON_DATE.match(line)
+    return (dated.group(1).strip("."), "") if dated else None
 
 
 def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
@@ -143,7 +155,11 @@ def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
 
 
 def error_text(lines: list[str], index: int, rest: str) -> str | None:
-    """Return the error text given for the recipient on line `index`."""
+    """Return the error text given for the recipient on line `index`: on its line and below,
+    or in a labelled reason line right above it."""
+    above = _label_above(lines, index)
+    if above and not has_code(rest):
+        return fold(" ".join(part for part in (above, rest) if part.strip())) or None
     block = [rest] if rest.strip() else []
     block.extend(_following_block(lines, index))
     text = fold(" ".join(block))
@@ -152,6 +168,17 @@ def error_text(lines: list[str], index: int, rest: str) -> str | None:
     if not text or not _CODE.search(text):
         text = _join(text, _code_line_after(lines, index))
     return text.lstrip(" .,:;-") or None if text else None
+
+
+def _label_above(lines: list[str], index: int) -> str | None:
+    """Return the text of a labelled reason line just above line `index` (same paragraph)."""
+    for line in reversed(lines[max(0, index - 2) : index]):
+        if not line.strip() or "@" in line:
+            return None
+        found = _REASON_LABEL.match(line)
+        if found:
+            return found.group(1).strip()
+    return None
 
 
 def _join(first_text: str | None, second_text: str | None) -> str | None:

@@ -130,6 +130,7 @@ REPLY_REASONS: dict[str, str] = {
     "535": "securityerror",
 }
 
+
 def status_reason(status: str | None) -> str | None:
     """Return the reason an RFC 3463 status code names by itself, or None.
 
