@@ -1,8 +1,10 @@
 """Compile an ordered phrase table into one regular expression and find the best reason in text.
 
 A phrase is lower-case literal text; `*` inside it stands for a short gap of any characters
-("mailbox * full"). A phrase starts at the start of a word (never after an ASCII letter or
-digit); text in scripts without spaces (Japanese, Chinese) can match anywhere.
+("mailbox * full"), and `{a|b|c}` for one of several words, so one line describes a family of
+wordings ("{no such|unknown} {user|mailbox}" is four phrases). A phrase starts at the start of
+a word (never after an ASCII letter or digit); text in scripts without spaces (Japanese,
+Chinese) can match anywhere.
 
 All phrases go into one prefix trie emitted as a single regular expression, so a search costs
 one pass over the text whatever the number of phrases. After each match the search resumes one
@@ -17,6 +19,7 @@ from collections.abc import Container, Iterable, Sequence
 
 GAP = "*"
 GAP_PATTERN = ".{0,80}?"
+_CHOICE = re.compile(r"\{([^{}]*)\}")
 _TERMINAL = ""
 _WORD_START = "(?<![a-z0-9])"
 
@@ -25,6 +28,23 @@ def normalise(text: str) -> str:
     """Return text lower-cased, with runs of whitespace folded to one space, padded by spaces."""
     folded = " ".join(text.lower().split()).replace("\u2019", "'")
     return " " + folded + " "
+
+
+def expand(phrase: str) -> list[str]:
+    """Return every literal phrase a family stands for: '{a|b} c' → ['a c', 'b c'].
+
+    An empty choice drops the word: '{very |}full' → ['very full', 'full']. Runs of spaces
+    left by a dropped word fold to one.
+    """
+    found = _CHOICE.search(phrase)
+    if found is None:
+        return [" ".join(phrase.split(" ")).replace("  ", " ")]
+    head, tail = phrase[: found.start()], phrase[found.end() :]
+    return [
+        expanded
+        for choice in found.group(1).split("|")
+        for expanded in expand(head + choice + tail)
+    ]
 
 
 def _tokens(phrase: str) -> list[str]:
@@ -78,7 +98,7 @@ class PhraseMatcher:
         numbered: list[tuple[str, int]] = []
         self._phrase_rank: dict[str, int] = {}
         for rank, (_, phrases) in enumerate(table):
-            for phrase in phrases:
+            for phrase in (literal for family in phrases for literal in expand(family)):
                 phrase_id = len(numbered)
                 numbered.append((phrase.lower().lstrip(), phrase_id))
                 self._phrase_rank[f"p{phrase_id}"] = rank

@@ -8,6 +8,7 @@ are often wrapped in ("rejected", "blocked", "policy").
 
 from __future__ import annotations
 
+from bouncer.rules.families import FAMILIES
 from bouncer.rules.phrases_recipient import RECIPIENT_SIDE
 from bouncer.rules.phrases_transport import TRANSPORT_SIDE
 
@@ -46,21 +47,10 @@ REASON_ORDER: tuple[str, ...] = (
 
 # fmt: off
 
-# fmt: off
-
-# fmt: off
-
-# fmt: off
-
-# fmt: off
-
-# fmt: off
-
-# fmt: off
-
-# fmt: off
-
-ENGLISH: dict[str, tuple[str, ...]] = {**RECIPIENT_SIDE, **TRANSPORT_SIDE}
+ENGLISH: dict[str, tuple[str, ...]] = {
+    reason: sum((table.get(reason, ()) for table in (RECIPIENT_SIDE, TRANSPORT_SIDE, FAMILIES)), ())
+    for reason in {**RECIPIENT_SIDE, **TRANSPORT_SIDE, **FAMILIES}
+}
 
 # fmt: off
 # Broad words that name a reason only when nothing more specific matched: they rank below

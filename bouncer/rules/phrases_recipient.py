@@ -39,7 +39,7 @@ RECIPIENT_SIDE: dict[str, tuple[str, ...]] = {
         "deactivated account", "account has been deactivated", "user is terminated",
         "mailbox is frozen", "account is frozen", "account is locked", "temporary locked",
         "temporarily inactive", "recipient suspend the service", "archived recipient",
-        "has been disabled or discontinued", "temporarily suspended", "user or domain is disabled",
+        "has been disabled or discontinued", "user or domain is disabled",
         "mailbox unavailable or access denied", "account expired", "account has expired",
         "account closed", "account has been closed", "mailbox is inactive", "no longer active",
         "this account is not active", "account is not active",
