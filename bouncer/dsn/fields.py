@@ -17,8 +17,9 @@ _UTF8_XTEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 _COMMENT = re.compile(r"\([^()]*\)")
 # An address starts where a token starts (never inside a word a keyword pattern ran into:
 # "userid: userx@..." must not yield "x@...") and has a domain of letters, digits, dots, dashes.
+# (A file path such as "/home/u/.forward@host" is no address either.)
 ADDRESS_PATTERN = (
-    r"(?<![^\s<>()\"',;:\[\]])[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
+    r"(?<![^\s<>()\"',;:\[\]])(?!/)[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
 )
 _ADDRESS = re.compile(ADDRESS_PATTERN)
 

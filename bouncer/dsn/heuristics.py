@@ -106,14 +106,15 @@ def _group_entry(failure: Failure, summary: str | None) -> Entry:
 
 
 def _failures(root: Part, region: str) -> list[Failure]:
-    """Return the failed recipients: X-Failed-Recipients, text rules, then flufl.bounce."""
+    """Return the failed recipients: text rules (the addresses as sent), X-Failed-Recipients,
+    phrases, then flufl.bounce."""
     found = textscan.scan_failures(region, own_addresses(root, SENDER_HEADERS))
     if found:
         return found
-    excluded = own_addresses(root)
     listed = _header_failures(root, region)
     if listed:
         return listed
+    excluded = own_addresses(root)
     found = textscan.phrase_failures(region, excluded)
     if found:
         return found

@@ -54,6 +54,7 @@ _PHRASE = re.compile(
     rf"[ \t]*:?[ \t]*<?({_ADDR})>?",
     re.IGNORECASE,
 )
+_MAIL_FROM = re.compile(rf"mail\s+from:?\s*<({_ADDR})>", re.IGNORECASE)
 _SYSTEM_LOCAL = re.compile(r"^(?:postmaster|mailer-daemon|mailer_daemon|root|abuse|noreply)@", re.I)
 _REPLY_LINE = re.compile(r"(?:^|[\s:'\"(])[245]\d\d[ \-][^\n]*|[245]\.\d{1,3}\.\d{1,3}[^\n]*")
 _CODE = re.compile(r"(?<![\w.\-/:#])[245]\d\d(?:[ \-]|$)|\b[245]\.\d{1,3}\.\d{1,3}\b")
@@ -104,11 +105,16 @@ def _pasted_header(text: str, end: int) -> int | None:
 
 
 def scan_failures(region: str, excluded: set[str]) -> list[Failure]:
-    """Return the failed recipients a bounce text names, each with its error text."""
+    """Return the failed recipients a bounce text names, each with its error text.
+
+    The envelope sender a transcript shows (`MAIL FROM:<x>`) is never one of them.
+    """
+    excluded = excluded | envelope_senders(region)
     lines = region.split("\n")
     found: dict[str, Failure] = {}
+    inside_until = -1  # lines up to here are the error text of the last recipient
     for index, line in enumerate(lines):
-        match = _line_address(line)
+        match = None if index <= inside_until else _line_address(line)
         if match is None:
             continue
         address, rest = match
@@ -116,7 +122,20 @@ def scan_failures(region: str, excluded: set[str]) -> list[Failure]:
         if key in excluded or key in found:
             continue
         found[key] = Failure(address, error_text(lines, index, rest))
+        inside_until = index + len(_deeper_block(lines, index))
     return list(found.values())
+
+
+def _deeper_block(lines: list[str], index: int) -> list[str]:
+    """Return the lines after a recipient line indented deeper than it (its error text, which
+    may quote other addresses), up to a blank line."""
+    own_indent = _indent(lines[index])
+    block = []
+    for line in lines[index + 1 : index + 13]:
+        if not line.strip() or _indent(line) <= own_indent:
+            break
+        block.append(line)
+    return block
 
 
 def _line_address(line: str) -> tuple[str, str] | None:
@@ -133,8 +152,14 @@ def _line_address(line: str) -> tuple[str, str] | None:
     return (dated.group(1).strip("."), "") if dated else None
 
 
+def envelope_senders(region: str) -> set[str]:
+    """Return the addresses a transcript in the text gives as the envelope sender."""
+    return {m.group(1).lower() for m in _MAIL_FROM.finditer(region)}
+
+
 def phrase_failures(region: str, excluded: set[str]) -> list[Failure]:
     """Return recipients named in sentences like 'could not deliver to <addr>'."""
+    excluded = excluded | envelope_senders(region)
     found: dict[str, Failure] = {}
     lines = region.split("\n")
     for index, line in enumerate(lines):
@@ -246,11 +271,16 @@ def has_code(text: str | None) -> bool:
 
 
 def reply_paragraph(lines: list[str]) -> str | None:
-    """Return the first line that carries an SMTP reply or status code, if any."""
-    for line in lines:
-        match = _REPLY_LINE.search(line)
-        if match:
-            return fold(line)
+    """Return the first line that carries an SMTP reply or status code, with the lines that
+    continue it (up to a blank line or another code line), if any."""
+    for index, line in enumerate(lines):
+        if _REPLY_LINE.search(line):
+            tail = []
+            for following in lines[index + 1 : index + 6]:
+                if not following.strip() or _REPLY_LINE.search(following):
+                    break
+                tail.append(following)
+            return fold(" ".join([line, *tail]))
     return None
 
 
