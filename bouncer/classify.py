@@ -45,7 +45,17 @@ PAIR_WINNERS = {
     ("filtered", "userunknown"): "filtered",
     ("suspend", "speeding"): "speeding",  # Gmail's 4.2.1 "receiving mail at a rate"
     ("suspend", "mailboxfull"): "mailboxfull",
+    ("contenterror", "notcompliantrfc"): "contenterror",  # X.6.x names the content fault
 }
+# Reasons about the recipient's address or mailbox: in a reply that says the *sender* was
+# refused ("Sender address rejected: mailbox disabled") they describe the sender.
+RECIPIENT_SIDE_REASONS = frozenset(
+    {"userunknown", "hostunknown", "mailboxfull", "suspend", "filtered", "hasmoved"}
+)
+_SENDER_REFUSED = re.compile(
+    r"sender (?:address |domain )?(?:rejected|refused|denied|not allowed)|envelope sender"
+    r"|badmailfrom|mail from (?:rejected|refused)"
+)
 # Commands answered before the client named a sender or a recipient.
 GREETING_COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "AUTH"})
 # Signs in the text of the command a reply answered, when the entry does not say.
@@ -147,6 +157,8 @@ def read_evidence(
     elif diagnostic_type.startswith("x-unix"):
         allowed = X_UNIX_REASONS
     from_text, generic = MATCHER.find_with_strength(text, allowed)
+    if from_text in RECIPIENT_SIDE_REASONS and _SENDER_REFUSED.search(text):
+        from_text, generic = "rejected", False
     from_status = status_reason(status)
     if from_text and allowed is not None:
         return from_text  # a local failure: the reporting system's words beat its status code

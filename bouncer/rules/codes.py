@@ -135,13 +135,15 @@ def status_reason(status: str | None) -> str | None:
     """Return the reason an RFC 3463 status code names by itself, or None.
 
     A permanent addressing code with an unregistered detail (Exchange's 5.1.351 ...) counts
-    as a bad destination address.
+    as a bad destination address, a content code (X.6.x) as a content error.
     """
     if not status:
         return None
     found = STATUS_REASONS.get(status)
     if found is None and status.startswith("5.1.") and status not in ("5.1.7", "5.1.8"):
         return "userunknown"
+    if found is None and status[1:4] == ".6.":
+        return "contenterror"  # X.6.x: media/content, whatever vendor detail (5.6.11 ...)
     return found
 
 

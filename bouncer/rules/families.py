@@ -40,17 +40,22 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "mailboxfull": (
         # RFC 3463 X.2.2 "mailbox full"; Gmail 4.2.2/5.2.2 "inbox is out of storage space"
         "{mailbox|mail box|inbox|account|mail folder|mailfolder|folder|user|recipient|mailbox"
-        " storage} {is full|full|is over quota|over quota|over its quota|has exceeded its quota"
-        "|exceeded its quota|has exceeded its storage|is out of storage|out of storage space"
-        "|has reached its limit|quota exceeded|storage exceeded}",
-        "{quota|storage quota|disk quota|mailbox quota|storage space|disk space} {exceeded"
-        "|is exceeded|has been exceeded|full|is full|used up|limit reached|limit exceeded}",
-        "{insufficient|not enough} {storage|disk space|space|system storage}",
+        " storage} {is full|full|is over quota|over quota|is overquota|overquota|over its quota"
+        "|has exceeded its quota|exceeded its quota|has exceeded its storage|is out of storage"
+        "|out of storage space|has reached its limit|quota exceeded|storage exceeded}",
+        "{quota|storage quota|disk quota|mailbox quota|storage space} {exceeded|is exceeded"
+        "|has been exceeded|full|is full|used up|limit reached|limit exceeded}",
+    ),
+    "mesgtoobig": (
+        # RFC 3463 X.3.4 "message too big for system"; RFC 1870 SIZE
+        "{maximum|max} {email|message|mail} size {exceeded|limit exceeded|reached}",
+        "{email|message|mail} size {exceeds|exceeded|is too large|too large|limit exceeded}",
     ),
     "suspend": (
         # RFC 3463 X.2.1 "mailbox disabled, not accepting messages"; Gmail 5.2.1 "disabled"
         "{account|mailbox|mail box|user|recipient|address|e-mail account|email account}"
-        " {is |has been |was |}{disabled|suspended|deactivated|inactive|locked|frozen|closed"
+        " {is |has been |was |}{temporarily |permanently |}{disabled|suspended|deactivated"
+        "|inactive|locked|frozen|closed"
         "|terminated|discontinued|no longer active|not active|expired|on hold}",
         "{disabled|suspended|deactivated|inactive|locked|frozen|closed|expired}"
         " {account|mailbox|mail box|user}",
@@ -63,6 +68,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         f"{_DOMAIN} {{unknown|is unknown|not known|not found|could not be found|couldn't be found"
         "|cannot be found|can't be found|does not exist|doesn't exist|is invalid|not valid"
         "|does not resolve|not resolvable|lookup failed}",
+        "{dns domain|mail domain|recipient domain|domain} * {does not exist|doesn't exist}",
         "{name or service|name service|nodename nor servname} {not known|error for name}",
         "no address associated with {hostname|host name|name}",
     ),
@@ -78,10 +84,60 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "{recipient|addressee|user} {name |address |}{is not|isn't} {known|recognized|valid}",
     ),
     "rejected": (
-        # RFC 3463 X.1.7/X.1.8 "bad sender's mailbox / system address": about the sender
+        # RFC 3463 X.1.7/X.1.8 "bad sender's mailbox / system address": about the sender;
+        # qmail's badmailfrom; Exchange's delivery restrictions (RESOLVER.RST.*)
         "{sender|envelope sender|sender's|return path|mail from} {address |domain |mailbox |}"
         "{is |was |}{rejected|refused|invalid|unknown|not allowed|not accepted|denied"
         "|does not exist|not found|unverifiable|not verified}",
+        "{your |}envelope sender is {in|on|listed}",
+        "badmailfrom",
+        "sender not {authenticated|authorized|allowed} {for|to send to} {group|this group"
+        "|the group|distribution list|this list}",
+        "resolver.rst.",
+    ),
+    "authfailure": (
+        # RFC 7208 SPF, RFC 6376 DKIM, RFC 7489 DMARC results named in the reply
+        "{spf|dkim|dmarc} {sender |check |validation |record |signature |policy |}{invalid"
+        "|fail|failed|failure|error|hardfail|hard fail|softfail|rejected|mismatch|not valid}",
+        "{failed|failing|did not pass|does not pass} {spf|dkim|dmarc}",
+    ),
+    "requireptr": (
+        # Postfix reject_unknown_client_hostname: "cannot find your reverse hostname"
+        "{cannot|can't|could not|unable to} {find|resolve|verify} your {reverse |}{hostname"
+        "|host name|ptr|reverse dns|ip address}",
+        "{no|missing|invalid} {reverse dns|ptr record|rdns}",
+    ),
+    "badreputation": (
+        # Yahoo TSS04 "temporarily deferred due to user complaints"
+        "{deferred|blocked|rejected|limited|throttled} due to {user complaints|complaints"
+        "|poor reputation|low reputation|bad reputation|reputation}",
+    ),
+    "speeding": (
+        # Apple iCloud "deferred due to excessive volume"; Exchange "thread limit exceeded"
+        "{deferred|throttled|limited|rejected|delayed} due to {excessive|high|unusual|unexpected}"
+        " {volume|traffic|rate|sending rate|message rate}",
+        "{recipient |}thread limit exceeded",
+    ),
+    "toomanyconn": (
+        # Yahoo "Max message per connection reached"
+        "{max|maximum} {message|messages|mail|mails|recipients} per {connection|session}",
+    ),
+    "contenterror": (
+        # amavis BAD_HEADER, RFC 5322 header faults, Exchange's bare linefeeds
+        "{bad|invalid|malformed}{_| }header",
+        "bare {linefeeds|line feeds|lf|cr}",
+    ),
+    "systemfull": (
+        # RFC 5321 §4.2.2: 452 "insufficient system storage"; sendmail's low disk space;
+        # Exim "space shortage"
+        "{insufficient|not enough|low} {system storage|disk space|system resources}",
+        "space shortage",
+    ),
+    "mailererror": (
+        # Postfix pipe(8) "Command died with signal", Exim "Child process of ... returned"
+        "{command|child process|program|pipe|delivery agent} {died|exited|crashed|terminated}"
+        " {with|on|after}",
+        "child process of * returned",
     ),
     "expired": (
         # RFC 3463 X.4.7 "delivery time expired"; Exim "retry timeout exceeded"

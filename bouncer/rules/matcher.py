@@ -25,9 +25,16 @@ _WORD_START = "(?<![a-z0-9])"
 
 
 def normalise(text: str) -> str:
-    """Return text lower-cased, with runs of whitespace folded to one space, padded by spaces."""
+    """Return text lower-cased, with runs of whitespace folded to one space, padded by spaces.
+
+    The reply codes that start each line of a multiline SMTP reply ("550-5.1.1 ", RFC 5321
+    §4.2.1), folded into the text, are dropped so a phrase that runs across lines is whole.
+    """
     folded = " ".join(text.lower().split()).replace("\u2019", "'")
-    return " " + folded + " "
+    return " " + _CONTINUATION.sub("", folded) + " "
+
+
+_CONTINUATION = re.compile(r"(?<![\w.])[245]\d\d-(?:[245]\.\d{1,3}\.\d{1,3} )?")
 
 
 def expand(phrase: str) -> list[str]:
@@ -68,17 +75,47 @@ def _build_trie(phrases: Iterable[tuple[str, int]]) -> dict:
     return trie
 
 
-def _emit(node: dict) -> str:
-    """Return the regex source for a trie node: longer continuations first, then the end."""
+def _emit(node: dict, rank: _Ranker) -> str:
+    """Return the regex source for a trie node.
+
+    A regex reports only the first alternative that matches at a position, so branches are
+    tried best-ranked first (by the best phrase beneath them): "domain of sender address"
+    (rejected) is found before "domain * does not exist" (hostunknown) at the same word.
+    On equal rank, longer continuations come before the end of a phrase.
+    """
     branches = []
-    for token in sorted(key for key in node if key != _TERMINAL):
+    for token in sorted(
+        (key for key in node if key != _TERMINAL), key=lambda k: (rank(node[k]), k)
+    ):
         head = GAP_PATTERN if token == GAP else re.escape(token)
-        branches.append(head + _emit(node[token]))
+        branches.append((rank(node[token]), head + _emit(node[token], rank)))
     if _TERMINAL in node:
-        branches.append(f"(?P<p{node[_TERMINAL]}>)")
+        branches.append((rank.end(node), f"(?P<p{node[_TERMINAL]}>)"))
+    branches.sort(key=lambda branch: branch[0])  # stable: equal ranks keep the order above
     if len(branches) == 1:
-        return branches[0]
-    return "(?:" + "|".join(branches) + ")"
+        return branches[0][1]
+    return "(?:" + "|".join(source for _, source in branches) + ")"
+
+
+class _Ranker:
+    """The best (lowest) phrase rank beneath each trie node, computed once per node."""
+
+    def __init__(self, phrase_rank: dict[int, int]) -> None:
+        self._phrase_rank = phrase_rank
+        self._memo: dict[int, int] = {}
+
+    def end(self, node: dict) -> int:
+        """Return the rank of the phrase that ends at this node."""
+        return self._phrase_rank[node[_TERMINAL]]
+
+    def __call__(self, node: dict) -> int:
+        key = id(node)
+        if key not in self._memo:
+            ranks = [self(child) for token, child in node.items() if token != _TERMINAL]
+            if _TERMINAL in node:
+                ranks.append(self.end(node))
+            self._memo[key] = min(ranks)
+        return self._memo[key]
 
 
 class PhraseMatcher:
@@ -102,7 +139,9 @@ class PhraseMatcher:
                 phrase_id = len(numbered)
                 numbered.append((phrase.lower().lstrip(), phrase_id))
                 self._phrase_rank[f"p{phrase_id}"] = rank
-        self._regex = re.compile(_WORD_START + _emit(_build_trie(numbered)), re.DOTALL)
+        ranks = {int(name[1:]): rank for name, rank in self._phrase_rank.items()}
+        source = _emit(_build_trie(numbered), _Ranker(ranks))
+        self._regex = re.compile(_WORD_START + source, re.DOTALL)
 
     def rank(self, reason: str) -> int:
         """Return a reason's position in the table (lower ranks higher); unknown ones rank last."""
