@@ -61,6 +61,11 @@ GREETING_COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "AUTH"})
 # Signs in the text of the command a reply answered, when the entry does not say.
 _AFTER_DATA = re.compile(r"end of data|after (?:end of )?data|data command|after the message")
 _AT_RCPT = re.compile(r"rcpt to|rcpt command|recipient address rejected")
+# Wording that names a lookup of the address that found nothing: the address itself.
+_LOOKUP_FAILED = re.compile(
+    r"not listed in|(?:couldn't|could not|can't|cannot) be found|(?:wasn't|was not) found"
+    r"|(?:is )?not recogni[sz]ed"
+)
 # What a local delivery program's failure (x-unix) can be besides a mailer error.
 X_UNIX_REASONS = frozenset({"mailboxfull", "mesgtoobig", "exceedlimit", "suspend", "mailererror"})
 MATCHER = PhraseMatcher(
@@ -166,7 +171,9 @@ def read_evidence(
         return from_status  # broad words lose to any status code but the vague x.7.x one
     chosen = weigh(from_text, from_status)
     if from_text == "userunknown" and chosen in ("userunknown", "filtered", "suspend"):
-        return unknown_user_reason(from_status, command or _command_in_text(text))
+        if command is None and _LOOKUP_FAILED.search(text):
+            return "userunknown"
+        return unknown_user_reason(from_status, command or _command_in_text(text), status)
     return chosen
 
 
@@ -177,13 +184,17 @@ def _command_in_text(text: str) -> str | None:
     return "RCPT" if _AT_RCPT.search(text) else None
 
 
-def unknown_user_reason(from_status: str | None, command: str | None) -> str:
+def unknown_user_reason(
+    from_status: str | None, command: str | None, status: str | None = None
+) -> str:
     """Return the reason for "unknown user" wording, from the command it answered.
 
     Refused at RCPT TO, the address itself was refused (userunknown). A status that says the
     mailbox exists but is disabled (X.2.1, RFC 3463) decides otherwise (suspend); after DATA
-    a filter that read the message may have said it (filtered). With no command known, the
-    remote reply decides: the address is unknown.
+    a filter that read the message may have said it (filtered). With no command known:
+    a report whose only status is the generic X.0.0 is decided by the remote reply it carries
+    (userunknown); a report with no status at all, or one naming another subject, stays
+    filtered, as the reference analyser reads it (carriers' filters answer that way).
     """
     if command == "RCPT" or from_status == "userunknown":
         return "userunknown"
@@ -193,7 +204,8 @@ def unknown_user_reason(from_status: str | None, command: str | None) -> str:
         return "blocked"
     if command == "MAIL":
         return "rejected"
-    return "userunknown" if command is None else "filtered"
+    generic = bool(status) and status[1:] == ".0.0"
+    return "userunknown" if command is None and generic else "filtered"
 
 
 def weigh(from_text: str | None, from_status: str | None) -> str | None:

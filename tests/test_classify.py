@@ -153,11 +153,14 @@ def test_text_names_the_reason_behind_an_other_status():
     assert reason_of(text, status="5.0.0") == "userunknown"
 
 
-def test_unknown_user_with_no_command_known_is_decided_by_the_reply():
+def test_unknown_user_with_no_command_known():
+    # a generic X.0.0 status: the remote reply decides
     assert reason_of("550 <rcpt@example.org>... User unknown", status="5.0.0") == "userunknown"
     assert reason_of('550 "Unknown User"', status="5.0.0") == "userunknown"
-    assert reason_of("550 Usuario desconocido") == "userunknown"
+    # no status at all: a filter may have said it (the reference analyser's reading)
+    assert reason_of("550 Usuario desconocido") == "filtered"
     assert reason_of("550 Usuario desconocido", status="5.1.1") == "userunknown"
+    assert reason_of("550 5.7.1 550 User Unknown", status="5.7.1") == "filtered"
 
 
 def test_a_directory_lookup_that_found_nothing_is_userunknown():

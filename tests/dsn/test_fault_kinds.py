@@ -156,7 +156,7 @@ def test_a_reason_line_above_the_address_is_that_recipients() -> None:
     body = (
         "The following mail could not be delivered.\n\n"
         "reject reason: Mailbox full\ntarget mail address: user@example.jp\n\n"
-        "Error: User unknown\nRecipient: other@example.jp\n"
+        "Error: 550 5.1.1 User unknown\nRecipient: other@example.jp\n"
     )
     assert [r[:3] for r in _recipients(_text_bounce(body))] == [
         ("user@example.jp", "soft", "mailboxfull"),
