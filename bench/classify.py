@@ -5,13 +5,21 @@ over them repeatedly for about --seconds. When Perl's Sisimai is installed it ru
 process over the same files for the same time, timed inside Perl (start-up excluded) and around
 the process (start-up included), and prints the ratio bouncer / Sisimai.
 
-    .venv/bin/python bench/classify.py [--seconds 5] [--corpus ../shared/corpus/dev/emails]
+Then it times classification as a user sees it: the whole `bouncer classify --json FILE...`
+process (start-up included) against a `perl -MSisimai` one-liner that runs Sisimai->make on each
+of the same files and prints every result as JSON, alternating, --runs times each, and prints
+messages/s (median run) for both. The last line is `ratio bouncer/sisimai (whole command): N.NNx`.
+
+    .venv/bin/python bench/classify.py [--seconds 5] [--runs 3] [--corpus DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -35,6 +43,15 @@ while (time - $started < $budget) {
 }
 printf qq({"messages": %d, "recipients": %d, "seconds": %.6f}\n), $count, $found, time - $started;
 """
+
+
+# What a user runs: Sisimai->make(path) on each file named on the command line, each result
+# dumped as one JSON line (which reads reason, recipient, deliverystatus and the rest).
+PERL_COMMAND = (
+    "for my $f (@ARGV) { my $v = eval { Sisimai->make($f, delivered => 1, vacation => 1) }; "
+    'print $_->dump("json"), "\\n" for @{ $v || [] } }'
+)
+RATIO_LABEL = "ratio bouncer/sisimai (whole command)"
 
 
 def load_corpus(corpus: Path) -> list[tuple[Path, bytes]]:
@@ -84,35 +101,112 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run both benchmarks and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="time budget per analyser")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of emails")
-    args = parser.parse_args(argv)
-    corpus = load_corpus(args.corpus)
-    if not corpus:
-        print(f"no files under {args.corpus}", file=sys.stderr)
-        return 2
-    paths = [path for path, _ in corpus]
-    count, recipients, elapsed = bench_bouncer([raw for _, raw in corpus], args.seconds)
+def bouncer_command() -> list[str]:
+    """Return the argv prefix of `bouncer classify --json`, preferring this interpreter's venv."""
+    beside = Path(sys.executable).parent / "bouncer"
+    found = str(beside) if beside.is_file() else shutil.which("bouncer")
+    if found is None:
+        return [sys.executable, "-c", "from bouncer.cli import main; main()", "classify", "--json"]
+    return [found, "classify", "--json"]
+
+
+def arg_batches(prefix: list[str], names: list[str]) -> list[list[str]]:
+    """Split names into full command lines that each fit well inside the kernel's ARG_MAX."""
+    environ = sum(len(key) + len(value) + 2 for key, value in os.environ.items())
+    budget = min(os.sysconf("SC_ARG_MAX") // 2, 1 << 20) - environ - 4096
+    batches: list[list[str]] = []
+    current, size = list(prefix), sum(len(arg) + 1 for arg in prefix)
+    for name in names:
+        if size + len(name) + 1 > budget and len(current) > len(prefix):
+            batches.append(current)
+            current, size = list(prefix), sum(len(arg) + 1 for arg in prefix)
+        current.append(name)
+        size += len(name) + 1
+    batches.append(current)
+    return batches
+
+
+def time_command(batches: list[list[str]]) -> tuple[float, int]:
+    """Run every command line in turn; return (wall seconds, stdout lines) over all of them."""
+    lines = 0
+    started = time.perf_counter()
+    for argv in batches:
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+        lines += done.stdout.count(b"\n")
+    return time.perf_counter() - started, lines
+
+
+def bench_commands(commands: dict[str, list[list[str]]], runs: int) -> dict[str, list[float]]:
+    """Time each command's batches `runs` times, alternating between commands; seconds per run."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, batches in commands.items():
+            seconds, _lines = time_command(batches)
+            times[name].append(seconds)
+    return times
+
+
+def report_in_process(corpus: list[tuple[Path, bytes]], seconds: float, sisimai: bool) -> None:
+    """Run the in-process benchmark (and Sisimai's, when installed) and print its figures."""
+    count, recipients, elapsed = bench_bouncer([raw for _, raw in corpus], seconds)
     ours = rate(count, elapsed)
-    print(f"corpus: {len(corpus)} files in {args.corpus}")
     print(
-        f"bouncer: {ours:,.0f} messages/s ({count} messages, {recipients} recipients, "
-        f"{elapsed:.2f} s, {1e6 / ours:.0f} us/message)"
+        f"bouncer (in-process): {ours:,.0f} messages/s ({count} messages, {recipients} "
+        f"recipients, {elapsed:.2f} s, {1e6 / ours:.0f} us/message)"
     )
-    if not sisimai_installed():
-        print("sisimai: not installed (apt-get install libsisimai-perl); no comparison")
-        return 0
-    report, wall = bench_sisimai(paths, args.seconds)
+    if not sisimai:
+        print("sisimai (in-process): not installed (apt-get install libsisimai-perl); skipped")
+        return
+    report, wall = bench_sisimai([path for path, _ in corpus], seconds)
     inside = rate(report["messages"], report["seconds"])
     around = rate(report["messages"], wall)
     print(
-        f"sisimai: {inside:,.0f} messages/s timed inside Perl, {around:,.0f} with start-up "
-        f"({report['messages']} messages, {report['recipients']} recipients)"
+        f"sisimai (in-process): {inside:,.0f} messages/s timed inside Perl, {around:,.0f} with "
+        f"start-up ({report['messages']} messages, {report['recipients']} recipients)"
     )
-    print(f"ratio bouncer/sisimai: {ours / inside:.2f}x inside Perl, {ours / around:.2f}x around")
+    print(
+        f"ratio bouncer/sisimai (in-process): {ours / inside:.2f}x inside Perl, "
+        f"{ours / around:.2f}x around"
+    )
+
+
+def report_whole_command(paths: list[Path], runs: int, sisimai: bool) -> None:
+    """Time the whole commands, alternating, and print messages/s; the ratio line comes last."""
+    names = [str(path) for path in paths]
+    commands = {"bouncer": arg_batches(bouncer_command(), names)}
+    if sisimai:
+        commands["sisimai"] = arg_batches(["perl", "-MSisimai", "-e", PERL_COMMAND], names)
+    outputs = {name: time_command(batches)[1] for name, batches in commands.items()}  # warm-up
+    times = bench_commands(commands, runs)
+    rates = {name: len(names) / statistics.median(secs) for name, secs in times.items()}
+    for name, secs in times.items():
+        runs_ms = ", ".join(f"{1000 * s:.0f}" for s in secs)
+        print(
+            f"{name} (whole command): {rates[name]:,.0f} messages/s, median of {runs} runs "
+            f"({len(names)} files in {len(commands[name])} invocation(s), {outputs[name]} JSON "
+            f"lines; runs {runs_ms} ms)"
+        )
+    if not sisimai:
+        print(f"{RATIO_LABEL}: skipped, Sisimai not installed (apt-get install libsisimai-perl)")
+        return
+    print(f"{RATIO_LABEL}: {rates['bouncer'] / rates['sisimai']:.2f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the in-process and whole-command benchmarks and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="time budget per analyser")
+    parser.add_argument("--runs", type=int, default=3, help="whole-command runs per tool")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of emails")
+    args = parser.parse_args(argv)
+    corpus = load_corpus(args.corpus) if args.corpus.is_dir() else []
+    if not corpus:
+        print(f"no files under {args.corpus} (no other sample set; pass --corpus)", file=sys.stderr)
+        return 2
+    sisimai = sisimai_installed()
+    print(f"corpus: {len(corpus)} files in {args.corpus}")
+    report_in_process(corpus, args.seconds, sisimai)
+    report_whole_command([path for path, _ in corpus], max(1, args.runs), sisimai)
     return 0
 
 
