@@ -69,7 +69,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "|cannot be found|can't be found|does not exist|doesn't exist|is invalid|not valid"
         "|does not resolve|not resolvable|lookup failed}",
         "{dns domain|mail domain|recipient domain|domain} * {does not exist|doesn't exist}",
-        "{name or service|name service|nodename nor servname} {not known|error for name}",
+        "{name or service|nodename nor servname} not known",
         "no address associated with {hostname|host name|name}",
     ),
     "userunknown": (

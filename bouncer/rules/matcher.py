@@ -149,22 +149,32 @@ class PhraseMatcher:
 
     def find(self, normalised_text: str, allowed: Container[str] | None = None) -> str | None:
         """Return the highest-ranked reason (of those allowed) found in already normalised text."""
-        return self.find_with_strength(normalised_text, allowed)[0]
+        return self.find_phrase(normalised_text, allowed)[0]
 
     def find_with_strength(
         self, normalised_text: str, allowed: Container[str] | None = None
     ) -> tuple[str | None, bool]:
         """Return (best allowed reason or None, whether only a generic row named it)."""
-        best = len(self.reasons)
+        reason, _, generic = self.find_phrase(normalised_text, allowed)
+        return reason, generic
+
+    def find_phrase(
+        self, normalised_text: str, allowed: Container[str] | None = None
+    ) -> tuple[str | None, str | None, bool]:
+        """Return (best allowed reason, the text that named it, whether only a generic row did).
+
+        The text is the stretch of `normalised_text` the phrase matched (None with no reason).
+        """
+        best, found = len(self.reasons), None
         search = self._regex.search
         match = search(normalised_text)
         while match is not None:
             rank = self._phrase_rank[match.lastgroup]
             if rank < best and (allowed is None or self.reasons[rank] in allowed):
-                best = rank
+                best, found = rank, match
                 if rank == 0:
                     break
             match = search(normalised_text, match.start() + 1)
-        if best == len(self.reasons):
-            return None, False
-        return self.reasons[best], best >= self.generic_from
+        if found is None:
+            return None, None, False
+        return self.reasons[best], found.group(0).strip(), best >= self.generic_from

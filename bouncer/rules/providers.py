@@ -83,12 +83,18 @@ def provider_reason(
     status: str | None = None,
     command: str | None = None,
     reporting_mta: str | None = None,
+    steps: list[dict] | None = None,
 ) -> str | None:
-    """Return the reason a recognised provider documents for a reply, or None."""
+    """Return the reason a recognised provider documents for a reply, or None.
+
+    With `steps`, the provider that named the reason is noted there (for `bouncer explain`).
+    """
     if not lowered_text:
         return None
     for provider in providers_for(recipient, remote_mta, reporting_mta):
         reason = provider.reason_for(lowered_text, status, command)
         if reason:
+            if steps is not None:
+                steps.append({"rule": "provider", "says": reason, "read": provider.name})
             return reason
     return None
