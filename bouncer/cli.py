@@ -88,4 +88,31 @@ def classify_cmd(as_json: bool, files: tuple[str, ...]) -> None:
         sys.exit(2)
 
 
+@main.command("explain")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per file.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+def explain_cmd(as_json: bool, files: tuple[str, ...]) -> None:
+    """Show why messages are classified as they are: the part read and each rule that spoke."""
+    import logging
+
+    from bouncer.explain import as_text, explain_bytes
+
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+    missing = 0
+    for name in _expand(files):
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as exc:
+            click.echo(f"bouncer: {name}: {exc.strerror}", err=True)
+            missing += 1
+            continue
+        explained = explain_bytes(raw)
+        if as_json:
+            sys.stdout.write(json.dumps({"file": name, **explained}, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(as_text(name, explained) + "\n\n")
+    if missing:
+        sys.exit(2)
+
+
 _register()

@@ -52,6 +52,7 @@ class Report:
     original: Original = field(default_factory=Original)
     subject: str | None = None  # the report's own Subject
     sender: str | None = None  # the report's own From
+    source: str | None = None  # which part of the message was read (for `bouncer explain`)
 
 
 @dataclass(frozen=True, slots=True)

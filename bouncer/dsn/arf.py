@@ -53,6 +53,7 @@ def complaint_report(root: Part, part: Part | None, original: Original, texts: l
         arrival_date=parse_date(_one(values, "arrival-date") or _one(values, "received-date")),
         envelope_id=_one(values, "original-envelope-id"),
         original=original,
+        source="the feedback-report part (RFC 5965)",
     )
 
 

@@ -77,21 +77,25 @@ def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | No
     if not looks_like_bounce(root, region):
         return None
     failures = _failures(root, region)
+    source = "the body text of a bounce without a delivery-status part"
     if not failures and raw:
         excluded = own_addresses(root)
         failures = [Failure(a, None) for a in fallback.flufl_recipients(raw, excluded)]
+        source = "flufl.bounce's detectors (no text rule named a recipient)"
     if not failures:
-        return Report(kind="bounce") if _DAEMON.search(root.get("from") or "") else None
+        daemon = _DAEMON.search(root.get("from") or "")
+        return Report(kind="bounce", source="the sender and subject only") if daemon else None
     if len(failures) == 1:
         failures = [_with_reply_line(failures[0], region)]
     delayed = bool(_DELAY_TEXT.search(region))
     summary = textscan.region_summary(region)
     if is_group_refusal(region):
-        return Report(kind="bounce", entries=tuple(_group_entry(f, summary) for f in failures))
+        entries = tuple(_group_entry(f, summary) for f in failures)
+        return Report(kind="bounce", entries=entries, source="a Google Groups refusal notice")
     entries = tuple(
         _entry(_with_text(failure, summary), delayed, region, full_text) for failure in failures
     )
-    return Report(kind="delay" if delayed else "bounce", entries=entries)
+    return Report(kind="delay" if delayed else "bounce", entries=entries, source=source)
 
 
 def is_group_refusal(region: str) -> bool:
@@ -179,4 +183,6 @@ def _pasted_status(text: str) -> Report | None:
             entries.append(entry)
     if not entries:
         return None
-    return Report(kind=standard.kind_of_entries(tuple(entries)), entries=tuple(entries))
+    kind = standard.kind_of_entries(tuple(entries))
+    source = "delivery-status fields pasted into the body text"
+    return Report(kind=kind, entries=tuple(entries), source=source)

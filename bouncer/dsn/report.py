@@ -79,6 +79,7 @@ def _standard(root: Part, texts: list[str]) -> Report | None:
         reporting_mta=status.reporting_mta,
         arrival_date=parse_date(status.arrival_date),
         envelope_id=status.envelope_id,
+        source="the delivery-status part (RFC 3464)",
     )
 
 
@@ -96,7 +97,11 @@ def _autoreply(root: Part, texts: list[str]) -> Report | None:
     if not (autoreply.is_autoreply(root) or autoreply.has_autoreply_subject(subject)):
         return None
     entry = autoreply.autoreply_entry(root, texts[0] if texts else "", subject)
-    return Report(kind="autoreply", entries=(entry,) if entry else ())
+    return Report(
+        kind="autoreply",
+        entries=(entry,) if entry else (),
+        source="the headers of an automatic reply (RFC 3834)",
+    )
 
 
 def _finish(found: Report, root: Part, original: Original) -> Report:
@@ -111,4 +116,5 @@ def _finish(found: Report, root: Part, original: Original) -> Report:
         original=found.original if found.original != Original() else original,
         subject=decode_words(root.get("subject")),
         sender=senders[0] if senders else decode_words(root.get("from")),
+        source=found.source,
     )

@@ -10,6 +10,9 @@ from bouncer.model import Entry, Report
 _MARK = '"notificationType"'
 
 
+SOURCE = "the Amazon SES notification (JSON)"
+
+
 def ses_report(texts: list[str]) -> Report | None:
     """Return the Report of an SES bounce, complaint or delivery notification, if any."""
     for text in texts:
@@ -44,14 +47,16 @@ def _report(notification: dict) -> Report | None:
     body = notification.get(kind.lower()) or {}
     if kind == "Bounce":
         entries = tuple(_bounced(item) for item in body.get("bouncedRecipients", []))
-        return Report(kind="bounce", entries=entries, reporting_mta=body.get("reportingMTA"))
+        return Report(
+            kind="bounce", entries=entries, reporting_mta=body.get("reportingMTA"), source=SOURCE
+        )
     if kind == "Complaint":
         feedback = body.get("complaintFeedbackType") or "abuse"
         entries = tuple(
             Entry(address=item.get("emailAddress", ""), feedback_type=feedback, hint="feedback")
             for item in body.get("complainedRecipients", [])
         )
-        return Report(kind="complaint", entries=entries)
+        return Report(kind="complaint", entries=entries, source=SOURCE)
     if kind == "Delivery":
         response = fold(body.get("smtpResponse"))
         entries = tuple(
@@ -66,7 +71,9 @@ def _report(notification: dict) -> Report | None:
             )
             for address in body.get("recipients", [])
         )
-        return Report(kind="delivered", entries=entries, reporting_mta=body.get("reportingMTA"))
+        return Report(
+            kind="delivered", entries=entries, reporting_mta=body.get("reportingMTA"), source=SOURCE
+        )
     return None
 
 
