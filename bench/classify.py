@@ -45,11 +45,11 @@ printf qq({"messages": %d, "recipients": %d, "seconds": %.6f}\n), $count, $found
 """
 
 
-# What a user runs: Sisimai->make(path) on each file named on the command line, each result
-# dumped as one JSON line (which reads reason, recipient, deliverystatus and the rest).
+# What a user runs: Sisimai->dump(path), Sisimai's documented call for JSON output, on each
+# file named on the command line (one JSON array per file: reason, recipient, status ...).
 PERL_COMMAND = (
-    "for my $f (@ARGV) { my $v = eval { Sisimai->make($f, delivered => 1, vacation => 1) }; "
-    'print $_->dump("json"), "\\n" for @{ $v || [] } }'
+    "for my $f (@ARGV) { my $v = eval { Sisimai->dump($f, delivered => 1, vacation => 1) }; "
+    'print $v // "[]", "\\n" }'
 )
 RATIO_LABEL = "ratio bouncer/sisimai (whole command)"
 

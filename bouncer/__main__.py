@@ -1,5 +1,5 @@
 """Run the bouncer command line as `python -m bouncer`."""
 
-from bouncer.cli import main
+from bouncer.entry import run
 
-main()
+run()

@@ -18,14 +18,15 @@ from bouncer.rules.codes import reply_reason
 from bouncer.rules.evidence import GREETING_COMMANDS, Steps, note, read_evidence
 from bouncer.rules.matcher import normalise
 from bouncer.rules.providers import provider_reason
+from bouncer.rules.regex_cache import pattern
 
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 NOT_FAILURES = frozenset({"delivered", "feedback", "vacation"})
 KIND_REASONS = {"autoreply": "vacation", "complaint": "feedback", "delivered": "delivered"}
 DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
-_STATUS_IN_TEXT = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?!\d|\.\d)")
-_CODE_IN_TEXT = re.compile(r"(?<![\d.])([245])(?:\.\d{1,3}\.\d{1,3}(?!\d|\.\d)|\d\d(?![\d.]))")
-_TEMPORARY_WORDS = re.compile(r" temporar| persistent|retry timeout exceeded", re.IGNORECASE)
+_STATUS_IN_TEXT = pattern(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?!\d|\.\d)")
+_CODE_IN_TEXT = pattern(r"(?<![\d.])([245])(?:\.\d{1,3}\.\d{1,3}(?!\d|\.\d)|\d\d(?![\d.]))")
+_TEMPORARY_WORDS = pattern(r" temporar| persistent|retry timeout exceeded", re.IGNORECASE)
 
 
 def verdict(

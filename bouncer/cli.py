@@ -8,84 +8,57 @@ from pathlib import Path
 
 import click
 
+# Subcommands living in bouncer.commands, imported only when named (click's documented
+# "lazily loading subcommands" pattern), so `bouncer classify` pays for none of them.
+LAZY_COMMANDS = {
+    "serve": "bouncer.commands.daemon:serve_cmd",
+    "suppression": "bouncer.commands.suppression:suppression",
+    "log": "bouncer.commands.records:log_cmd",
+    "reprocess": "bouncer.commands.records:reprocess_cmd",
+    "stats": "bouncer.commands.records:stats_cmd",
+    "events": "bouncer.commands.tracking:events_cmd",
+    "deferrals": "bouncer.commands.tracking:deferrals_cmd",
+    "resolve": "bouncer.commands.tracking:resolve_cmd",
+    "sweep": "bouncer.commands.tracking:sweep_cmd",
+    "verp": "bouncer.commands.verp:verp",
+    "webhooks": "bouncer.commands.tracking:webhooks_cmd",
+}
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands named in LAZY_COMMANDS are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return every subcommand name, lazy ones included, sorted."""
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return a subcommand, importing it when it is a lazy one."""
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="bouncer")
 def main() -> None:
     """Bounce-processing SMTP sink: receive, classify and track delivery reports."""
-
-
-def _register() -> None:
-    """Attach the subcommands that live in bouncer.commands."""
-    from bouncer.commands.daemon import serve_cmd
-    from bouncer.commands.records import log_cmd, reprocess_cmd, stats_cmd
-    from bouncer.commands.suppression import suppression
-    from bouncer.commands.tracking import (
-        deferrals_cmd,
-        events_cmd,
-        resolve_cmd,
-        sweep_cmd,
-        webhooks_cmd,
-    )
-    from bouncer.commands.verp import verp
-
-    for command in (
-        serve_cmd,
-        suppression,
-        log_cmd,
-        reprocess_cmd,
-        stats_cmd,
-        events_cmd,
-        deferrals_cmd,
-        resolve_cmd,
-        sweep_cmd,
-        verp,
-        webhooks_cmd,
-    ):
-        main.add_command(command)
-
-
-def _expand(paths: tuple[str, ...]) -> list[str]:
-    """Return the given files, with every directory replaced by the files beneath it, sorted."""
-    files: list[str] = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            files.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file())
-        else:
-            files.append(name)
-    return files
 
 
 @main.command("classify")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per file.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def classify_cmd(as_json: bool, files: tuple[str, ...]) -> None:
-    """Parse and classify saved messages (files or directories) offline, no database."""
-    import logging
+    """Parse and classify saved messages (files or directories) offline, no database.
 
-    from bouncer.analyse import analyse_bytes
+    Long lists are shared among the machine's cores; the output order is the files' order.
+    """
+    from bouncer.batch import run_classify
 
-    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)  # we fall back ourselves
-    missing = 0
-    out = sys.stdout
-    for name in _expand(files):
-        try:
-            raw = Path(name).read_bytes()
-        except FileNotFoundError:
-            click.echo(f"bouncer: {name}: no such file", err=True)
-            missing += 1
-            continue
-        except OSError as exc:
-            click.echo(f"bouncer: {name}: {exc.strerror}", err=True)
-            raw = b""
-        result = analyse_bytes(raw)
-        if as_json:
-            out.write(json.dumps({"file": name, **result.as_dict()}, ensure_ascii=False) + "\n")
-        else:
-            out.write(result.as_text(name) + "\n")
-    if missing:
-        sys.exit(2)
+    sys.exit(run_classify(files, as_json))
 
 
 @main.command("explain")
@@ -93,13 +66,11 @@ def classify_cmd(as_json: bool, files: tuple[str, ...]) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def explain_cmd(as_json: bool, files: tuple[str, ...]) -> None:
     """Show why messages are classified as they are: the part read and each rule that spoke."""
-    import logging
-
+    from bouncer.batch import expand_paths
     from bouncer.explain import as_text, explain_bytes
 
-    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
     missing = 0
-    for name in _expand(files):
+    for name in expand_paths(files):
         try:
             raw = Path(name).read_bytes()
         except OSError as exc:
@@ -113,6 +84,3 @@ def explain_cmd(as_json: bool, files: tuple[str, ...]) -> None:
             sys.stdout.write(as_text(name, explained) + "\n\n")
     if missing:
         sys.exit(2)
-
-
-_register()

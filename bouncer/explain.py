@@ -37,9 +37,7 @@ def explain_bytes(raw: bytes, class_overrides: Mapping[str, str] | None = None) 
 def _recipient(report: Report, entry: Entry, overrides: Mapping[str, str] | None) -> dict:
     """Return one entry's fields, its verdict and the steps that led to it."""
     steps: list[dict] = []
-    found = verdict(
-        entry, report.kind, overrides, reporting_mta=report.reporting_mta, steps=steps
-    )
+    found = verdict(entry, report.kind, overrides, reporting_mta=report.reporting_mta, steps=steps)
     fields = {name: getattr(entry, name) for name in _FIELDS}
     return {
         "address": entry.address,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -246,3 +248,20 @@ def test_classify_prints_one_valid_line_per_corpus_file() -> None:
     assert all(line["kind"] in kinds for line in lines)
     for recipient in (r for line in lines for r in line["recipients"]):
         assert recipient["class"] in ("hard", "soft", "none") and recipient["reason"]
+
+
+def _entry(*args: str) -> subprocess.CompletedProcess:
+    """Run the `bouncer` executable's entry point in a fresh process."""
+    code = "import sys; from bouncer.entry import run; sys.argv[0] = 'bouncer'; run()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, timeout=60)
+
+
+def test_the_lean_classify_path_prints_what_click_prints(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent / "data" / "bounces"
+    missing = str(tmp_path / "gone.eml")
+    lean = _entry("classify", "--json", str(fixtures), missing)
+    via_click = CliRunner().invoke(main, ["classify", "--json", str(fixtures), missing])
+    assert lean.returncode == via_click.exit_code == 2
+    assert lean.stdout.decode() == via_click.stdout
+    assert b"gone.eml: no such file" in lean.stderr
+    assert b"Usage:" in _entry("classify", "--help").stdout  # options go through click

@@ -7,13 +7,14 @@ import re
 from bouncer.dsn.fields import decode_address, field_blocks, find_addresses, fold, parse_date
 from bouncer.dsn.mime import Part, part_text
 from bouncer.model import Entry, Original, Report
+from bouncer.rules.regex_cache import pattern
 
 FEEDBACK_TYPE = "message/feedback-report"
 # Placeholder recipient shared with other bounce analysers when a report names none;
 # the .invalid top-level domain guarantees it can never be a real mailbox.
 UNDISCLOSED = "undisclosed-recipient-in-headers@libsisimai.org.invalid"
-_MICROSOFT_FROM = re.compile(r"staff@hotmail\.com|complaints@email-abuse\.amazonses\.com", re.I)
-_MICROSOFT_SUBJECT = re.compile(r"complaint about message from", re.I)
+_MICROSOFT_FROM = pattern(r"staff@hotmail\.com|complaints@email-abuse\.amazonses\.com", re.I)
+_MICROSOFT_SUBJECT = pattern(r"complaint about message from", re.I)
 
 
 def feedback_part(root: Part) -> Part | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bouncer.rules.regex_cache import pattern
+
 _ESCAPE = re.compile(r"\\.")
 
 
@@ -21,15 +23,26 @@ class Caseless:
     aside), so that both ways of searching agree.
     """
 
-    __slots__ = ("_folded", "_ignore_case")
+    __slots__ = ("_folded", "_ignore_case_source", "_flags", "_ignore_case_pattern")
 
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        """Compile the pattern both ways; reject upper-case letters outside escapes."""
-        bare = _ESCAPE.sub("", pattern).replace("A-Za-z", "")
+    def __init__(self, source: str, flags: int = 0) -> None:
+        """Compile the lower-case form now (the IGNORECASE one on first non-ASCII text);
+        reject upper-case letters outside escapes."""
+        bare = _ESCAPE.sub("", source).replace("A-Za-z", "")
         if any("A" <= char <= "Z" for char in bare):
-            raise ValueError(f"caseless pattern must be lower case: {pattern!r}")
-        self._folded = re.compile(pattern, flags)
-        self._ignore_case = re.compile(pattern, flags | re.IGNORECASE)
+            raise ValueError(f"caseless pattern must be lower case: {source!r}")
+        self._folded = pattern(source, flags)
+        self._ignore_case_source, self._flags = source, flags
+        self._ignore_case_pattern: re.Pattern[str] | None = None
+
+    @property
+    def _ignore_case(self) -> re.Pattern[str]:
+        """Return the IGNORECASE form, compiled when first needed."""
+        if self._ignore_case_pattern is None:
+            self._ignore_case_pattern = pattern(
+                self._ignore_case_source, self._flags | re.IGNORECASE
+            )
+        return self._ignore_case_pattern
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         """Return the first match in text at or after pos, as re.search would with IGNORECASE."""

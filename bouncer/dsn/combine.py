@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from bouncer.dsn import textscan
@@ -10,8 +9,9 @@ from bouncer.dsn.command import region_command, stated_command
 from bouncer.dsn.fields import find_reply_code, find_status, preferred_status
 from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry
+from bouncer.rules.regex_cache import pattern
 
-_LETTERS = re.compile(r"[^\W\d_]{3,}")
+_LETTERS = pattern(r"[^\W\d_]{3,}")
 
 
 def needs_text(entry: Entry) -> bool:

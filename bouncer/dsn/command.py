@@ -9,8 +9,9 @@ like our RCPT TO", and so on. Only these reporting phrases count: an envelope su
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+
+from bouncer.rules.regex_cache import pattern
 
 # Words that follow the reporting phrases, mapped to the command name used in Entry.command.
 _COMMAND_WORDS = {
@@ -51,10 +52,10 @@ _FIXED = (  # qmail's and Postfix's sentences that imply the command
     ("sent the message", "DATA"),  # Failed after I sent the message.
     ("talk to me", "CONN"),  # refused to talk to me
 )
-_KEYS = re.compile(r"reply|after|like|following|progress|sending|\[|sender|name|sent|talk")
+_KEYS = pattern(r"reply|after|like|following|progress|sending|\[|sender|name|sent|talk")
 _SPACE = r"\s+"
 # Matched against lower-cased text; a space matches any run of whitespace (folded lines).
-_ANY = re.compile(
+_ANY = pattern(
     "|".join(
         [_REPORTED.replace(" ", _SPACE)]
         + [
@@ -65,8 +66,8 @@ _ANY = re.compile(
 )
 _KNOWN = frozenset({"RCPT", "MAIL", "DATA", "HELO", "EHLO", "LHLO", "STAR", "AUTH"})
 _CANONICAL = {"LHLO": "EHLO", "STAR": "STARTTLS"}
-_SENT = re.compile(r"^[ \t]*>>>[ \t]*([A-Za-z]{4})(.*)$")
-_REPLY = re.compile(r"^[ \t]*<<<[ \t]*[45]\d\d")
+_SENT = pattern(r"^[ \t]*>>>[ \t]*([A-Za-z]{4})(.*)$")
+_REPLY = pattern(r"^[ \t]*<<<[ \t]*[45]\d\d")
 
 
 @lru_cache(maxsize=256)

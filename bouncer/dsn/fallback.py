@@ -8,7 +8,11 @@ from email import policy
 
 def flufl_recipients(raw: bytes, excluded: set[str]) -> list[str]:
     """Return the failed addresses flufl.bounce finds, minus excluded ones (never raises)."""
+    import logging
+
     from flufl.bounce import all_failures  # imported lazily: only a few messages need it
+
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)  # we fall back ourselves
 
     try:
         message = email.message_from_bytes(raw, policy=policy.compat32)

@@ -7,21 +7,22 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from bouncer.dsn.status_choice import find_status, preferred_status
+from bouncer.rules.regex_cache import pattern
 
 __all__ = ["find_status", "preferred_status"]  # re-exported: where callers look for them
 
-_REPLY = re.compile(r"(?<![\w.\-/:#=+])([245][0-5]\d)(?=[\s\-\]:;,]|$)(?!:\d)")
-_LEADING_REPLY = re.compile(r"^\s*([245][0-5]\d)(?:[\s\-]|$)")
-_XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
-_UTF8_XTEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
-_COMMENT = re.compile(r"\([^()]*\)")
+_REPLY = pattern(r"(?<![\w.\-/:#=+])([245][0-5]\d)(?=[\s\-\]:;,]|$)(?!:\d)")
+_LEADING_REPLY = pattern(r"^\s*([245][0-5]\d)(?:[\s\-]|$)")
+_XTEXT = pattern(r"\+([0-9A-Fa-f]{2})")
+_UTF8_XTEXT = pattern(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+_COMMENT = pattern(r"\([^()]*\)")
 # An address starts where a token starts (never inside a word a keyword pattern ran into:
 # "userid: userx@..." must not yield "x@...") and has a domain of letters, digits, dots, dashes.
 # (A file path such as "/home/u/.forward@host" is no address either.)
 ADDRESS_PATTERN = (
     r"(?<![^\s<>()\"',;:\[\]])(?!/)[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
 )
-_ADDRESS = re.compile(ADDRESS_PATTERN)
+_ADDRESS = pattern(ADDRESS_PATTERN)
 
 
 def field_blocks(text: str) -> list[list[tuple[str, str]]]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+from bouncer.rules.regex_cache import pattern
+
+_HEADER_END = pattern(rb"\r?\n\r?\n")
+_MESSAGE_ID = pattern(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
 
 
 def fingerprint(raw: bytes) -> str:

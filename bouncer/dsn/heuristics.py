@@ -11,6 +11,7 @@ from bouncer.dsn.fields import field_blocks, find_addresses, find_reply_code, fi
 from bouncer.dsn.mime import Part, decode_words
 from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry, Report
+from bouncer.rules.regex_cache import pattern
 
 _DAEMON = Caseless(
     r"mailer-daemon|mailer_daemon|postmaster|post_master|mail delivery|mmdf|\bndr\b|"
@@ -41,9 +42,9 @@ _DELAY_TEXT = Caseless(
 )
 OWN_HEADERS = ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc")
 SENDER_HEADERS = ("from", "return-path", "sender")
-_LETTERS = re.compile(r"[^\W\d_]{3,}")
+_LETTERS = pattern(r"[^\W\d_]{3,}")
 _GROUPS_HELP = "groups.google.com/support"
-_BULLET = re.compile(r"^[ \t]*\*[ \t]+\S", re.M)
+_BULLET = pattern(r"^[ \t]*\*[ \t]+\S", re.M)
 _PASTED_FIELD = Caseless(r"^[ \t>]*final-recipient:", re.M)
 
 

@@ -8,6 +8,8 @@ import quopri
 import re
 from dataclasses import dataclass, field
 
+from bouncer.rules.regex_cache import pattern
+
 MAX_DEPTH = 8
 MAX_PARTS = 200
 ENCAPSULATED = (
@@ -18,7 +20,7 @@ ENCAPSULATED = (
     "text/rfc822-headers",
     "message/global-headers",
 )
-_PARAM = re.compile(r';\s*([A-Za-z0-9_\-\*\.]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
+_PARAM = pattern(r';\s*([A-Za-z0-9_\-\*\.]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 _CHARSET_ALIASES = {
     "unicode-1-1-utf-7": "utf-7",
     "x-unknown": "latin-1",
@@ -200,8 +202,8 @@ def parse_message(raw: bytes) -> Part:
     return parse_entity(normalise_newlines(raw).lstrip(b"\n"))
 
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
+_ENCODED_WORD = pattern(r"=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = pattern(r"(\?=)\s+(=\?)")
 
 
 def decode_words(value: str | None) -> str | None:

@@ -10,14 +10,15 @@ from bouncer.dsn.fields import find_addresses, parse_date
 from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_message, part_text
 from bouncer.dsn.original import find_original
 from bouncer.model import Original, Report
+from bouncer.rules.regex_cache import pattern
 
 # A text part that is only the returned message's headers (attached as text/plain).
-_HEADER_DUMP = re.compile(
+_HEADER_DUMP = pattern(
     r"\s*(?:[A-Za-z][A-Za-z0-9\-]*:[ \t][^\n]*\n(?:[ \t][^\n]*\n)*){3,}"
     r"(?:[^\n]*\n)*?(?:Received|Message-I[Dd]|Date):",
 )
-_TAG = re.compile(r"<[^>]*>")
-_HTML_BREAK = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|p|div|tr)\b[^>]*>", re.I)
+_TAG = pattern(r"<[^>]*>")
+_HTML_BREAK = pattern(r"<\s*(?:br|/p|/div|/tr|/li|p|div|tr)\b[^>]*>", re.I)
 
 
 def body_texts(root: Part) -> list[str]:

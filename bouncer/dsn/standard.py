@@ -18,6 +18,7 @@ from bouncer.dsn.fields import (
 )
 from bouncer.dsn.mime import Part, part_text
 from bouncer.model import Entry
+from bouncer.rules.regex_cache import pattern
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
@@ -109,7 +110,7 @@ def diagnostic_of(block: list[tuple[str, str]]) -> tuple[str | None, str | None]
     return kind or "smtp", fold(f"{text} {vendor}".strip())
 
 
-_VENDOR_REPLY = re.compile(r"(?:smtp|x-[\w-]+)\s*;\s*(.+?)\s*>?\s*$", re.IGNORECASE | re.DOTALL)
+_VENDOR_REPLY = pattern(r"(?:smtp|x-[\w-]+)\s*;\s*(.+?)\s*>?\s*$", re.IGNORECASE | re.DOTALL)
 
 
 def _vendor_reply(block: list[tuple[str, str]]) -> str | None:

@@ -10,9 +10,9 @@ same preferences the reference analyser applies, so the effective status matches
 
 from __future__ import annotations
 
-import re
+from bouncer.rules.regex_cache import pattern
 
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
+_STATUS = pattern(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
 _WRAPPERS = frozenset({"4.4.7", "4.7.0"})
 _COMMAND_SUBJECTS = (".5.1", ".5.2", ".5.4", ".5.5")
 

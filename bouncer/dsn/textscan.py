@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bouncer.dsn.caseless import Caseless
 from bouncer.dsn.fields import ADDRESS_PATTERN, fold
+from bouncer.rules.regex_cache import pattern
 
 _ADDR = ADDRESS_PATTERN
 # The returned message (or its headers) starts after one of these lines.
@@ -28,38 +29,38 @@ _HEADER_LINE = (
     r"(?:from|to|cc|subject|date|message-id|received|return-path|reply-to|sender|"
     r"mime-version|content-type|x-[a-z0-9-]+)[ \t]*:[^\n]*\n(?:[ \t]+[^\n]*\n)*"
 )
-_PASTED_HEADER = re.compile(rf"^(?:{_HEADER_LINE}){{3,}}", re.MULTILINE | re.IGNORECASE)
-_ORIGINAL_FIELDS = re.compile(
+_PASTED_HEADER = pattern(rf"^(?:{_HEADER_LINE}){{3,}}", re.MULTILINE | re.IGNORECASE)
+_ORIGINAL_FIELDS = pattern(
     r"^(from|subject|date|message-id|received)[ \t]*:", re.MULTILINE | re.IGNORECASE
 )
 # Quote marks at the start of a line, found after its newline (a literal start scans fast).
-_QUOTE = re.compile(r"\n(?:[ \t]*>)+ ?")
-_ALONE = re.compile(
+_QUOTE = pattern(r"\n(?:[ \t]*>)+ ?")
+_ALONE = pattern(
     rf"^[ \t*\-]*<?(?:mailto:)?({_ADDR})>?(?:<mailto:[^>]*>)?"
     rf"(?:[ \t]*\([^)]*\))?[ \t]*[:.]?[ \t]*$"
 )
-_LEADING = re.compile(rf"^[ \t*\-]*<({_ADDR})>[ \t]*(?:[:.,]+|\.\.\.)?[ \t]*(.*)$")
-_LEADING_BARE = re.compile(rf"^[ \t*\-]*({_ADDR})[ \t]*(?::|\.\.\.)[ \t]+(.+)$")
+_LEADING = pattern(rf"^[ \t*\-]*<({_ADDR})>[ \t]*(?:[:.,]+|\.\.\.)?[ \t]*(.*)$")
+_LEADING_BARE = pattern(rf"^[ \t*\-]*({_ADDR})[ \t]*(?::|\.\.\.)[ \t]+(.+)$")
 # Exchange's "The following recipient(s) cannot be reached:" list: "x@y on <date>".
-_ON_DATE = re.compile(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+on[ \t]+\d[^\n]*$", re.IGNORECASE)
-_BRACKETED_REASON = re.compile(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+[\[(](.+)[\])][ \t.]*$")
-_TRAILING = re.compile(rf":[ \t]*<({_ADDR})>[ \t.]*$")
-_NOT_RECIPIENT = re.compile(
+_ON_DATE = pattern(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+on[ \t]+\d[^\n]*$", re.IGNORECASE)
+_BRACKETED_REASON = pattern(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+[\[(](.+)[\])][ \t.]*$")
+_TRAILING = pattern(rf":[ \t]*<({_ADDR})>[ \t.]*$")
+_NOT_RECIPIENT = pattern(
     r"(?:message-id|in-reply-to|references|mail from|from|sender|return-path|envelope-from"
     r"|reply-to|smtp\.mailfrom)[ \t]*[:=]?[ \t]*<?$",
     re.IGNORECASE,
 )
-_PHRASE = re.compile(
+_PHRASE = pattern(
     rf"(?:\bto|\brecipient|\baddress(?:es)?|\bRCPT TO|\bfor|\buser|\bmailbox|attempts)"
     rf"[ \t]*:?[ \t]*<?({_ADDR})>?",
     re.IGNORECASE,
 )
-_MAIL_FROM = re.compile(rf"mail\s+from:?\s*<({_ADDR})>", re.IGNORECASE)
-_SYSTEM_LOCAL = re.compile(r"^(?:postmaster|mailer-daemon|mailer_daemon|root|abuse|noreply)@", re.I)
-_REPLY_LINE = re.compile(r"(?:^|[\s:'\"(])[245]\d\d[ \-][^\n]*|[245]\.\d{1,3}\.\d{1,3}[^\n]*")
-_CODE = re.compile(r"(?<![\w.\-/:#])[245]\d\d(?:[ \-]|$)|\b[245]\.\d{1,3}\.\d{1,3}\b")
-_LETTERS = re.compile(r"[^\W\d_]")
-_INTRO = re.compile(
+_MAIL_FROM = pattern(rf"mail\s+from:?\s*<({_ADDR})>", re.IGNORECASE)
+_SYSTEM_LOCAL = pattern(r"^(?:postmaster|mailer-daemon|mailer_daemon|root|abuse|noreply)@", re.I)
+_REPLY_LINE = pattern(r"(?:^|[\s:'\"(])[245]\d\d[ \-][^\n]*|[245]\.\d{1,3}\.\d{1,3}[^\n]*")
+_CODE = pattern(r"(?<![\w.\-/:#])[245]\d\d(?:[ \-]|$)|\b[245]\.\d{1,3}\.\d{1,3}\b")
+_LETTERS = pattern(r"[^\W\d_]")
+_INTRO = pattern(
     r"^(?:reason|because|for the following reason|the problem appears to be|error|"
     r"technical details.*|additional information follows|-+ ?server message.*)\s*:?\s*$",
     re.IGNORECASE,
@@ -68,7 +69,7 @@ _INTRO = re.compile(
 
 # A labelled reason just above a recipient line of the same paragraph ("reject reason: Mailbox
 # full" then "target mail address: x@y"): that recipient's own error text.
-_REASON_LABEL = re.compile(
+_REASON_LABEL = pattern(
     r"^[ \t*\-]*(?:[A-Za-z][A-Za-z \-]{0,30}\b)?(?:reason|error|cause|problem|diagnostic|status"
     r"|details?)[ \t]*[:=][ \t]*(\S.*)$",
     re.IGNORECASE,

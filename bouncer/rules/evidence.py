@@ -14,12 +14,11 @@ dict per rule that spoke, with the rule, what it read and the reason it gave.
 
 from __future__ import annotations
 
-import re
-
 from bouncer.rules.codes import WEAK_STATUS_REASONS, status_reason
 from bouncer.rules.matcher import PhraseMatcher
 from bouncer.rules.phrases import ENGLISH, GENERIC, REASON_ORDER
 from bouncer.rules.phrases_intl import INTERNATIONAL
+from bouncer.rules.regex_cache import pattern
 
 Steps = list[dict] | None
 
@@ -49,17 +48,17 @@ PAIR_WINNERS = {
 RECIPIENT_SIDE_REASONS = frozenset(
     {"userunknown", "hostunknown", "mailboxfull", "suspend", "filtered", "hasmoved"}
 )
-_SENDER_REFUSED = re.compile(
+_SENDER_REFUSED = pattern(
     r"sender (?:address |domain )?(?:rejected|refused|denied|not allowed)|envelope sender"
     r"|badmailfrom|mail from (?:rejected|refused)"
 )
 # Commands answered before the client named a sender or a recipient.
 GREETING_COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "AUTH"})
 # Signs in the text of the command a reply answered, when the entry does not say.
-_AFTER_DATA = re.compile(r"end of data|after (?:end of )?data|data command|after the message")
-_AT_RCPT = re.compile(r"rcpt to|rcpt command|recipient address rejected")
+_AFTER_DATA = pattern(r"end of data|after (?:end of )?data|data command|after the message")
+_AT_RCPT = pattern(r"rcpt to|rcpt command|recipient address rejected")
 # Wording that names a lookup of the address that found nothing: the address itself.
-_LOOKUP_FAILED = re.compile(
+_LOOKUP_FAILED = pattern(
     r"not listed in|(?:couldn't|could not|can't|cannot) be found|(?:wasn't|was not) found"
     r"|(?:is )?not recogni[sz]ed"
 )

@@ -1,10 +1,11 @@
 """Compile an ordered phrase table into one regular expression and find the best reason in text.
 
 A phrase is lower-case literal text; `*` inside it stands for a short gap of any characters
-("mailbox * full"), and `{a|b|c}` for one of several words, so one line describes a family of
-wordings ("{no such|unknown} {user|mailbox}" is four phrases). A phrase starts at the start of
-a word (never after an ASCII letter or digit); text in scripts without spaces (Japanese,
-Chinese) can match anywhere.
+("mailbox * full"), and `{a|b|c}` for one of several words (an empty one: the word may be
+missing), so one line describes a family of wordings ("{no such|unknown} {user|mailbox}"
+stands for four phrases; it is compiled as a choice, not multiplied out). A phrase starts at
+the start of a word (never after an ASCII letter or digit); text in scripts without spaces
+(Japanese, Chinese) can match anywhere.
 
 All phrases go into one prefix trie emitted as a single regular expression, so a search costs
 one pass over the text whatever the number of phrases. After each match the search resumes one
@@ -15,11 +16,14 @@ comes first in the table wins, wherever in the text it was found.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Container, Iterable, Sequence
+
+from bouncer.rules.regex_cache import compiled
 
 GAP = "*"
 GAP_PATTERN = ".{0,80}?"
-_CHOICE = re.compile(r"\{([^{}]*)\}")
+_SPECIAL = re.compile(r"\{[^{}]*\}|\*")  # a choice of words, or a gap
 _TERMINAL = ""
 _WORD_START = "(?<![a-z0-9])"
 
@@ -37,31 +41,26 @@ def normalise(text: str) -> str:
 _CONTINUATION = re.compile(r"(?<![\w.])[245]\d\d-(?:[245]\.\d{1,3}\.\d{1,3} )?")
 
 
-def expand(phrase: str) -> list[str]:
-    """Return every literal phrase a family stands for: '{a|b} c' → ['a c', 'b c'].
-
-    An empty choice drops the word: '{very |}full' → ['very full', 'full']. Runs of spaces
-    left by a dropped word fold to one.
-    """
-    found = _CHOICE.search(phrase)
-    if found is None:
-        return [" ".join(phrase.split(" ")).replace("  ", " ")]
-    head, tail = phrase[: found.start()], phrase[found.end() :]
-    return [
-        expanded
-        for choice in found.group(1).split("|")
-        for expanded in expand(head + choice + tail)
-    ]
-
-
 def _tokens(phrase: str) -> list[str]:
-    """Split a phrase into trie tokens: single characters and the gap marker."""
+    """Split a phrase into trie tokens: single characters, the gap `*`, and `{a|b}` choices."""
     tokens: list[str] = []
-    for part_index, part in enumerate(phrase.split(GAP)):
-        if part_index:
-            tokens.append(GAP)
-        tokens.extend(part)
+    position = 0
+    for found in _SPECIAL.finditer(phrase):
+        tokens.extend(phrase[position : found.start()])
+        tokens.append(found.group(0))
+        position = found.end()
+    tokens.extend(phrase[position:])
     return tokens
+
+
+def _token_source(token: str) -> str:
+    """Return the regex source of one token (a choice tries its longer words first)."""
+    if token == GAP:
+        return GAP_PATTERN
+    if len(token) > 2 and token[0] == "{" and token[-1] == "}":
+        words = sorted(token[1:-1].split("|"), key=len, reverse=True)
+        return "(?:" + "|".join(re.escape(word) for word in words) + ")"
+    return re.escape(token)
 
 
 def _build_trie(phrases: Iterable[tuple[str, int]]) -> dict:
@@ -87,8 +86,7 @@ def _emit(node: dict, rank: _Ranker) -> str:
     for token in sorted(
         (key for key in node if key != _TERMINAL), key=lambda k: (rank(node[k]), k)
     ):
-        head = GAP_PATTERN if token == GAP else re.escape(token)
-        branches.append((rank(node[token]), head + _emit(node[token], rank)))
+        branches.append((rank(node[token]), _token_source(token) + _emit(node[token], rank)))
     if _TERMINAL in node:
         branches.append((rank.end(node), f"(?P<p{node[_TERMINAL]}>)"))
     branches.sort(key=lambda branch: branch[0])  # stable: equal ranks keep the order above
@@ -135,13 +133,18 @@ class PhraseMatcher:
         numbered: list[tuple[str, int]] = []
         self._phrase_rank: dict[str, int] = {}
         for rank, (_, phrases) in enumerate(table):
-            for phrase in (literal for family in phrases for literal in expand(family)):
+            for phrase in phrases:
                 phrase_id = len(numbered)
                 numbered.append((phrase.lower().lstrip(), phrase_id))
                 self._phrase_rank[f"p{phrase_id}"] = rank
         ranks = {int(name[1:]): rank for name, rank in self._phrase_rank.items()}
-        source = _emit(_build_trie(numbered), _Ranker(ranks))
-        self._regex = re.compile(_WORD_START + source, re.DOTALL)
+
+        def build() -> str:
+            return _WORD_START + _emit(_build_trie(numbered), _Ranker(ranks))
+
+        table_text = repr((numbered, ranks)).encode()
+        digest = f"{zlib.crc32(table_text):08x}{zlib.adler32(table_text):08x}-{len(numbered)}"
+        self._regex = compiled("phrases", digest, build, re.DOTALL)
 
     def rank(self, reason: str) -> int:
         """Return a reason's position in the table (lower ranks higher); unknown ones rank last."""

@@ -10,9 +10,8 @@ Where a reply carries no code, the provider's documented sentences still name th
 
 from __future__ import annotations
 
-import re
-
 from bouncer.rules.provider_model import Provider, Rule, code_range, rules
+from bouncer.rules.regex_cache import pattern
 
 # fmt: off
 COX_CODES = {
@@ -102,14 +101,14 @@ COX = Provider(
     domains=("cox.net",),
     hosts=("cox.net", "cox.com"),
     rules=COX_RULES,
-    code_pattern=re.compile(r"aup#([a-z0-9]+)"),
+    code_pattern=pattern(r"aup#([a-z0-9]+)"),
     codes=COX_CODES,
 )
 SPECTRUM = Provider(
     "spectrum",
     domains=("charter.net", "spectrum.net"),
     hosts=("charter.net",),
-    code_pattern=re.compile(r"aup#[a-z]{0,2}-?(\d{4})"),
+    code_pattern=pattern(r"aup#[a-z]{0,2}-?(\d{4})"),
     codes=SPECTRUM_CODES,
 )
 ORANGE = Provider(
@@ -117,7 +116,7 @@ ORANGE = Provider(
     domains=("laposte.net", "orange.fr", "wanadoo.fr"),
     hosts=("laposte.net", "orange.fr", "wanadoo.fr"),
     rules=(Rule("authfailure", ("spf/dns de votre nom de domaine",)),),
-    code_pattern=re.compile(r"(?<![a-z])(?:lpnaaa|lpn|ofr|ouk)\d*[_-]?(\d{3})(?!\d)"),
+    code_pattern=pattern(r"(?<![a-z])(?:lpnaaa|lpn|ofr|ouk)\d*[_-]?(\d{3})(?!\d)"),
     codes=ORANGE_CODES,
 )
 GODADDY = Provider(
@@ -125,20 +124,20 @@ GODADDY = Provider(
     domains=(),
     hosts=("secureserver.net",),
     rules=GODADDY_RULES,
-    code_pattern=re.compile(r"(?<![a-z0-9])(ib\d{3})(?!\d)"),
+    code_pattern=pattern(r"(?<![a-z0-9])(ib\d{3})(?!\d)"),
     codes=GODADDY_CODES,
 )
 IUA = Provider(
     "iua",
     domains=("i.ua",),
     hosts=("email.ua",),
-    code_pattern=re.compile(r"\.i\.ua/err/(\d+)/"),
+    code_pattern=pattern(r"\.i\.ua/err/(\d+)/"),
     codes=IUA_CODES,
 )
 FACEBOOK = Provider(
     "facebook",
     domains=("facebook.com",),
     hosts=("facebook.com",),
-    code_pattern=re.compile(r"(?<![a-z])([a-z]{3}-[pt]\d)(?!\d)"),
+    code_pattern=pattern(r"(?<![a-z])([a-z]{3}-[pt]\d)(?!\d)"),
     codes=FACEBOOK_CODES,
 )

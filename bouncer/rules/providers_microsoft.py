@@ -10,9 +10,8 @@ only under the status code Microsoft documents them with.
 
 from __future__ import annotations
 
-import re
-
 from bouncer.rules.provider_model import Provider, Rule, rules
+from bouncer.rules.regex_cache import pattern
 
 # fmt: off
 # Common words that mean something specific only under Microsoft's documented status code.
@@ -131,7 +130,7 @@ OUTLOOK_CODES = {
     "ou-001": "blocked", "ou-002": "badreputation",
 }
 # fmt: on
-OUTLOOK_CODE = re.compile(r"(?<![a-z0-9])((?:rp|sc|dy|ou)-00\d)(?![0-9])")
+OUTLOOK_CODE = pattern(r"(?<![a-z0-9])((?:rp|sc|dy|ou)-00\d)(?![0-9])")
 
 MICROSOFT = Provider(
     "microsoft",
