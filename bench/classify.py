@@ -22,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +52,7 @@ PERL_COMMAND = (
     "for my $f (@ARGV) { my $v = eval { Sisimai->dump($f, delivered => 1, vacation => 1) }; "
     'print $v // "[]", "\\n" }'
 )
+REPO = Path(__file__).resolve().parent.parent
 RATIO_LABEL = "ratio bouncer/sisimai (whole command)"
 
 
@@ -101,13 +103,30 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0
 
 
-def bouncer_command() -> list[str]:
-    """Return the argv prefix of `bouncer classify --json`, preferring this interpreter's venv."""
+def bouncer_command(installed: Path | None = None) -> list[str]:
+    """Return the argv prefix of `bouncer classify --json`: the given install's executable,
+    else this interpreter's venv (a development install may start slower)."""
+    if installed is not None:
+        return [str(installed), "classify", "--json"]
     beside = Path(sys.executable).parent / "bouncer"
     found = str(beside) if beside.is_file() else shutil.which("bouncer")
     if found is None:
-        return [sys.executable, "-c", "from bouncer.cli import main; main()", "classify", "--json"]
+        return [sys.executable, "-c", "from bouncer.entry import run; run()", "classify", "--json"]
     return [found, "classify", "--json"]
+
+
+def user_install(workdir: Path) -> Path | None:
+    """Install bouncer as README tells a user (`pip install .` in a fresh venv) under workdir;
+    return its `bouncer` executable, or None when that fails (no network, no pip)."""
+    venv = workdir / "venv"
+    steps = (
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(venv / "bin" / "pip"), "install", "-q", str(REPO)],
+    )
+    for step in steps:
+        if subprocess.run(step, capture_output=True, timeout=600).returncode != 0:
+            return None
+    return venv / "bin" / "bouncer"
 
 
 def arg_batches(prefix: list[str], names: list[str]) -> list[list[str]]:
@@ -170,10 +189,13 @@ def report_in_process(corpus: list[tuple[Path, bytes]], seconds: float, sisimai:
     )
 
 
-def report_whole_command(paths: list[Path], runs: int, sisimai: bool) -> None:
+def report_whole_command(
+    paths: list[Path], runs: int, sisimai: bool, installed: Path | None
+) -> None:
     """Time the whole commands, alternating, and print messages/s; the ratio line comes last."""
     names = [str(path) for path in paths]
-    commands = {"bouncer": arg_batches(bouncer_command(), names)}
+    print(f"bouncer command: {installed or 'this venv (development install)'}")
+    commands = {"bouncer": arg_batches(bouncer_command(installed), names)}
     if sisimai:
         commands["sisimai"] = arg_batches(["perl", "-MSisimai", "-e", PERL_COMMAND], names)
     outputs = {name: time_command(batches)[1] for name, batches in commands.items()}  # warm-up
@@ -198,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="time budget per analyser")
     parser.add_argument("--runs", type=int, default=3, help="whole-command runs per tool")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of emails")
+    parser.add_argument(
+        "--dev-install",
+        action="store_true",
+        help="time this venv's bouncer instead of a fresh `pip install .` (as README installs it)",
+    )
     args = parser.parse_args(argv)
     corpus = load_corpus(args.corpus) if args.corpus.is_dir() else []
     if not corpus:
@@ -206,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     sisimai = sisimai_installed()
     print(f"corpus: {len(corpus)} files in {args.corpus}")
     report_in_process(corpus, args.seconds, sisimai)
-    report_whole_command([path for path, _ in corpus], max(1, args.runs), sisimai)
+    with tempfile.TemporaryDirectory(prefix="bouncer-bench-") as workdir:
+        installed = None if args.dev_install else user_install(Path(workdir))
+        paths = [path for path, _ in corpus]
+        report_whole_command(paths, max(1, args.runs), sisimai, installed)
     return 0
 
 
