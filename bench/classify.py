@@ -6,11 +6,13 @@ process over the same files for the same time, timed inside Perl (start-up exclu
 the process (start-up included), and prints the ratio bouncer / Sisimai.
 
 Then it times classification as a user sees it: the whole `bouncer classify --json FILE...`
-process (start-up included) against a `perl -MSisimai` one-liner that runs Sisimai->make on each
-of the same files and prints every result as JSON, alternating, --runs times each, and prints
-messages/s (median run) for both. The last line is `ratio bouncer/sisimai (whole command): N.NNx`.
+process (start-up included), installed with `pip install .` into a fresh venv as README does
+(--dev-install: this venv's instead), against a `perl -MSisimai` one-liner that runs
+Sisimai->dump (its JSON output) on each of the same files, alternating, --runs times each, after
+one untimed run of each, and prints messages/s (median run) for both. The last line is
+`ratio bouncer/sisimai (whole command): N.NNx`.
 
-    .venv/bin/python bench/classify.py [--seconds 5] [--runs 3] [--corpus DIR]
+    .venv/bin/python bench/classify.py [--seconds 5] [--runs 3] [--corpus DIR] [--dev-install]
 """
 
 from __future__ import annotations
