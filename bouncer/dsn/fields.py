@@ -11,7 +11,7 @@ from bouncer.rules.regex_cache import pattern
 
 __all__ = ["find_status", "preferred_status"]  # re-exported: where callers look for them
 
-_REPLY = pattern(r"(?<![\w.\-/:#=+])([245][0-5]\d)(?=[\s\-\]:;,]|$)(?!:\d)")
+_REPLY = pattern(r"(?<![\w.\-/:#=+])([245][0-5]\d)(?=[\-\]:;,]|\s+\S)(?!:\d)")
 _LEADING_REPLY = pattern(r"^\s*([245][0-5]\d)(?:[\s\-]|$)")
 _XTEXT = pattern(r"\+([0-9A-Fa-f]{2})")
 _UTF8_XTEXT = pattern(r"\\x\{([0-9A-Fa-f]{1,6})\}")

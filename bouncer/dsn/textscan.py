@@ -58,7 +58,9 @@ _PHRASE = pattern(
 _MAIL_FROM = pattern(rf"mail\s+from:?\s*<({_ADDR})>", re.IGNORECASE)
 _SYSTEM_LOCAL = pattern(r"^(?:postmaster|mailer-daemon|mailer_daemon|root|abuse|noreply)@", re.I)
 _REPLY_LINE = pattern(r"(?:^|[\s:'\"(])[245]\d\d[ \-][^\n]*|[245]\.\d{1,3}\.\d{1,3}[^\n]*")
-_CODE = pattern(r"(?<![\w.\-/:#])[245]\d\d(?:[ \-]|$)|\b[245]\.\d{1,3}\.\d{1,3}\b")
+# A reply code is followed by its text ("550 No such user", "550-5.1.1 ..."): a number that
+# ends a line ("Size (in bytes): 222") is no reply.
+_CODE = pattern(r"(?<![\w.\-/:#])[245]\d\d(?=[ \-]+\S)|\b[245]\.\d{1,3}\.\d{1,3}\b")
 _LETTERS = pattern(r"[^\W\d_]")
 _INTRO = pattern(
     r"^(?:reason|because|for the following reason|the problem appears to be|error|"
@@ -74,6 +76,11 @@ _REASON_LABEL = pattern(
     r"|details?)[ \t]*[:=][ \t]*(\S.*)$",
     re.IGNORECASE,
 )
+
+
+# One "Label: value" line of a list of fields (a summary of the message, a transcript's
+# "RCPT TO:" line).
+_FIELD_LINE = pattern(r"^[ \t]*[A-Za-z][A-Za-z0-9 ()\-]{0,30}:[ \t]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,14 +232,21 @@ def _indent(line: str) -> int:
 
 
 def _following_block(lines: list[str], index: int) -> list[str]:
-    """Return the lines after a recipient line up to a blank line or the next recipient."""
+    """Return the lines after a recipient line up to a blank line or the next recipient.
+
+    When the recipient line is one labelled field of a list ("RCPT TO: x@y" among "Subject:",
+    "Size (in bytes): 222" ...), the fields after it describe the message, not the failure.
+    """
     block = []
     own_indent = _indent(lines[index])
+    in_fields = bool(_FIELD_LINE.match(lines[index]))
     for line in lines[index + 1 : index + 13]:
         if not line.strip():
             break
         if _indent(line) <= own_indent and _line_address(line) is not None:
             break
+        if in_fields and _FIELD_LINE.match(line) and not _CODE.search(line):
+            continue
         block.append(line)
     return block
 
