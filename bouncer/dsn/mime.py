@@ -96,23 +96,33 @@ def split_head(data: bytes) -> tuple[bytes, bytes]:
 
 
 def parse_headers(head: bytes) -> list[tuple[str, str]]:
-    """Parse a header block into (lower-case name, unfolded value) pairs."""
-    text = to_text(head, "utf-8")
+    """Parse a header block into (lower-case name, unfolded value) pairs.
+
+    Continuation lines (and unindented `name=value` parameter lines some mailers write) are
+    gathered and joined once per field, so a field folded over many lines costs time linear
+    in its size.
+    """
     pairs: list[tuple[str, str]] = []
-    for line in text.split("\n"):
+    name: str | None = None
+    current = ""
+    parts: list[str] | None = None  # only for a field that is folded
+    for line in to_text(head, "utf-8").split("\n"):
         if not line:
             continue
-        if line[0] in " \t":
-            if pairs:
-                name, value = pairs[-1]
-                pairs[-1] = (name, f"{value} {line.strip()}")
-            continue
-        name, colon, value = line.partition(":")
-        if colon and name and " " not in name.strip():
-            pairs.append((name.strip().lower(), value.strip()))
-        elif pairs and "=" in line:
-            name, value = pairs[-1]
-            pairs[-1] = (name, f"{value} {line.strip()}")
+        if line[0] not in " \t":
+            field, colon, value = line.partition(":")
+            if colon and field and " " not in field.strip():
+                if name is not None:
+                    pairs.append((name, current if parts is None else " ".join(parts)))
+                name, current, parts = field.strip().lower(), value.strip(), None
+                continue
+            if "=" not in line:
+                continue
+        if name is not None:
+            parts = parts or [current]
+            parts.append(line.strip())
+    if name is not None:
+        pairs.append((name, current if parts is None else " ".join(parts)))
     return pairs
 
 
