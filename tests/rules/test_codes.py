@@ -43,5 +43,3 @@ def test_reply_code_names_a_reason(reply_code, reason):
 @pytest.mark.parametrize("reply_code", ["550", "451", "250", None, ""])
 def test_ambiguous_reply_code_names_nothing(reply_code):
     assert reply_reason(reply_code) is None
-
-
