@@ -34,7 +34,7 @@ def complaint_report(root: Part, part: Part | None, original: Original, texts: l
     fields = [pair for block in field_blocks(part_text(part)) for pair in block] if part else []
     values = _collect(fields)
     feedback_type = (values.get("feedback-type") or ["abuse"])[0].lower().split()[0]
-    recipients = _recipients(values, original) if part else []
+    recipients = _recipients(values, original) if part else _microsoft_recipients(root)
     diagnostic = fold(_first_line(texts))
     entries = tuple(
         Entry(
@@ -82,6 +82,16 @@ def _recipients(values: dict[str, list[str]], original: Original) -> list[str]:
     if found:
         return found
     return find_addresses(original.to or "")[:1]
+
+
+def _microsoft_recipients(root: Part) -> list[str]:
+    """Return the complaining recipient Outlook.com names in the returned message's
+    `X-HmXmrOriginalRecipient` header (its JMRP complaints carry no feedback part)."""
+    for part in root.walk():
+        value = part.get("x-hmxmroriginalrecipient")
+        if value:
+            return find_addresses(value)[:1]
+    return []
 
 
 def _first_line(texts: list[str]) -> str | None:

@@ -30,7 +30,9 @@ def fill_from_text(
         region, excluded
     )
     if not failures and len(entries) == 1:
-        failures = [Failure(entries[0].address, textscan.reply_paragraph(region.split("\n")))]
+        lines = region.split("\n")
+        text = textscan.reply_paragraph(lines) or textscan.region_summary(region)
+        failures = [Failure(entries[0].address, text)]
     by_address = {failure.address.lower(): failure for failure in failures}
     single = failures[0] if len(failures) == 1 and len(entries) == 1 else None
     return tuple(

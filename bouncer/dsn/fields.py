@@ -19,8 +19,10 @@ _COMMENT = pattern(r"\([^()]*\)")
 # An address starts where a token starts (never inside a word a keyword pattern ran into:
 # "userid: userx@..." must not yield "x@...") and has a domain of letters, digits, dots, dashes.
 # (A file path such as "/home/u/.forward@host" is no address either.)
+# (Full-width punctuation of CJK text, "收件人：x@y", delimits like its ASCII form.)
 ADDRESS_PATTERN = (
-    r"(?<![^\s<>()\"',;:\[\]])(?!/)[^\s<>()\"',;:\[\]]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
+    r"(?<![^\s<>()\"',;:\[\]：，；＜＞（）「」])(?!/)"
+    r"[^\s<>()\"',;:\[\]：，；＜＞（）「」]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]"
 )
 _ADDRESS = pattern(ADDRESS_PATTERN)
 

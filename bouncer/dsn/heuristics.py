@@ -42,6 +42,10 @@ _DELAY_TEXT = Caseless(
 )
 OWN_HEADERS = ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc")
 SENDER_HEADERS = ("from", "return-path", "sender")
+# Whom the bounce goes back to (the original's sender, or a bounce address): a failed
+# recipient only when the text names no other ("A message sent by <x> could not be
+# delivered to <y>" names y; a message someone sent to themselves names x alone).
+RETURN_HEADERS = ("to", "delivered-to")
 _LETTERS = pattern(r"[^\W\d_]{3,}")
 _GROUPS_HELP = "groups.google.com/support"
 _BULLET = pattern(r"^[ \t]*\*[ \t]+\S", re.M)
@@ -113,7 +117,9 @@ def _group_entry(failure: Failure, summary: str | None) -> Entry:
 def _failures(root: Part, region: str) -> list[Failure]:
     """Return the failed recipients: text rules (the addresses as sent), X-Failed-Recipients,
     phrases, then flufl.bounce."""
-    found = textscan.scan_failures(region, own_addresses(root, SENDER_HEADERS))
+    senders = own_addresses(root, SENDER_HEADERS)
+    found = textscan.scan_failures(region, senders | own_addresses(root, RETURN_HEADERS))
+    found = found or textscan.scan_failures(region, senders)
     if found:
         return found
     listed = _header_failures(root, region)
@@ -169,7 +175,19 @@ def _entry(failure: Failure, delayed: bool, region: str, text: str) -> Entry:
         reply_code=find_reply_code(failure.diagnostic),
         diagnostic=failure.diagnostic,
         command=command_for(failure.address, failure.diagnostic, region, text),
+        remote_mta=remote_host(failure.diagnostic),
     )
+
+
+# The remote host a text bounce names for a reply: Postfix "host mx.example.com[192.0.2.1]
+# said:", Exim "host mx.example.com [192.0.2.1]:".
+_REMOTE_HOST = pattern(r"\bhost ([A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z]{2,})[ \t]*\[[0-9a-fA-F.:]+\]")
+
+
+def remote_host(diagnostic: str | None) -> str | None:
+    """Return the remote host name an error text names, if any (for providers' tables)."""
+    found = _REMOTE_HOST.search(diagnostic) if diagnostic else None
+    return found.group(1).lower() if found else None
 
 
 def _pasted_status(text: str) -> Report | None:

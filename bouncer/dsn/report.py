@@ -52,7 +52,8 @@ def read(raw: bytes) -> Report:
     texts = body_texts(root)
     original = find_original(root, texts)
     found = (
-        _standard(root, texts)
+        (_autoreply(root, texts) if autoreply.is_challenge(root) else None)
+        or _standard(root, texts)
         or _complaint(root, original, texts)
         or ses.ses_report(texts)
         or heuristics.bounce_report(root, texts, raw)

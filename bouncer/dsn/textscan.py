@@ -41,6 +41,9 @@ _ALONE = pattern(
 )
 _LEADING = pattern(rf"^[ \t*\-]*<({_ADDR})>[ \t]*(?:[:.,]+|\.\.\.)?[ \t]*(.*)$")
 _LEADING_BARE = pattern(rf"^[ \t*\-]*({_ADDR})[ \t]*(?::|\.\.\.)[ \t]+(.+)$")
+# An address rendered with its link ("x@y<mailto:x@y> A communication failure ...", Outlook's
+# plain-text NDRs), the error text after it.
+_MAILTO_LINKED = pattern(rf"^[ \t*\-]*({_ADDR})<mailto:[^>]*>[ \t]*(.*)$")
 # Exchange's "The following recipient(s) cannot be reached:" list: "x@y on <date>".
 _ON_DATE = pattern(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+on[ \t]+\d[^\n]*$", re.IGNORECASE)
 _BRACKETED_REASON = pattern(rf"^[ \t*\-]*<?({_ADDR})>?[ \t]+[\[(](.+)[\])][ \t.]*$")
@@ -51,11 +54,16 @@ _NOT_RECIPIENT = pattern(
     re.IGNORECASE,
 )
 _PHRASE = pattern(
-    rf"(?:\bto|\brecipient|\baddress(?:es)?|\bRCPT TO|\bfor|\buser|\bmailbox|attempts)"
-    rf"[ \t]*:?[ \t]*<?({_ADDR})>?",
+    rf"(?:\bto|\brecipient|\baddress(?:es)?|\bRCPT TO|\bfor|\buser|\bmailbox|attempts"
+    rf"|收件人|收信人|受信者|宛先|수신자)"
+    rf"[ \t]*[:：]?[ \t]*['\"]?<?({_ADDR})>?",
     re.IGNORECASE,
 )
-_MAIL_FROM = pattern(rf"mail\s+from:?\s*<({_ADDR})>", re.IGNORECASE)
+# The sender a text names: a transcript's "MAIL FROM:<x>", Exim's "A message sent by <x>".
+_MAIL_FROM = pattern(
+    rf"(?:mail\s+from:?|(?:message|mail)\s+(?:sent|submitted)\s+by:?)\s*<?({_ADDR})>?",
+    re.IGNORECASE,
+)
 _SYSTEM_LOCAL = pattern(r"^(?:postmaster|mailer-daemon|mailer_daemon|root|abuse|noreply)@", re.I)
 _REPLY_LINE = pattern(r"(?:^|[\s:'\"(])[245]\d\d[ \-][^\n]*|[245]\.\d{1,3}\.\d{1,3}[^\n]*")
 # A reply code is followed by its text ("550 No such user", "550-5.1.1 ..."): a number that
@@ -157,11 +165,14 @@ def _line_address(line: str) -> tuple[str, str] | None:
     if leading:
         return leading.group(1).strip("."), leading.group(2)
     dated = _ON_DATE.match(line)
-    return (dated.group(1).strip("."), "") if dated else None
+    if dated:
+        return dated.group(1).strip("."), ""
+    linked = _MAILTO_LINKED.match(line)
+    return (linked.group(1).strip("."), linked.group(2)) if linked else None
 
 
 def envelope_senders(region: str) -> set[str]:
-    """Return the addresses a transcript in the text gives as the envelope sender."""
+    """Return the addresses the text gives as the sender (a transcript's envelope sender)."""
     return {m.group(1).lower() for m in _MAIL_FROM.finditer(region)}
 
 

@@ -23,14 +23,15 @@ from bouncer.rules.regex_cache import pattern
 Steps = list[dict] | None
 
 # Reasons a text can name when the diagnostic did not come from an SMTP server (x-postfix,
-# x-local ...): problems of the reporting system itself or of the recipient's domain in DNS
-# ("Host or domain name not found"), never the recipient's mailbox.
+# x-local ...): problems of the reporting system itself, of the recipient's domain in DNS
+# ("Host or domain name not found"), or a local recipient the system does not know (Postfix
+# local(8): 'unknown user: "x"').
 LOCAL_REASONS = frozenset(
     {
         "mailboxfull", "authfailure", "badreputation", "speeding", "spamdetected",
         "virusdetected", "policyviolation", "norelaying", "systemerror", "networkerror",
         "suspend", "contenterror", "systemfull", "notaccept", "expired", "securityerror",
-        "mailererror", "hostunknown",
+        "mailererror", "hostunknown", "userunknown",
     }
 )  # fmt: skip
 # What a local delivery program's failure (x-unix) can be besides a mailer error.
@@ -60,7 +61,8 @@ _AT_RCPT = pattern(r"rcpt to|rcpt command|recipient address rejected")
 # Wording that names a lookup of the address that found nothing: the address itself.
 _LOOKUP_FAILED = pattern(
     r"not listed in|(?:couldn't|could not|can't|cannot) be found|(?:wasn't|was not) found"
-    r"|(?:is )?not recogni[sz]ed"
+    r"|(?:is )?not recogni[sz]ed|(?:user|mailbox|recipient|address|account) not found"
+    r"|(?:rcpt|recipient|mailbox|address) <[^>]*> does not exist"
 )
 MATCHER = PhraseMatcher(
     [(reason, ENGLISH.get(reason, ()) + INTERNATIONAL.get(reason, ())) for reason in REASON_ORDER]
@@ -129,8 +131,13 @@ def weigh(from_text: str | None, from_status: str | None, steps: Steps = None) -
 def _unknown_user(
     text: str, from_status: str | None, command: str | None, status: str | None, steps: Steps
 ) -> str:
-    """Decide "unknown user" wording from the lookup it names or the command it answered."""
-    if command is None and _LOOKUP_FAILED.search(text):
+    """Decide "unknown user" wording from the lookup it names or the command it answered.
+
+    Wording that says a lookup of the address found nothing ("user not found", "could not be
+    found") is the address itself, even after DATA: large providers (Mail.ru, Yahoo) accept
+    every RCPT and refuse unknown mailboxes at the end of the message.
+    """
+    if command in (None, "DATA") and _LOOKUP_FAILED.search(text):
         note(steps, "lookup failed", "userunknown", "a lookup of the address found nothing")
         return "userunknown"
     command = command or _command_in_text(text)

@@ -112,6 +112,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "{deferred|blocked|rejected|limited|throttled} due to {user complaints|complaints"
         "|poor reputation|low reputation|bad reputation|reputation}",
     ),
+    "blocked": (
+        # the connecting host refused as such (RFC 5321 §3.1 554 at the greeting)
+        "{your |the |}{host|ip|ip address|server|client|client host} {is |}not {allowed|permitted}"
+        " to {connect|send|relay mail}",
+    ),
     "speeding": (
         # Apple iCloud "deferred due to excessive volume"; Exchange "thread limit exceeded"
         "{deferred|throttled|limited|rejected|delayed} due to {excessive|high|unusual|unexpected}"

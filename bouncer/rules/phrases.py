@@ -63,7 +63,7 @@ GENERIC: tuple[tuple[str, tuple[str, ...]], ...] = (
         # RFC 5321 §4.2.2 gives "mailbox unavailable" as the text of any 550: an unknown
         # mailbox, no access, or a policy refusal; a status code says which.
         "does not exist", "doesn't exist", "mailbox unavailable", "mailbox is unavailable",
-        "mailbox not available",
+        "mailbox not available", "mailbox * unavailable",
     )),
     ("spamdetected", (
         "spam",

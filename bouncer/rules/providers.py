@@ -21,6 +21,7 @@ from bouncer.rules.providers_isp import (
     CLOUDFLARE,
     DOCOMO,
     KDDI,
+    MAILRU,
     TENCENT,
     YAHOO,
     ZOHO,
@@ -29,7 +30,7 @@ from bouncer.rules.providers_microsoft import MICROSOFT, OUTLOOK
 
 PROVIDERS: tuple[Provider, ...] = (
     GOOGLE, WORKSPACE, MICROSOFT, OUTLOOK, APPLE, AOL, YAHOO, ZOHO, TENCENT, CLOUDFLARE, KDDI,
-    DOCOMO, COX, SPECTRUM, ORANGE, GODADDY, IUA, FACEBOOK, MESSAGELABS, MIMECAST,
+    DOCOMO, COX, SPECTRUM, ORANGE, GODADDY, IUA, FACEBOOK, MESSAGELABS, MIMECAST, MAILRU,
 )  # fmt: skip
 
 

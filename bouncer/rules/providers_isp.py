@@ -40,7 +40,7 @@ AOL = Provider("aol", ("aol.com",), ("mail.aol.com", "mx.aol.com"), rules((
     ("notaccept", ("type=mx: malformed or unexpected name server reply",)),
 )))
 
-YAHOO = Provider("yahoo", (), ("yahoodns.net",), rules((
+YAHOO = Provider("yahoo", ("yahoo.com", "ymail.com", "rocketmail.com"), ("yahoodns.net",), rules((
     ("authfailure", ("yahoo requires all senders to authenticate with either spf or dkim",)),
     ("blocked", (
         " because the ip is in spamhaus's list;", "not accepted from ip addresses on spamhaus xbl",
@@ -58,6 +58,19 @@ YAHOO = Provider("yahoo", (), ("yahoodns.net",), rules((
     ("toomanyconn", ("max message per connection reached",)),
     ("userunknown", ("dd this user doesn't have a ", "mailbox not found")),
 )))
+
+# Mail.ru accepts every recipient and refuses unknown or disabled ones after DATA, in one
+# sentence: "550 Message was not accepted -- invalid mailbox. Local mailbox x@mail.ru is
+# unavailable: user not found" (or "account is disabled"); the reply decides, not the stage.
+MAILRU = Provider(
+    "mailru",
+    ("mail.ru", "inbox.ru", "list.ru", "bk.ru", "internet.ru"),
+    ("mail.ru",),
+    rules((
+        ("suspend", ("is unavailable: account is disabled", "is unavailable: account is blocked")),
+        ("userunknown", ("is unavailable: user not found", "invalid mailbox")),
+    )),
+)
 
 ZOHO = Provider("zoho", ("zoho.com", "zoho.eu", "zohomail.com"), ("zoho.com", "zoho.eu"), rules((
     ("authfailure", ("email rejected per dmarc policy",)),

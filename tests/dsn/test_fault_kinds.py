@@ -182,3 +182,118 @@ def test_vendor_markers_make_an_auto_reply(header: str) -> None:
         "Content-Type: text/plain\n\nThanks, I am travelling until Monday.\n"
     ).encode()
     assert analyse_bytes(raw).as_dict()["kind"] == "autoreply"
+
+
+# Kinds found on other libraries' test messages ------------------------------------------------
+
+
+def test_the_sender_a_bounce_names_is_not_a_failed_recipient() -> None:
+    body = (
+        "A message sent by\n\n  <sender@example.test>\n\ncould not be delivered to one or more of"
+        " its recipients. The following address(es) failed:\n\n  rcpt@example.net\n"
+        "    host mx.example.net [192.0.2.9]: 550 5.1.1 No such user\n"
+    )
+    raw = _text_bounce(body).replace(b"To: bounces@", b"To: postmaster@")
+    assert [r[0] for r in _recipients(raw)] == ["rcpt@example.net"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "gone@example.net<mailto:gone@example.net> The address could not be found.",
+        "收件人：gone@example.net",
+        "Recipient: 'gone@example.net'",
+    ],
+)
+def test_recipient_layouts_of_other_mail_systems(line: str) -> None:
+    raw = _text_bounce(f"Your message could not be delivered.\n\n{line}\n\n550 No such user here\n")
+    assert [r[0] for r in _recipients(raw)] == ["gone@example.net"]
+
+
+def test_a_local_delivery_agents_unknown_user_is_the_address() -> None:
+    block = (
+        "Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.0.999\n"
+        'Diagnostic-Code: X-Postfix; unknown user: "gone@example.org"\n'
+    )
+    assert _recipients(_dsn(block))[0][1:3] == ("hard", "userunknown")
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("550 Message was not accepted -- invalid mailbox. Local mailbox x@example.org is "
+         "unavailable: user not found (in reply to end of DATA command)", "userunknown"),
+        ("552 1 Requested mail action aborted, mailbox not found (in reply to end of DATA "
+         "command)", "userunknown"),
+        ("550 5.0.0 <x@example.org>... User unknown (in reply to end of DATA command)", "filtered"),
+    ],
+)  # fmt: skip
+def test_after_data_a_failed_lookup_is_the_address_other_words_a_filter(
+    reply: str, reason: str
+) -> None:
+    block = "Final-Recipient: rfc822; x@example.org\nAction: failed\nStatus: 5.0.0\n"
+    block += f"Diagnostic-Code: smtp; {reply}\n"
+    assert _recipients(_dsn(block))[0][2] == reason
+
+
+def test_a_report_without_diagnostic_reads_its_human_part() -> None:
+    block = "Original-Recipient: rfc822;<f.b@example.org>\nFinal-Recipient: LOCAL;<f.b>\n"
+    block += "Action: failed\nStatus: 5.0.0\n"
+    text = "Failed to deliver to '<f.b@example.org>'\nLOCAL module reports:\n account is full"
+    assert _recipients(_dsn(block, text=text))[0][:3] == ("f.b@example.org", "soft", "mailboxfull")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Subject: Fuori ufficio",
+        "Subject: Автоответ",
+        "Subject: I will be out of office until Monday",
+        "Subject: This is an automated response",
+        "X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent",
+        "X-MS-Exchange-Inbox-Rules-Loop: someone@example.org",
+    ],
+)
+def test_more_auto_reply_markers(header: str) -> None:
+    raw = (
+        f"From: someone@example.org\nTo: news@shop.example\n{header}\n"
+        "Content-Type: text/plain; charset=utf-8\n\nThanks for writing.\n"
+    ).encode()
+    assert analyse_bytes(raw).as_dict()["kind"] == "autoreply"
+
+
+def test_outlooks_auto_response_suppress_alone_is_no_auto_reply() -> None:
+    raw = (
+        b"From: someone@example.org\nTo: news@shop.example\nSubject: Re: your order\n"
+        b"X-Auto-Response-Suppress: All\nContent-Type: text/plain\n\nPlease call me.\n"
+    )
+    assert analyse_bytes(raw).as_dict()["kind"] != "autoreply"
+
+
+def test_a_challenge_response_notice_shaped_as_a_report_is_an_auto_reply() -> None:
+    raw = _dsn("Final-Recipient: rfc822; x@example.org\nStatus: 4.7.0\n").replace(
+        b"Subject: Undeliverable", b"Subject: Your message is waitlisted\nX-Boxbe-Notice: true"
+    ).replace(b"From: postmaster@mx.example.net", b"From: Boxbe <notice@boxbe.example>")
+    assert analyse_bytes(raw).as_dict()["kind"] == "autoreply"
+
+
+def test_an_outlook_complaint_names_the_complainer() -> None:
+    raw = b"""From: staff@hotmail.com
+To: abuse@shop.example
+Subject: complaint about message from 192.0.2.7
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: message/rfc822
+
+X-HmXmrOriginalRecipient: complainer@hotmail.example
+From: news@shop.example
+Subject: Offers
+
+Buy now.
+--b--
+"""
+    report = analyse_bytes(raw).as_dict()
+    assert report["kind"] == "complaint"
+    assert [r["address"] for r in report["recipients"]] == ["complainer@hotmail.example"]
