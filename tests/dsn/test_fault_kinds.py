@@ -271,9 +271,13 @@ def test_outlooks_auto_response_suppress_alone_is_no_auto_reply() -> None:
 
 
 def test_a_challenge_response_notice_shaped_as_a_report_is_an_auto_reply() -> None:
-    raw = _dsn("Final-Recipient: rfc822; x@example.org\nStatus: 4.7.0\n").replace(
-        b"Subject: Undeliverable", b"Subject: Your message is waitlisted\nX-Boxbe-Notice: true"
-    ).replace(b"From: postmaster@mx.example.net", b"From: Boxbe <notice@boxbe.example>")
+    raw = (
+        _dsn("Final-Recipient: rfc822; x@example.org\nStatus: 4.7.0\n")
+        .replace(
+            b"Subject: Undeliverable", b"Subject: Your message is waitlisted\nX-Boxbe-Notice: true"
+        )
+        .replace(b"From: postmaster@mx.example.net", b"From: Boxbe <notice@boxbe.example>")
+    )
     assert analyse_bytes(raw).as_dict()["kind"] == "autoreply"
 
 
