@@ -60,6 +60,11 @@ def is_autoreply(root: Part) -> bool:
     return has_vendor_marker(root)
 
 
+# Challenge-response systems answer with a "hold until you confirm" notice, sometimes shaped as
+# a delivery report (Boxbe: `Diagnostic-Code: X-Boxbe-Notice; Sender not pre-approved`).
+CHALLENGE_TYPES = frozenset({"x-boxbe-notice"})
+
+
 def is_challenge(root: Part) -> bool:
     """Tell whether the message is a challenge-response system's notice (Boxbe's waitlist:
     `X-Boxbe-Notice`), an automatic reply even when it is shaped as a delivery report."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 from bouncer.dsn import arf, autoreply, combine, heuristics, ses, standard
 from bouncer.dsn.fields import find_addresses, parse_date
@@ -75,6 +76,9 @@ def _standard(root: Part, texts: list[str]) -> Report | None:
     if any(combine.needs_text(entry) for entry in entries):
         entries = combine.fill_from_text(entries, texts, heuristics.own_addresses(root))
     entries = combine.add_commands(entries, texts)
+    if all((entry.diagnostic_type or "") in autoreply.CHALLENGE_TYPES for entry in entries):
+        held = tuple(replace(entry, action=None, hint="vacation") for entry in entries)
+        return Report(kind="autoreply", entries=held, source="a challenge-response notice")
     return Report(
         kind=standard.kind_of_entries(entries),
         entries=entries,

@@ -271,14 +271,19 @@ def test_outlooks_auto_response_suppress_alone_is_no_auto_reply() -> None:
 
 
 def test_a_challenge_response_notice_shaped_as_a_report_is_an_auto_reply() -> None:
-    raw = (
+    by_header = (
         _dsn("Final-Recipient: rfc822; x@example.org\nStatus: 4.7.0\n")
         .replace(
             b"Subject: Undeliverable", b"Subject: Your message is waitlisted\nX-Boxbe-Notice: true"
         )
         .replace(b"From: postmaster@mx.example.net", b"From: Boxbe <notice@boxbe.example>")
     )
-    assert analyse_bytes(raw).as_dict()["kind"] == "autoreply"
+    by_field = _dsn(
+        "Final-Recipient: rfc822; x@example.org\nStatus: 4.7.0\n"
+        "Diagnostic-Code: X-Boxbe-Notice; Sender not pre-approved.\n"
+    )
+    for raw in (by_header, by_field):
+        assert analyse_bytes(raw).as_dict()["kind"] == "autoreply"
 
 
 def test_an_outlook_complaint_names_the_complainer() -> None:
