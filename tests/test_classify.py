@@ -215,7 +215,7 @@ def test_unknown_user_after_the_message_body_is_filtered():
 def test_unknown_user_at_rcpt_is_userunknown_even_behind_a_mailbox_status():
     text = "did not like our RCPT TO: 550 5.2.1 Recipient address rejected: User unknown"
     assert reason_of(text, status="5.2.1") == "userunknown"
-    assert reason_of("550 5.2.1 <rcpt@example.org>... User Unknown", status="5.2.1") == "suspend"
+    assert reason_of("550 5.2.1 <rcpt@example.org>... User Unknown", status="5.2.1") == "filtered"
     assert reason_of("550 5.2.1 Mailbox not available", status="5.2.1") == "suspend"
 
 
@@ -325,7 +325,7 @@ def test_status_is_a_code_the_report_or_the_reply_states_else_none():
         ("DATA", "5.0.0", "filtered"),  # after the message was read: maybe a content filter
         ("DATA", "5.1.1", "userunknown"),  # ... unless the status names the address
         (None, "5.0.0", "userunknown"),  # no command known: the reply decides
-        (None, "5.2.1", "suspend"),  # X.2.1: the mailbox exists but is disabled
+        (None, "5.2.1", "filtered"),  # X.2.1 says the mailbox exists: the words may be a filter's
         ("MAIL", "5.0.0", "rejected"),
         ("CONN", None, "blocked"),
     ],

@@ -158,9 +158,10 @@ def unknown_user_reason(
 ) -> str:
     """Return the reason for "unknown user" wording, from the command it answered.
 
-    Refused at RCPT TO, the address itself was refused (userunknown). A status that says the
-    mailbox exists but is disabled (X.2.1, RFC 3463) decides otherwise (suspend); after DATA
-    a filter that read the message may have said it (filtered). With no command known:
+    Refused at RCPT TO, the address itself was refused (userunknown). Behind a status that
+    says the mailbox exists but is disabled (X.2.1, RFC 3463) the words contradict the code:
+    a filter may have said them (filtered, as the reference analyser reads 5.2.1); after DATA
+    likewise. With no command known:
     a report whose only status is the generic X.0.0 is decided by the remote reply it carries
     (userunknown); a report with no status at all, or one naming another subject, stays
     filtered, as the reference analyser reads it (carriers' filters answer that way).
@@ -168,7 +169,7 @@ def unknown_user_reason(
     if command == "RCPT" or from_status == "userunknown":
         return "userunknown"
     if from_status == "suspend":
-        return "suspend"
+        return "filtered"  # X.2.1 says the mailbox exists; the words say it does not
     if command in GREETING_COMMANDS:
         return "blocked"
     if command == "MAIL":
