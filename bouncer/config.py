@@ -37,7 +37,13 @@ class SmtpConfig:
     max_message_size: int = 10_240_000
     max_recipients: int = 1000
     max_connections: int = 100
-    timeout: float = 300.0
+    max_connections_per_ip: int = 20  # Postfix smtpd_client_connection_count_limit, scaled
+    junk_command_limit: int = 100  # commands outside a transaction (Postfix's default 100)
+    session_lifetime: float = 1800.0  # seconds a session may last in all
+    timeout: float = 300.0  # seconds a client may stay silent (also between DATA lines)
+    data_timeout: float = 600.0  # seconds the whole DATA phase may take (RFC 5321: 10 min)
+    tls_cert: str = ""  # PEM certificate for STARTTLS ("" : no STARTTLS)
+    tls_key: str = ""  # its private key
     shutdown_grace: float = 30.0
 
 
@@ -84,6 +90,8 @@ class Config:
 
     db_path: str = "state/bouncer.db"
     keep_raw: timedelta | None = timedelta(days=90)
+    keep_records: timedelta | None = None  # None: forever
+    keep_events: timedelta | None = timedelta(days=400)
     case_sensitive_local_part: bool = False
     log_format: str = "auto"
     log_level: str = "info"
