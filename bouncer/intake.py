@@ -8,6 +8,7 @@ batch with the exception, so the session answers 451 and the sender retries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from pathlib import Path
@@ -34,6 +35,7 @@ class InboxWriter:
 
     def __init__(self, db_path: str | Path) -> None:
         self._db_path = db_path
+        self.last_error: str | None = None  # the last failure to store, until a success
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="bouncer-intake", daemon=True)
 
@@ -83,9 +85,15 @@ class InboxWriter:
                 db = db or open_db(self._db_path)
                 ids = inbox.insert_batch(db, [request[0] for request in batch])
             except Exception as exc:  # noqa: BLE001 - every failure must reach the waiters
+                self.last_error = repr(exc)
+                if db is not None:  # a fresh connection next time: the file may be writable again
+                    with contextlib.suppress(Exception):
+                        db.close()
+                    db = None
                 for _, future, loop in batch:
                     loop.call_soon_threadsafe(_settle, future, None, exc)
                 continue
+            self.last_error = None
             for (_, future, loop), message_id in zip(batch, ids, strict=True):
                 loop.call_soon_threadsafe(_settle, future, message_id, None)
         if db is not None:

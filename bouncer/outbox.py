@@ -26,6 +26,7 @@ from sqlite_utils import Database
 from bouncer import webhook
 from bouncer.clock import from_iso, to_iso, utcnow
 from bouncer.config import WebhookConfig
+from bouncer.health import Health
 from bouncer.store import outbox as store
 from bouncer.store.outbox import Delivery
 from bouncer.webhook import DeliveryResult
@@ -135,7 +136,9 @@ class Outbox:
         timeout: float = 10.0,
         batch: int = 500,
         policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen value
+        health: Health | None = None,
     ) -> None:
+        self._health = health or Health()
         self._processor = processor
         self._hooks = _by_url(webhooks)
         self._clock = clock
@@ -172,8 +175,11 @@ class Outbox:
         while True:
             try:
                 await self.tick()
-            except Exception:  # noqa: BLE001 - the loop outlives any one failure
+            except Exception as exc:  # noqa: BLE001 - the loop outlives any one failure
                 log.exception("webhook.outbox_failed")
+                self._health.fail("outbox", repr(exc))
+            else:
+                self._health.beat("outbox")
             await self._pause()
 
     async def tick(self) -> int:

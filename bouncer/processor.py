@@ -77,7 +77,7 @@ def static_suppression(
 
 
 def _reapply_suppressions(
-    db: Database, receipt: Receipt, analysis: Analysis, now: datetime
+    db: Database, receipt: Receipt, analysis: Analysis, now: datetime, bound: str | None = None
 ) -> list[dict]:
     """On reprocessing: add what the new verdicts imply, withdraw what they no longer do.
 
@@ -87,7 +87,7 @@ def _reapply_suppressions(
     written, kept = [], set()
     for entry, verdict in analysis.verdicts:
         request = static_suppression(receipt.message_id, analysis.report.kind, entry, verdict)
-        if request is None or is_placeholder(request.address):
+        if request is None or not _acts_on(db, entry, bound):
             continue
         kept.add(db.identity.key(request.address))
         removed = changes.removed_at(db, request.address)
@@ -144,6 +144,25 @@ def name_verp_recipient(
     return analyse(replace(report, entries=entries), class_overrides)
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A stored message parsed and classified, ready to be written (no database touched)."""
+
+    message: StoredMessage
+    analysis: Analysis
+    token: Token | None
+    copy_of: str  # the report's fingerprint
+
+
+def prepare(message: StoredMessage, now: datetime, settings: Settings | None = None) -> Prepared:
+    """Parse and classify a stored message, outside any database transaction (pure)."""
+    settings = settings or Settings()
+    token = verp_token(message, settings.verp, now)
+    analysis = analyse_bytes(message.raw, settings.class_overrides)
+    analysis = name_verp_recipient(analysis, token, settings.class_overrides)
+    return Prepared(message, analysis, token, fingerprint(message.raw))
+
+
 def process(
     db: Database,
     message: StoredMessage,
@@ -152,20 +171,33 @@ def process(
     *,
     reprocess: bool = False,
 ) -> Processed:
-    """Analyse one stored message and write everything it implies in one transaction.
+    """Analyse one stored message, then write everything it implies in one transaction."""
+    settings = settings or Settings()
+    prepared = prepare(message, now, settings)
+    with db.atomic():
+        return write(db, prepared, now, settings, reprocess=reprocess)
+
+
+def write(
+    db: Database,
+    prepared: Prepared,
+    now: datetime,
+    settings: Settings,
+    *,
+    reprocess: bool = False,
+) -> Processed:
+    """Write a prepared message's records, deferrals, suppressions and events (in the caller's
+    transaction).
 
     With reprocess, the message's records are replaced and only its suppressions are revised
     (deferral history is not replayed, so no bounce or timer events are raised again). A copy
     of a report already received (same fingerprint) is recorded but acts on nothing: each
     report counts once. When `verp.require_valid` is set, a report without a valid signed
-    return path is recorded but changes no deferral or suppression.
+    return path is recorded but changes nothing, and one with a valid token acts only on the
+    recipient the token names (a forged report naming someone else changes nothing for them).
     """
-    settings = settings or Settings()
-    token = verp_token(message, settings.verp, now)
-    analysis = analyse_bytes(message.raw, settings.class_overrides)
-    analysis = name_verp_recipient(analysis, token, settings.class_overrides)
-    copy_of = fingerprint(message.raw)
-    first = inbox.first_copy(db, copy_of)
+    message, analysis, token = prepared.message, prepared.analysis, prepared.token
+    first = inbox.first_copy(db, prepared.copy_of)
     tracked = not settings.verp.require_valid or bool(token and token.valid)
     tracked = tracked and (first is None or first >= message.id)
     receipt = Receipt(
@@ -175,13 +207,24 @@ def process(
         token.recipient if token else None,
         token.valid if token else None,
     )
-    with db.atomic():
-        written = _write(db, receipt, analysis, now, settings, tracked and not reprocess)
-        if tracked and reprocess:
-            written += _reapply_suppressions(db, receipt, analysis, now)
-        inbox.mark_processed(db, message.id, analysis.report.kind, now, copy_of)
+    bound = token.recipient if settings.verp.require_valid and token and token.valid else None
+    written = _write(db, receipt, analysis, now, settings, tracked and not reprocess, bound)
+    if tracked and reprocess:
+        written += _reapply_suppressions(db, receipt, analysis, now, bound)
+    inbox.mark_processed(db, message.id, analysis.report.kind, now, prepared.copy_of)
     duplicate_of = first if first is not None and first < message.id else None
     return Processed(message.id, analysis, tuple(written), tracked, duplicate_of)
+
+
+def _acts_on(db: Database, entry: Entry, bound: str | None) -> bool:
+    """Tell whether a report may act on an entry: any real address, or only the address a
+    valid signed return path names when tokens are required."""
+    if is_placeholder(entry.address):
+        return False
+    if bound is None:
+        return True
+    subject = about(entry.address, entry.original_recipient)
+    return db.identity.key(subject) == db.identity.key(bound)
 
 
 def _write(
@@ -191,13 +234,14 @@ def _write(
     now: datetime,
     settings: Settings,
     track: bool,
+    bound: str | None = None,
 ) -> list[dict]:
     """Replace the message's records; with `track`, run each entry through the tracker."""
     written: list[dict] = []
     records.delete_for_message(db, receipt.message_id)
     for entry, verdict in analysis.verdicts:
         records.insert(db, receipt, analysis.report, entry, verdict)
-        if track and not is_placeholder(entry.address):
+        if track and _acts_on(db, entry, bound):
             written += tracking.track_entry(
                 db,
                 analysis.report,

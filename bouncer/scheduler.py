@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 import structlog
 from sqlite_utils import Database
 
-from bouncer import notify, tracking
+from bouncer import tracking
 from bouncer.clock import utcnow
+from bouncer.health import Health
 from bouncer.store import inbox
 from bouncer.tracker import Policy
 from bouncer.worker import Processor
@@ -57,7 +58,9 @@ class Scheduler:
         clock: Callable[[], datetime] = utcnow,
         on_events: Callable[[list[dict]], None] | None = None,
         keep_raw: timedelta | None = None,
+        health: Health | None = None,
     ) -> None:
+        self._health = health or Health()
         self._processor = processor
         self._policy = policy
         self._interval = max(interval.total_seconds(), 0.05)
@@ -68,7 +71,6 @@ class Scheduler:
     async def sweep(self) -> list[dict]:
         """Run one sweep now and emit what fired."""
         fired = await self._processor.call(lambda db: sweep_once(db, self._clock(), self._policy))
-        notify.emit(fired)
         if fired and self._on_events is not None:
             self._on_events(fired)
         if self._keep_raw is not None:
@@ -92,6 +94,9 @@ class Scheduler:
         while True:
             try:
                 await self.sweep()
-            except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+            except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next interval
                 log.exception("scheduler.sweep_failed")
+                self._health.fail("scheduler", repr(exc))
+            else:
+                self._health.beat("scheduler")
             await asyncio.sleep(self._interval)

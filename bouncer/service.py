@@ -1,12 +1,17 @@
-"""Wire the daemon together on one asyncio loop: SMTP server, intake, processor; signals."""
+"""Wire the daemon together on one asyncio loop: SMTP server, intake, processor, scheduler,
+webhook outbox, journal; supervision, health and signals.
+
+Start-up binds the listening socket before it creates or opens the database, so a port in use
+leaves no empty database behind; only then does the server start accepting. Every long-running
+loop runs under `health.supervise` (restarted with backoff when it fails) and reports to one
+`Health`; the systemd watchdog is pinged only while all of them are healthy.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +21,12 @@ import structlog
 
 from bouncer.clock import utcnow
 from bouncer.config import Config
+from bouncer.health import Health, supervise
 from bouncer.intake import InboxWriter
+from bouncer.journal import Journal
 from bouncer.processor import Settings
 from bouncer.scheduler import Scheduler
+from bouncer.sdnotify import sd_notify, watchdog
 from bouncer.smtp import BounceHandler, BounceSMTP, SessionGate
 from bouncer.store import open_db
 from bouncer.worker import Processor
@@ -26,28 +34,8 @@ from bouncer.worker import Processor
 if TYPE_CHECKING:
     from bouncer.outbox import Outbox
 
+__all__ = ["sd_notify", "serve"]
 log = structlog.get_logger("bouncer.service")
-
-
-def sd_notify(state: str) -> None:
-    """Send a state line to systemd when run under Type=notify (no-op otherwise)."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.sendto(state.encode(), address)
-
-
-async def _watchdog() -> None:
-    """Ping systemd's watchdog at half its interval while the loop is alive (WatchdogSec=)."""
-    interval = int(os.environ.get("WATCHDOG_USEC", "0")) / 2_000_000
-    if interval <= 0 or os.environ.get("WATCHDOG_PID", str(os.getpid())) != str(os.getpid()):
-        return
-    while True:
-        sd_notify("WATCHDOG=1")
-        await asyncio.sleep(interval)
 
 
 async def _drain_sessions(gate: SessionGate, grace: float) -> None:
@@ -61,8 +49,11 @@ async def _drain_sessions(gate: SessionGate, grace: float) -> None:
             smtp.transport.close()
 
 
-async def _start_server(config: Config, handler: BounceHandler, gate: SessionGate):  # noqa: ANN202
-    """Listen on the configured address with aiosmtpd on this loop."""
+async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # noqa: ANN202
+    """Bind the configured address with aiosmtpd on this loop (not yet accepting).
+
+    Raises OSError when the address cannot be bound (in use, no permission, not on this host).
+    """
     loop = asyncio.get_running_loop()
     smtp = config.smtp
 
@@ -76,7 +67,9 @@ async def _start_server(config: Config, handler: BounceHandler, gate: SessionGat
             timeout=smtp.timeout,
         )
 
-    return await loop.create_server(factory, config.listen_host, config.listen_port)
+    return await loop.create_server(
+        factory, config.listen_host, config.listen_port, start_serving=False
+    )
 
 
 @dataclass
@@ -86,44 +79,71 @@ class _Parts:
     writer: InboxWriter
     processor: Processor
     scheduler: Scheduler
+    journal: Journal
     outbox: Outbox | None
     gate: SessionGate
+    health: Health
 
 
 def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
-    """Create the intake writer, processor, scheduler and (with webhooks) the outbox."""
+    """Create the intake writer, processor, scheduler, journal and (with webhooks) outbox."""
+    health = Health()
     writer = InboxWriter(config.db_path).start()
     settings = Settings.from_config(config)
-    processor = Processor(config.db_path, settings, clock)
+    processor = Processor(config.db_path, settings, clock, health)
+    journal = Journal(processor.call, health)
     outbox = None
     if config.webhooks:
         from bouncer.outbox import Outbox  # aiohttp only when webhooks are configured
 
-        outbox = Outbox(processor, config.webhooks, clock=clock)
-        processor.on_processed = outbox.wake
-    on_events = (lambda _fired: outbox.wake()) if outbox else None
+        outbox = Outbox(processor, config.webhooks, clock=clock, health=health)
+
+    def committed(*_: object) -> None:
+        journal.wake()
+        if outbox is not None:
+            outbox.wake()
+
+    processor.on_processed = committed
     scheduler = Scheduler(
         processor,
         settings.policy,
         config.tracker.sweep_interval,
         clock=clock,
-        on_events=on_events,
+        on_events=committed,
         keep_raw=config.keep_raw,
+        health=health,
     )
-    return _Parts(writer, processor, scheduler, outbox, SessionGate(config.smtp.max_connections))
+    gate = SessionGate(config.smtp.max_connections)
+    return _Parts(writer, processor, scheduler, journal, outbox, gate, health)
+
+
+def _status(parts: _Parts) -> Callable[[], str]:
+    """Return the STATUS= line maker: backlog, sessions, and the last unresolved error."""
+
+    def status() -> str:
+        error = parts.writer.last_error or parts.health.last_error()
+        line = f"sessions {len(parts.gate.sessions)}, processing backlog {parts.processor.backlog}"
+        return f"{line}; last error: {error}" if error else line
+
+    return status
 
 
 async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
-    """Start processing, sweeping and (after registering webhooks) delivering."""
+    """Start the supervised loops and the watchdog."""
+    loops: dict[str, Callable[[], object]] = {
+        "processor": parts.processor.run,
+        "scheduler": parts.scheduler.run,
+        "journal": parts.journal.run,
+    }
     if parts.outbox is not None:
-        await parts.outbox.register()
+        with contextlib.suppress(Exception):  # the outbox registers on its first pass too
+            await parts.outbox.register()
+        loops["outbox"] = parts.outbox.run
     tasks = [
-        asyncio.create_task(_watchdog(), name="watchdog"),
-        asyncio.create_task(parts.processor.run(), name="processor"),
-        asyncio.create_task(parts.scheduler.run(), name="scheduler"),
+        asyncio.create_task(supervise(name, run, parts.health), name=name)
+        for name, run in loops.items()
     ]
-    if parts.outbox is not None:
-        tasks.append(asyncio.create_task(parts.outbox.run(), name="outbox"))
+    tasks.append(asyncio.create_task(watchdog(parts.health, _status(parts)), name="watchdog"))
     return tasks
 
 
@@ -162,11 +182,11 @@ async def serve(
     """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening.
 
     `clock` (aware UTC) stamps receipts and drives processing, timers and webhook retries.
-    Raises StoreError when the database cannot be used (or keeps another address rule).
+    Raises OSError when the address cannot be bound (before any database file is created),
+    StoreError when the database cannot be used (or keeps another address rule).
     """
-    open_db(config.db_path, identity=config.identity).close()  # migrate before any traffic
     stop = stop or asyncio.Event()
-    parts = _build(config, clock)
+    parts = _build(config, clock)  # no database file is touched before the first message
     handler = BounceHandler(
         config.smtp.domains,
         parts.writer.store,
@@ -174,10 +194,32 @@ async def serve(
         on_stored=parts.processor.wake,
         clock=clock,
     )
-    server = await _start_server(config, handler, parts.gate)
+    try:
+        server = await _bind(config, handler, parts.gate)
+        try:
+            open_db(config.db_path, identity=config.identity).close()  # migrate before traffic
+        except BaseException:
+            server.close()
+            raise
+    except BaseException:
+        parts.writer.stop()
+        await parts.processor.release()
+        raise
+    await _run(config, parts, server, stop, ready)
+
+
+async def _run(
+    config: Config,
+    parts: _Parts,
+    server: asyncio.AbstractServer,
+    stop: asyncio.Event,
+    ready: Callable[[int], None] | None,
+) -> None:
+    """Serve until stopped, then shut down in order."""
     port = server.sockets[0].getsockname()[1]
     _on_signals(stop)
     tasks = await _start_tasks(parts)
+    await server.start_serving()
     log.info(
         "service.started",
         listen=f"{config.listen_host}:{port}",

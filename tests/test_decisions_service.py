@@ -77,7 +77,7 @@ def test_serve_refuses_a_database_kept_by_another_identity_rule(tmp_path: Path) 
         '[smtp]\nlisten = "127.0.0.1:0"\n'
     )
     result = CliRunner().invoke(main, ["serve", "--config", str(config)])
-    assert result.exit_code == 3
+    assert result.exit_code == 78  # EX_CONFIG
     assert "case_sensitive_local_part" in result.output
     assert "Traceback" not in result.output
 
@@ -91,6 +91,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         args = ["serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "b.db")]
         result = CliRunner().invoke(main, args)
-    assert result.exit_code == 3
+    assert result.exit_code == 69  # EX_UNAVAILABLE
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "b.db").exists()  # no empty database left behind

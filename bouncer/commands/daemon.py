@@ -1,10 +1,35 @@
-"""`bouncer serve`: run the SMTP daemon."""
+"""`bouncer serve`: run the SMTP daemon.
+
+Start-up failures end with one log line naming the cause and an exit status from sysexits(3),
+so systemd (RestartPreventExitStatus=78) and scripts can tell them apart:
+
+| status | meaning |
+|---|---|
+| 78 EX_CONFIG | the configuration is wrong (a key, a value, an address the host lacks) |
+| 77 EX_NOPERM | no permission to listen on the address (port 25 needs CAP_NET_BIND_SERVICE) |
+| 73 EX_CANTCREAT | the database cannot be created, opened or written |
+| 69 EX_UNAVAILABLE | the address is in use |
+| 65 EX_DATAERR | the database is not a bouncer database, is corrupt, or is newer than the code |
+"""
 
 from __future__ import annotations
 
+import errno
+import sys
+
 import click
 
-from bouncer.commands.common import Unavailable, config_option, load_config
+from bouncer.commands.common import config_option, load_config
+
+EX_DATAERR, EX_UNAVAILABLE, EX_CANTCREAT, EX_NOPERM, EX_CONFIG = 65, 69, 73, 77, 78
+_STORE_STATUS = {"open": EX_CANTCREAT, "data": EX_DATAERR, "config": EX_CONFIG}
+_BIND_STATUS = {errno.EADDRINUSE: EX_UNAVAILABLE, errno.EACCES: EX_NOPERM, errno.EPERM: EX_NOPERM}
+
+
+class ConfigProblem(click.ClickException):
+    """A configuration error before logging is set up: one line, exit status EX_CONFIG."""
+
+    exit_code = EX_CONFIG
 
 
 @click.command("serve")
@@ -27,30 +52,54 @@ def serve_cmd(
 ) -> None:
     """Receive bounces over SMTP, store, classify and track them."""
     import asyncio
-    import os
 
-    from bouncer.config import ConfigError, split_listen, with_overrides
     from bouncer.logs import configure
     from bouncer.service import serve
-    from bouncer.store import StoreError
 
-    config = load_config(config_path)
-    if listen:
-        try:
+    config = _config(config_path, listen, db_path, domains)
+    configure(config.log_format, config.log_level)
+    try:
+        asyncio.run(serve(config))
+    except Exception as exc:  # noqa: BLE001 - start-up failures end in one line and a status
+        status, cause = _failure(exc, config.smtp.listen)
+        if status is None:
+            raise
+        import structlog
+
+        structlog.get_logger("bouncer.service").error(
+            "service.start_failed", cause=cause, exit_status=status
+        )
+        sys.exit(status)
+
+
+def _config(config_path, listen, db_path, domains):  # noqa: ANN001, ANN202
+    """Load the configuration with the command line's overrides, or fail with EX_CONFIG."""
+    import os
+
+    from bouncer.commands.common import Unavailable
+    from bouncer.config import ConfigError, split_listen, with_overrides
+
+    try:
+        config = load_config(config_path)
+        if listen:
             split_listen(listen)
-        except ConfigError as exc:
-            raise click.BadParameter(str(exc), param_hint="--listen") from exc
-    config = with_overrides(
+    except (Unavailable, ConfigError) as exc:
+        raise ConfigProblem(str(exc.message if isinstance(exc, Unavailable) else exc)) from exc
+    return with_overrides(
         config,
         listen=listen,
         domains=tuple(domains) or None,
         db_path=db_path or os.environ.get("BOUNCER_DB"),
     )
-    configure(config.log_format, config.log_level)
-    try:
-        asyncio.run(serve(config))
-    except StoreError as exc:
-        raise Unavailable(str(exc)) from exc
-    except OSError as exc:  # the listener: port in use, no permission, address not on the host
-        reason = exc.strerror or str(exc)
-        raise Unavailable(f"cannot listen on {config.smtp.listen}: {reason}") from exc
+
+
+def _failure(exc: Exception, listen: str) -> tuple[int | None, str]:
+    """Return the exit status and the one-line cause of a start-up failure (None: unknown)."""
+    from bouncer.store import StoreError
+
+    if isinstance(exc, StoreError):
+        return _STORE_STATUS.get(exc.kind, EX_DATAERR), str(exc)
+    if isinstance(exc, OSError):
+        cause = f"cannot listen on {listen}: {exc.strerror or exc}"
+        return _BIND_STATUS.get(exc.errno or 0, EX_CONFIG), cause
+    return None, str(exc)

@@ -49,7 +49,16 @@ class BouncerDatabase(Database):
 
 
 class StoreError(RuntimeError):
-    """The database cannot be opened or is not a bouncer database."""
+    """The database cannot be opened or is not a bouncer database.
+
+    `kind`: "open" (the file cannot be created, opened or written: missing, permissions),
+    "data" (not a bouncer database, corrupt, or newer than this code), "config" (it keeps
+    addresses by another rule than the configuration asks for).
+    """
+
+    def __init__(self, message: str, kind: str = "data") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def open_db(
@@ -64,9 +73,12 @@ def open_db(
     """
     file = Path(path)
     if not create and not file.exists():
-        raise StoreError(f"{file}: no such database (start `bouncer serve` or give --db)")
+        raise StoreError(f"{file}: no such database (start `bouncer serve` or give --db)", "open")
     if create:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{file.parent}: cannot create: {exc.strerror}", "open") from exc
     try:
         # isolation_level=None: no implicit transactions. A statement outside atomic() commits
         # on its own, so a stray write can never leave a transaction open on a long-lived
@@ -81,15 +93,19 @@ def open_db(
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         stored = migrate(conn, identity)
+    except sqlite3.OperationalError as exc:
+        kind = "open" if "unable to open" in str(exc) or "readonly" in str(exc) else "data"
+        raise StoreError(f"{file}: {exc}", kind) from exc
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{file}: {exc}") from exc
+        raise StoreError(f"{file}: {exc}", "data") from exc
     if identity is not None and identity != stored:
         conn.close()
         raise StoreError(
             f"{file}: this database compares addresses {_RULES[stored.name]} (fixed when it "
             f"was created), but store.case_sensitive_local_part = "
             f"{str(identity.keep_local_case).lower()} asks to compare them "
-            f"{_RULES[identity.name]}"
+            f"{_RULES[identity.name]}",
+            "config",
         )
     db = BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
     db.identity = stored

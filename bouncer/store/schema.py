@@ -243,6 +243,8 @@ def migrate(conn: sqlite3.Connection, identity: Identity | None = None) -> Ident
     conn.create_function("address_key", 1, _key_or_none(rule), deterministic=True)
     conn.create_function("about_address", 2, _about_or_none, deterministic=True)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+        raise sqlite3.DatabaseError("not a bouncer database (it holds tables of something else)")
     if version > len(MIGRATIONS):
         raise sqlite3.DatabaseError(
             f"schema version {version} is newer than this bouncer knows ({len(MIGRATIONS)})"
