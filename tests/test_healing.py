@@ -188,9 +188,9 @@ def test_an_unusable_database_refuses_to_start_in_one_line(
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
-def test_an_address_the_host_lacks_is_a_configuration_error(tmp_path: Path) -> None:
+def test_an_address_the_host_lacks_is_unavailable(tmp_path: Path) -> None:
     args = ["serve", "--listen", "192.0.2.77:2525", "--db", str(tmp_path / "b.db")]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 78
+    assert result.exit_code == 69  # EX_UNAVAILABLE: the address may come up later
     assert "cannot listen on 192.0.2.77:2525" in result.output
     assert not (tmp_path / "b.db").exists()

@@ -5,10 +5,10 @@ so systemd (RestartPreventExitStatus=78) and scripts can tell them apart:
 
 | status | meaning |
 |---|---|
-| 78 EX_CONFIG | the configuration is wrong (a key, a value, an address the host lacks) |
+| 78 EX_CONFIG | the configuration is wrong (a key, a value) |
 | 77 EX_NOPERM | no permission to listen on the address (port 25 needs CAP_NET_BIND_SERVICE) |
 | 73 EX_CANTCREAT | the database cannot be created, opened or written |
-| 69 EX_UNAVAILABLE | the address is in use |
+| 69 EX_UNAVAILABLE | the address is in use, or not (yet) on this host |
 | 65 EX_DATAERR | the database is not a bouncer database, is corrupt, or is newer than the code |
 """
 
@@ -23,7 +23,12 @@ from bouncer.commands.common import config_option, load_config
 
 EX_DATAERR, EX_UNAVAILABLE, EX_CANTCREAT, EX_NOPERM, EX_CONFIG = 65, 69, 73, 77, 78
 _STORE_STATUS = {"open": EX_CANTCREAT, "data": EX_DATAERR, "config": EX_CONFIG}
-_BIND_STATUS = {errno.EADDRINUSE: EX_UNAVAILABLE, errno.EACCES: EX_NOPERM, errno.EPERM: EX_NOPERM}
+_BIND_STATUS = {
+    errno.EADDRINUSE: EX_UNAVAILABLE,
+    errno.EADDRNOTAVAIL: EX_UNAVAILABLE,  # may come up later at boot: systemd retries
+    errno.EACCES: EX_NOPERM,
+    errno.EPERM: EX_NOPERM,
+}
 
 
 class ConfigProblem(click.ClickException):
