@@ -117,6 +117,19 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     return _Parts(writer, processor, scheduler, journal, outbox, gate, health)
 
 
+def _verp_refusal(
+    config: Config, clock: Callable[[], datetime]
+) -> Callable[[str], str | None] | None:
+    """Return the RCPT check of signed return paths when they are required (else None)."""
+    verp = config.verp
+    if not (verp.require_valid and verp.keys):
+        return None
+    from bouncer.verp import day_number, refusal
+
+    secrets = verp.secrets()
+    return lambda address: refusal(address, secrets, day_number(clock()), verp.max_age.days)
+
+
 def _status(parts: _Parts) -> Callable[[], str]:
     """Return the STATUS= line maker: backlog, sessions, and the last unresolved error."""
 
@@ -193,6 +206,7 @@ async def serve(
         max_recipients=config.smtp.max_recipients,
         on_stored=parts.processor.wake,
         clock=clock,
+        refuse=_verp_refusal(config, clock),
     )
     try:
         server = await _bind(config, handler, parts.gate)

@@ -37,7 +37,11 @@ class BounceHandler:
         max_recipients: int = 1000,
         on_stored: Callable[[int], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        refuse: Callable[[str], str | None] | None = None,
     ) -> None:
+        """`refuse(address)` names why a bounce address is refused (verp.require_valid: a
+        token that does not hold, or unsigned VERP), or returns None to accept it."""
+        self._refuse = refuse
         self.domains = frozenset(d.lower().rstrip(".") for d in domains)
         self._store = store
         self._max_recipients = max_recipients
@@ -62,6 +66,10 @@ class BounceHandler:
         if not self.accepts(address):
             log.info("smtp.rcpt_rejected", rcpt=address, peer=_peer(session))
             return f"550 5.7.1 <{address}>: relay access denied, not a bounce domain here"
+        problem = self._refuse(address) if self._refuse is not None else None
+        if problem is not None:
+            log.info("smtp.rcpt_forged", rcpt=address, problem=problem, peer=_peer(session))
+            return f"550 5.7.1 <{address}>: not a return path signed here ({problem})"
         if len(envelope.rcpt_tos) >= self._max_recipients:
             return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)

@@ -94,3 +94,12 @@ def test_complaint_naming_nobody_is_recorded_not_suppressed(db) -> None:  # noqa
     assert done.analysis.report.kind == "complaint" and done.events == ()
     assert suppressions.list_active(db, NOW) == []
     assert db.conn.execute("SELECT COUNT(*) FROM bounces").fetchone() == (1,)
+
+
+def test_a_valid_token_acts_on_its_own_recipient_only(db) -> None:  # noqa: ANN001
+    strict = Settings(verp=replace(VERP, require_valid=True))
+    forged = postfix_dsn("victim@example.com", "5.1.1", UNKNOWN.replace("gone", "victim"))
+    done = receive(db, forged, signed("attacker@example.net"), strict)
+    assert suppressions.get(db, "victim@example.com", NOW) is None  # recorded, not acted on
+    assert db.conn.execute("SELECT recipient FROM bounces").fetchall() == [("victim@example.com",)]
+    assert done.events == ()

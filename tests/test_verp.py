@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bouncer.verp import decode, encode
+from bouncer.verp import decode, encode, refusal
 
 SECRETS = {"a": b"first secret", "b": b"second secret"}
 DAY = 20_782
@@ -71,3 +71,31 @@ def test_bad_inputs_to_encode_are_refused() -> None:
         encode("no-at-sign", "bounces@b.example", "a", SECRETS["a"], DAY)
     with pytest.raises(ValueError):
         encode("x@example.com", "bounces@b.example", "ab", SECRETS["a"], DAY)
+
+
+def test_the_mac_has_64_bits_and_earlier_40_bit_tags_still_read() -> None:
+    path = encode("x@example.com", "bounces@b.example", "a", SECRETS["a"], DAY)
+    tag = path.split("+", 1)[1].split("-", 1)[0]
+    assert len(tag) == 1 + 4 + 16
+    legacy = path.replace(tag, tag[:15])  # a tag written by an earlier version
+    assert decode(legacy, SECRETS, DAY, 60).valid
+    assert decode(path.replace(tag, tag[:15] + "0"), SECRETS, DAY, 60) is None
+
+
+def test_a_mac_with_other_characters_is_refused_not_raised() -> None:
+    path = encode("x@example.com", "bounces@b.example", "a", SECRETS["a"], DAY)
+    tag = path.split("+", 1)[1].split("-", 1)[0]
+    for odd in ("é" * 16, "０" * 16, "\x00" * 16):
+        forged = path.replace(tag, tag[:5] + odd)
+        token = decode(forged, SECRETS, DAY, 60)
+        assert token is None or not token.valid
+
+
+def test_refusal_names_what_a_required_signature_lacks() -> None:
+    good = encode("x@example.com", "bounces@b.example", "a", SECRETS["a"], DAY)
+    assert refusal(good, SECRETS, DAY, 60) is None
+    assert refusal("bounces@b.example", SECRETS, DAY, 60) is None  # a plain bounce address
+    assert refusal("bounces+x=example.com@b.example", SECRETS, DAY, 60) == "unsigned"
+    assert refusal(good.replace("x=", "y="), SECRETS, DAY, 60) == "bad-signature"
+    assert refusal(good, SECRETS, DAY + 61, 60) == "expired"
+    assert refusal(good, {"b": SECRETS["b"]}, DAY, 60) == "unknown-key"
