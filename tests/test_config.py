@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from dataclasses import fields, replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from bouncer.config import Config, ConfigError, load, parse_duration, split_listen
+from bouncer.config import (
+    CLASS_NAMES,
+    REASON_NAMES,
+    Config,
+    ConfigError,
+    SmtpConfig,
+    TrackerConfig,
+    VerpConfig,
+    WebhookConfig,
+    from_mapping,
+    load,
+    parse_duration,
+    split_listen,
+    with_overrides,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config" / "bouncer.toml"
+SECRET = "0123456789abcdef"  # 16 characters: the shortest secret allowed
+HOOK = f'[[webhooks]]\nurl = "https://app.example.com/h"\nsecret = "{SECRET}"\n'
 
 
 def test_no_file_gives_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,12 +42,28 @@ def test_no_file_gives_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_documented_example_equals_defaults() -> None:
-    config = load(ROOT / "config" / "bouncer.toml")
+    config = load(EXAMPLE)
     assert config.smtp == Config().smtp
     assert config.tracker == Config().tracker
     assert config.db_path == Config().db_path
     assert config.keep_raw == Config().keep_raw
     assert config.case_sensitive_local_part is False
+    assert replace(config, source=None) == Config()  # every key, the new ones too
+
+
+def test_documented_example_shows_every_key() -> None:
+    documented = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    assert set(documented) == {"store", "smtp", "classify", "tracker", "verp", "log"}
+    assert set(documented["smtp"]) == {f.name for f in fields(SmtpConfig)}
+    assert set(documented["tracker"]) == {f.name for f in fields(TrackerConfig)}
+    assert set(documented["verp"]) == {f.name for f in fields(VerpConfig)}
+    assert set(documented["store"]) == {
+        "path", "keep_raw", "keep_records", "keep_events", "case_sensitive_local_part"
+    }  # fmt: skip
+    assert set(documented["log"]) == {"format", "level"}
+    assert set(documented["classify"]) == {"class_overrides"}
+    commented = set(re.findall(r"^# (\w+) = ", EXAMPLE.read_text(encoding="utf-8"), re.M))
+    assert {f.name for f in fields(WebhookConfig)} <= commented  # [[webhooks]]: an example
 
 
 def test_local_part_case_switch(tmp_path: Path) -> None:
@@ -61,7 +98,7 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
         ('[classify]\nclass_overrides = { blocked = "maybe" }\n', "class_overrides.blocked"),
         ("[smtp\n", "b.toml"),
         ('[verp]\nkeys = { ab = "x" }\n', "verp.keys.ab"),
-        ('[verp]\nkeys = { a = "x" }\nkey_id = "b"\n', "verp.key_id"),
+        (f'[verp]\nkeys = {{ a = "{SECRET}" }}\nkey_id = "b"\n', "verp.key_id"),
         ('[verp]\nrequire_valid = "yes"\n', "verp.require_valid"),
         ('[store]\nkeep_raw = "never"\n', "store.keep_raw"),
         ('[store]\nkeepraw = "1d"\n', "keepraw"),
@@ -80,9 +117,12 @@ def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) ->
 
 def test_verp_section(tmp_path: Path) -> None:
     file = tmp_path / "v.toml"
-    file.write_text('[verp]\nkeys = { a = "s1", b = "s2" }\nkey_id = "b"\nrequire_valid = true\n')
+    file.write_text(
+        f'[verp]\nkeys = {{ a = "{SECRET}1", b = "{SECRET}2" }}\nkey_id = "b"\n'
+        "require_valid = true\n"
+    )
     verp = load(file).verp
-    assert verp.secrets() == {"a": b"s1", "b": b"s2"}
+    assert verp.secrets() == {"a": f"{SECRET}1".encode(), "b": f"{SECRET}2".encode()}
     assert (verp.key_id, verp.require_valid) == ("b", True)
 
 
@@ -97,3 +137,318 @@ def test_durations() -> None:
 def test_listen_must_have_a_port() -> None:
     with pytest.raises(ConfigError):
         split_listen("localhost")
+
+
+# Each value the issue "Config that means what it says" lists, then every other kind of bad
+# value: the message names the file and the key, and says what is allowed.
+BAD = [
+    # accepted silently before
+    ('[log]\nlevle = "debug"\n', "log.levle", "[log] has format, level"),
+    ("[classify]\nclass_override = {}\n", "classify.class_override", "has class_overrides"),
+    (
+        '[classify]\nclass_overrides = { mailboxful = "hard" }\n',
+        "classify.class_overrides.mailboxful",
+        "a reason bouncer gives (authfailure,",
+    ),
+    ('[log]\nlevel = "verbose"\n', "log.level", '"debug", "info", "warning", "error"'),
+    ('[log]\nformat = "text"\n', "log.format", '"auto", "json", "console"'),
+    ('[tracker]\nwarn_after = "5d"\n', "tracker.warn_after", "shorter than tracker.give_up_after"),
+    (
+        '[tracker]\nwarn_after = "4h"\ngive_up_after = "4h"\n',
+        "tracker.warn_after",
+        "shorter than tracker.give_up_after (4h)",
+    ),
+    ('[verp]\nkeys = { a = "" }\n', "verp.keys.a", "at least 16 characters"),
+    (
+        '[[webhooks]]\nurl = "ftp://files.example.com/in"\nsecret = "0123456789abcdef"\n',
+        "webhooks #1.url",
+        "http:// or https:// URL with a host",
+    ),
+    # accepted, then refusing all mail
+    ("[smtp]\nmax_connections = 0\n", "smtp.max_connections", "at least 1 (got 0)"),
+    ("[smtp]\ntimeout = -5\n", "smtp.timeout", "above 0"),
+    ("[smtp]\nmax_recipients = 0\n", "smtp.max_recipients", "at least 1 (got 0)"),
+    ("[smtp]\nmax_message_size = -1\n", "smtp.max_message_size", "at least 65536 "),
+    ("[smtp]\ndomains = []\n", "smtp.domains", "one or more domain names (got [])"),
+    # the new [smtp] keys
+    ("[smtp]\nmax_connections_per_ip = 0\n", "smtp.max_connections_per_ip", "at least 1"),
+    (
+        "[smtp]\nmax_connections = 10\n",
+        "smtp.max_connections_per_ip",
+        "at most smtp.max_connections (10) (got 20, the default)",
+    ),
+    (
+        "[smtp]\nmax_connections = 10\nmax_connections_per_ip = 11\n",
+        "smtp.max_connections_per_ip",
+        "(got 11)",
+    ),
+    ("[smtp]\njunk_command_limit = 0\n", "smtp.junk_command_limit", "at least 1"),
+    ("[smtp]\nsession_lifetime = 0\n", "smtp.session_lifetime", "above 0"),
+    ("[smtp]\ndata_timeout = -1.5\n", "smtp.data_timeout", "above 0"),
+    ("[smtp]\ndata_timeout = inf\n", "smtp.data_timeout", "(got inf)"),
+    ('[smtp]\ntimeout = "5m"\n', "smtp.timeout", "a number of seconds"),
+    ('[smtp]\ntls_cert = "/etc/bouncer/cert.pem"\n', "smtp.tls_key", "smtp.tls_cert"),
+    ('[smtp]\ntls_key = "/etc/bouncer/key.pem"\n', "smtp.tls_cert", "smtp.tls_key"),
+    ("[smtp]\ntls_cert = 1\n", "smtp.tls_cert", "a file path"),
+    ("[smtp]\nshutdown_grace = -1\n", "smtp.shutdown_grace", "from 0"),
+    # other [smtp] keys
+    ('[smtp]\nlisten = "localhost"\n', "smtp.listen", "HOST:PORT"),
+    ('[smtp]\nlisten = "127.0.0.1:70000"\n', "smtp.listen", "0 to 65535"),
+    ('[smtp]\nhostname = "bad host"\n', "smtp.hostname", "a domain name"),
+    ('[smtp]\ndomains = ["b.example", "not a domain"]\n', "smtp.domains #2", "a domain name"),
+    ('[smtp]\ndomains = "b.example"\n', "smtp.domains", "a list of one or more domain names"),
+    ("[smtp]\nmax_connections = 1.5\n", "smtp.max_connections", "a whole number"),
+    ("[smtp]\nmax_connections = true\n", "smtp.max_connections", "(got true)"),
+    ("smtp = 5\n", "smtp", "must be a table (got 5)"),
+    # [store]
+    ('[store]\npath = ""\n', "store.path", "not empty"),
+    ('[store]\nkeep_raw = "0d"\n', "store.keep_raw", '"forever"'),
+    ("[store]\nkeep_records = -1\n", "store.keep_records", '"forever"'),
+    ('[store]\nkeep_events = "400 days"\n', "store.keep_events", '"forever"'),
+    # [tracker]
+    ('[tracker]\ngive_up_after = "2h"\n', "tracker.warn_after", "(2h) (got 4h, the default)"),
+    ('[tracker]\nretry_until_limit = "1d"\n', "tracker.give_up_after", "at most"),
+    ("[tracker]\nescalation_threshold = 0\n", "tracker.escalation_threshold", "at least 1"),
+    ("[tracker]\nescalation_window = 0\n", "tracker.escalation_window", "a duration above 0"),
+    ('[tracker]\nsoft_ttl = "-7d"\n', "tracker.soft_ttl", "a duration above 0"),
+    ('[tracker]\nsweep_interval = "0s"\n', "tracker.sweep_interval", "a duration above 0"),
+    ("[tracker]\nsweep_interval = nan\n", "tracker.sweep_interval", "(got nan)"),
+    ("[tracker]\nsoft_ttl = 1e300\n", "tracker.soft_ttl", "too long"),
+    # [verp]
+    ('[verp]\nkey_id = "ab"\n', "verp.key_id", "one of verp.keys"),
+    ('[verp]\nmax_age = "forever"\n', "verp.max_age", "a duration"),
+    ("[verp]\nrequire_valid = true\n", "verp.require_valid", "needs verp.keys"),
+    ('[verp]\nkeys = "secret"\n', "verp.keys", "a table"),
+    # [classify]
+    (
+        '[classify]\nclass_overrides = { blocked = "Hard" }\n',
+        "classify.class_overrides.blocked",
+        '"hard", "soft", "none"',
+    ),
+    # [[webhooks]]
+    ('[[webhooks]]\nurl = "https://app.example.com/h"\n', "webhooks #1.secret", "missing"),
+    ('[[webhooks]]\nsecret = "0123456789abcdef"\n', "webhooks #1.url", "missing"),
+    (HOOK.replace(SECRET, "change-me"), "webhooks #1.secret", "at least 16 characters"),
+    (HOOK.replace("https://app.example.com/h", "https://"), "webhooks #1.url", "with a host"),
+    (HOOK + 'key_id = "a,b"\n', "webhooks #1.key_id", "letters, digits"),
+    (HOOK + 'events = ["bounce.hard", "bounced"]\n', "webhooks #1.events #2", '"bounce.soft"'),
+    (HOOK + "retries = 3\n", "webhooks #1.retries", "[[webhooks]] has url, secret"),
+    (HOOK + HOOK, "webhooks #2.url", "must differ from webhooks #1.url"),
+    ('webhooks = { url = "https://app.example.com/h" }\n', "webhooks", "[[webhooks]] tables"),
+    ("[webhook]\n", "webhook", "unknown section; the sections are store, smtp"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "allowed"), BAD)
+def test_bad_values_are_refused_naming_file_key_and_what_is_allowed(
+    tmp_path: Path, text: str, key: str, allowed: str
+) -> None:
+    file = tmp_path / "bad.toml"
+    file.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load(file)
+    message = str(error.value)
+    assert message.startswith(f"{file}: {key}"), message
+    assert allowed in message, message
+    assert "\n" not in message and "Expected `" not in message  # msgspec's words translated
+
+
+def test_messages_say_what_the_file_has() -> None:
+    with pytest.raises(ConfigError, match=r"^smtp\.max_connections: .* \(got 0\)$"):
+        from_mapping({"smtp": {"max_connections": 0}})
+    with pytest.raises(ConfigError, match=r'\(got "verbose"\)$'):
+        from_mapping({"log": {"level": "verbose"}})
+
+
+def test_messages_never_show_a_secret() -> None:
+    with pytest.raises(ConfigError) as verp:
+        from_mapping({"verp": {"keys": {"a": "hunter2"}}})
+    with pytest.raises(ConfigError) as hook:
+        from_mapping({"webhooks": [{"url": "https://a.example/", "secret": "hunter2"}]})
+    for error in (verp, hook):
+        assert "hunter2" not in str(error.value)
+        assert "a secret of 7 characters" in str(error.value)
+
+
+def test_every_section_read_and_typed(tmp_path: Path) -> None:
+    file = tmp_path / "all.toml"
+    file.write_text(
+        f"""
+[store]
+path = "/var/lib/bouncer/b.db"
+keep_raw = "forever"
+keep_records = "520w"
+keep_events = 86400
+case_sensitive_local_part = true
+
+[smtp]
+listen = "[::]:25"
+hostname = "mx.bounces.example"
+domains = ["bounces.example", "xn--bcher-kva.example", "Bounces.Example."]
+max_message_size = 65536
+max_recipients = 1
+max_connections = 2
+max_connections_per_ip = 2
+junk_command_limit = 5
+session_lifetime = 60
+timeout = 0.5
+data_timeout = 120.5
+tls_cert = "/etc/bouncer/cert.pem"
+tls_key = "/etc/bouncer/key.pem"
+shutdown_grace = 0
+
+[classify]
+class_overrides = {{ mailboxfull = "hard", undefined = "none", onhold = "soft" }}
+
+[tracker]
+warn_after = "90m"
+give_up_after = "2d"
+retry_until_limit = "2d"
+escalation_threshold = 1
+escalation_window = "1w"
+soft_ttl = " 1.5 d "
+sweep_interval = 0.25
+
+[verp]
+keys = {{ a = "{SECRET}", 7 = "{SECRET}{SECRET}" }}
+key_id = "7"
+max_age = "30d"
+require_valid = true
+
+[log]
+format = "console"
+level = "warning"
+
+[[webhooks]]
+url = "http://127.0.0.1:8080/hooks?x=1"
+secret = "{SECRET}"
+
+[[webhooks]]
+url = "https://[::1]/b"
+secret = "{SECRET}x"
+key_id = "2026-11.a"
+events = ["bounce.hard", "suppression.added"]
+"""
+    )
+    config = load(file)
+    assert config.source == str(file)
+    assert (config.db_path, config.keep_raw) == ("/var/lib/bouncer/b.db", None)
+    assert (config.keep_records, config.keep_events) == (timedelta(weeks=520), timedelta(days=1))
+    assert config.identity.keep_local_case is True
+    assert config.smtp == SmtpConfig(
+        listen="[::]:25",
+        hostname="mx.bounces.example",
+        domains=("bounces.example", "xn--bcher-kva.example", "Bounces.Example."),
+        max_message_size=65536,
+        max_recipients=1,
+        max_connections=2,
+        max_connections_per_ip=2,
+        junk_command_limit=5,
+        session_lifetime=60.0,
+        timeout=0.5,
+        data_timeout=120.5,
+        tls_cert="/etc/bouncer/cert.pem",
+        tls_key="/etc/bouncer/key.pem",
+        shutdown_grace=0.0,
+    )
+    assert isinstance(config.smtp.session_lifetime, float)
+    assert (config.listen_host, config.listen_port) == ("::", 25)
+    assert config.class_overrides == {"mailboxfull": "hard", "undefined": "none", "onhold": "soft"}
+    assert config.tracker == TrackerConfig(
+        warn_after=timedelta(minutes=90),
+        give_up_after=timedelta(days=2),
+        retry_until_limit=timedelta(days=2),
+        escalation_threshold=1,
+        escalation_window=timedelta(weeks=1),
+        soft_ttl=timedelta(hours=36),
+        sweep_interval=timedelta(seconds=0.25),
+    )
+    assert config.verp == VerpConfig(
+        keys={"a": SECRET, "7": SECRET * 2},
+        key_id="7",
+        max_age=timedelta(days=30),
+        require_valid=True,
+    )
+    assert (config.log_format, config.log_level) == ("console", "warning")
+    assert config.webhooks == (
+        WebhookConfig("http://127.0.0.1:8080/hooks?x=1", SECRET),
+        WebhookConfig(
+            "https://[::1]/b", SECRET + "x", "2026-11.a", ("bounce.hard", "suppression.added")
+        ),
+    )
+
+
+def test_a_file_sets_only_the_keys_it_writes(tmp_path: Path) -> None:
+    file = tmp_path / "one.toml"
+    file.write_text('[tracker]\nwarn_after = "1h"\n[store]\nkeep_events = "forever"\n')
+    config = load(file)
+    assert replace(config, source=None) == replace(
+        Config(), tracker=TrackerConfig(warn_after=timedelta(hours=1)), keep_events=None
+    )
+    assert from_mapping({}) == Config()
+
+
+def test_overrides_and_direct_construction_still_work() -> None:
+    config = with_overrides(Config(), listen="0.0.0.0:25", domains=("b.example",), db_path="x.db")
+    assert (config.listen_port, config.smtp.domains, config.db_path) == (25, ("b.example",), "x.db")
+    assert replace(SmtpConfig(), max_connections=1).max_connections == 1
+    assert (
+        TrackerConfig(sweep_interval=timedelta(seconds=0.05)).sweep_interval.total_seconds() == 0.05
+    )
+    assert CLASS_NAMES == ("hard", "soft", "none")
+
+
+def test_reason_names_are_every_reason_the_classifier_gives() -> None:
+    from bouncer import classify
+    from bouncer.rules.codes import REPLY_REASONS, STATUS_REASONS
+    from bouncer.rules.evidence import LOCAL_REASONS, PAIR_WINNERS, X_UNIX_REASONS
+    from bouncer.rules.families import FAMILIES
+    from bouncer.rules.phrases import ENGLISH, GENERIC, REASON_ORDER
+    from bouncer.rules.phrases_intl import INTERNATIONAL
+    from bouncer.rules.providers import PROVIDERS
+
+    given = {*REASON_ORDER, *ENGLISH, *INTERNATIONAL, *FAMILIES, *(r for r, _ in GENERIC)}
+    given |= {*STATUS_REASONS.values(), *REPLY_REASONS.values(), *PAIR_WINNERS.values()}
+    given |= LOCAL_REASONS | X_UNIX_REASONS | classify.NOT_FAILURES | classify.HARD_REASONS
+    given |= set(classify.KIND_REASONS.values())
+    for provider in PROVIDERS:
+        given |= {rule.reason for rule in provider.rules} | set(provider.codes.values())
+    # Reasons written as literals in code: fallbacks, a parser's hint, a rule's verdict.
+    sources = [ROOT / "bouncer" / "classify.py", *(ROOT / "bouncer" / "rules").glob("*.py")]
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        given |= set(re.findall(r'(?:return|reason, read =|generic =) "([a-z]+)"', text))
+    for source in (ROOT / "bouncer" / "dsn").glob("*.py"):
+        given |= set(re.findall(r'hint="([a-z]+)"', source.read_text(encoding="utf-8")))
+    given -= set(CLASS_NAMES)  # class_of() returns these; they are classes, not reasons
+    assert set(REASON_NAMES) == given
+    assert list(REASON_NAMES) == sorted(REASON_NAMES)
+
+
+def test_serve_with_a_bad_config_exits_with_one_line(tmp_path: Path) -> None:
+    from bouncer.cli import main
+
+    file = tmp_path / "bad.toml"
+    file.write_text("[smtp]\nmax_connections = 0\n")
+    result = CliRunner().invoke(main, ["serve", "--config", str(file)])
+    assert result.exit_code == 78  # sysexits' EX_CONFIG: systemd does not restart on it
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert str(file) in lines[0] and "smtp.max_connections" in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["log"], ["suppression", "show", "a@b.example"]])
+def test_other_commands_with_a_bad_config_exit_3_with_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    from bouncer.cli import main
+
+    file = tmp_path / "bad.toml"
+    file.write_text('[log]\nlevel = "verbose"\n')
+    result = CliRunner().invoke(main, [*command, "--config", str(file)])
+    assert result.exit_code == 3
+    assert result.output.strip().splitlines() == [
+        f'Error: {file}: log.level: must be one of "debug", "info", "warning", "error"'
+        ' (got "verbose")'
+    ]
