@@ -27,7 +27,8 @@ from bouncer.journal import Journal
 from bouncer.processor import Settings
 from bouncer.scheduler import Scheduler
 from bouncer.sdnotify import sd_notify, watchdog
-from bouncer.smtp import BounceHandler, BounceSMTP, SessionGate
+from bouncer.smtp import BounceHandler
+from bouncer.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
 from bouncer.store import open_db
 from bouncer.worker import Processor
 
@@ -52,10 +53,12 @@ async def _drain_sessions(gate: SessionGate, grace: float) -> None:
 async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # noqa: ANN202
     """Bind the configured address with aiosmtpd on this loop (not yet accepting).
 
-    Raises OSError when the address cannot be bound (in use, no permission, not on this host).
+    Raises OSError when the address cannot be bound (in use, no permission, not on this host),
+    ConfigError when the STARTTLS certificate or key cannot be loaded.
     """
     loop = asyncio.get_running_loop()
     smtp = config.smtp
+    tls = server_tls(smtp.tls_cert, smtp.tls_key)
 
     def factory() -> BounceSMTP:
         return BounceSMTP(
@@ -64,7 +67,7 @@ async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # n
             hostname=smtp.hostname,
             data_size_limit=smtp.max_message_size,
             enable_SMTPUTF8=True,
-            timeout=smtp.timeout,
+            tls_context=tls,
         )
 
     return await loop.create_server(
@@ -113,7 +116,7 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         keep_raw=config.keep_raw,
         health=health,
     )
-    gate = SessionGate(config.smtp.max_connections)
+    gate = SessionGate(SessionLimits.from_config(config.smtp))
     return _Parts(writer, processor, scheduler, journal, outbox, gate, health)
 
 

@@ -1,4 +1,7 @@
-"""The SMTP edge: accept bounces for the configured domains, commit the raw message, then 250."""
+"""The SMTP edge: accept bounces for the configured domains, commit the raw message, then 250.
+
+Session limits (connection caps, timeouts, STARTTLS) live in bouncer.smtp_session.
+"""
 
 from __future__ import annotations
 
@@ -97,63 +100,11 @@ class BounceHandler:
         )
         if self._on_stored is not None:
             self._on_stored(message_id)
+        if hasattr(server, "message_stored"):
+            server.message_stored()
         return f"250 2.0.0 Ok: stored as {message_id}"
 
     async def handle_exception(self, error: Exception) -> str:
         """Turn an unexpected error into a temporary reply so the sender retries."""
         log.error("smtp.error", error=repr(error))
         return REPLY_INTERNAL
-
-
-class SessionGate:
-    """Counts open SMTP sessions, caps them, and tells which are mid-transaction."""
-
-    def __init__(self, max_sessions: int) -> None:
-        self.max_sessions = max_sessions
-        self.sessions: set[BounceSMTP] = set()
-
-    def busy(self) -> list[BounceSMTP]:
-        """Return the sessions inside a mail transaction (MAIL given, DATA not finished)."""
-        return [s for s in self.sessions if s.envelope is not None and s.envelope.mail_from]
-
-    def close_idle(self) -> None:
-        """Say 421 to, and close, every session that is not inside a mail transaction."""
-        busy = self.busy()
-        for smtp in list(self.sessions):
-            if smtp not in busy and smtp.transport is not None:
-                smtp.transport.write(b"421 4.3.2 Service shutting down, try again later\r\n")
-                smtp.transport.close()
-
-
-class BounceSMTP(SMTP):
-    """aiosmtpd's SMTP with a cap on concurrent sessions (421 beyond it).
-
-    Lines longer than RFC 5321's 1000 octets are accepted (as Postfix does) rather than refused
-    with a 5xx: a bounce with an overlong line must not be lost.
-    """
-
-    line_length_limit = 1 << 16
-
-    def __init__(self, handler: BounceHandler, gate: SessionGate, **kwargs: object) -> None:
-        super().__init__(handler, **kwargs)
-        self._gate = gate
-
-    def connection_made(self, transport) -> None:  # noqa: ANN001 - asyncio signature
-        """Register the session with the gate."""
-        self._gate.sessions.add(self)
-        super().connection_made(transport)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        """Unregister the session."""
-        self._gate.sessions.discard(self)
-        super().connection_lost(error)
-
-    async def _handle_client(self) -> None:
-        """Refuse with 421 when over the session cap, else serve the session."""
-        if len(self._gate.sessions) > self._gate.max_sessions:
-            log.warning("smtp.too_many_sessions", limit=self._gate.max_sessions)
-            await self.push("421 4.7.0 Too many connections, try again later")
-            if self.transport is not None:
-                self.transport.close()
-            return
-        await super()._handle_client()

@@ -100,8 +100,11 @@ def _config(config_path, listen, db_path, domains):  # noqa: ANN001, ANN202
 
 def _failure(exc: Exception, listen: str) -> tuple[int | None, str]:
     """Return the exit status and the one-line cause of a start-up failure (None: unknown)."""
+    from bouncer.config import ConfigError
     from bouncer.store import StoreError
 
+    if isinstance(exc, ConfigError):
+        return EX_CONFIG, str(exc)
     if isinstance(exc, StoreError):
         return _STORE_STATUS.get(exc.kind, EX_DATAERR), str(exc)
     if isinstance(exc, OSError):
