@@ -12,6 +12,7 @@ import click
 # "lazily loading subcommands" pattern), so `bouncer classify` pays for none of them.
 LAZY_COMMANDS = {
     "serve": "bouncer.commands.daemon:serve_cmd",
+    "db": "bouncer.commands.database:db_group",
     "suppression": "bouncer.commands.suppression:suppression",
     "log": "bouncer.commands.records:log_cmd",
     "reprocess": "bouncer.commands.records:reprocess_cmd",

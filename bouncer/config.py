@@ -110,7 +110,7 @@ class Config:
 
     db_path: str = "state/bouncer.db"
     keep_raw: timedelta | None = timedelta(days=90)
-    keep_records: timedelta | None = None  # None: forever
+    keep_records: timedelta | None = timedelta(days=400)  # None: forever
     keep_events: timedelta | None = timedelta(days=400)
     case_sensitive_local_part: bool = False
     log_format: str = "auto"

@@ -25,6 +25,7 @@ def check(config: Config, data: dict[str, Any]) -> None:
     data is the parsed TOML the config was built from (to tell a key written from a default).
     """
     _check_smtp(config.smtp, data)
+    _check_store(config, data)
     _order(data, config.tracker, "warn_after", "give_up_after", "shorter than")
     _order(data, config.tracker, "give_up_after", "retry_until_limit", "at most")
     _check_verp(config.verp)
@@ -47,6 +48,20 @@ def _check_smtp(smtp: SmtpConfig, data: dict[str, Any]) -> None:
         raise ConfigError(
             f"smtp.{unset}: must be set when smtp.{given} is (both for STARTTLS, or neither)"
         )
+
+
+def _check_store(config: Config, data: dict[str, Any]) -> None:
+    """Check that records are kept at least as long as raw copies (a raw copy lives in its
+    message record)."""
+    records, raw = config.keep_records, config.keep_raw
+    if records is None or (raw is not None and raw <= records):
+        return
+    raw_text = "forever" if raw is None else _written_duration(raw)
+    raise ConfigError(
+        f"store.keep_records: must be at least store.keep_raw ({raw_text}"
+        f"{_default_note(data, 'store', 'keep_raw')}), as a raw copy is kept in its record"
+        f" (got {_written_duration(records)}{_default_note(data, 'store', 'keep_records')})"
+    )
 
 
 def _check_verp(verp: VerpConfig) -> None:

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from bouncer import tracking
 from bouncer.clock import utcnow
 from bouncer.health import Health
-from bouncer.store import inbox
+from bouncer.store.retention import Retention, prune_once
 from bouncer.tracker import Policy
 from bouncer.worker import Processor
 
@@ -57,37 +57,33 @@ class Scheduler:
         interval: timedelta,
         clock: Callable[[], datetime] = utcnow,
         on_events: Callable[[list[dict]], None] | None = None,
-        keep_raw: timedelta | None = None,
+        retention: Retention | None = None,
         health: Health | None = None,
     ) -> None:
+        """`retention`: what to prune after each sweep (None: keep everything)."""
         self._health = health or Health()
         self._processor = processor
         self._policy = policy
         self._interval = max(interval.total_seconds(), 0.05)
         self._clock = clock
         self._on_events = on_events
-        self._keep_raw = keep_raw
+        self._retention = retention
 
     async def sweep(self) -> list[dict]:
         """Run one sweep now and emit what fired."""
         fired = await self._processor.call(lambda db: sweep_once(db, self._clock(), self._policy))
         if fired and self._on_events is not None:
             self._on_events(fired)
-        if self._keep_raw is not None:
-            await self._prune(self._keep_raw)
+        if self._retention is not None:
+            await self._prune(self._retention)
         return fired
 
-    async def _prune(self, keep_raw: timedelta) -> None:
-        """Drop raw copies older than the retention period (a batch per sweep)."""
+    async def _prune(self, retention: Retention) -> None:
+        """Drop what is past its keep period (a batch of each kind per sweep)."""
         now = self._clock()
-
-        def prune(db: Database) -> int:
-            with db.atomic():
-                return inbox.prune_raw(db, now - keep_raw, now)
-
-        pruned = await self._processor.call(prune)
+        pruned = await self._processor.call(lambda db: prune_once(db, now, retention))
         if pruned:
-            log.info("store.raw_pruned", messages=pruned, before=now - keep_raw)
+            log.info("store.pruned", **vars(pruned))
 
     async def run(self) -> None:
         """Sweep at start (catching up after downtime), then every interval, until cancelled."""

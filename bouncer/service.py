@@ -30,6 +30,7 @@ from bouncer.sdnotify import sd_notify, watchdog
 from bouncer.smtp import BounceHandler
 from bouncer.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
 from bouncer.store import open_db
+from bouncer.store.retention import Retention
 from bouncer.worker import Processor
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         config.tracker.sweep_interval,
         clock=clock,
         on_events=committed,
-        keep_raw=config.keep_raw,
+        retention=Retention(config.keep_raw, config.keep_records, config.keep_events),
         health=health,
     )
     gate = SessionGate(SessionLimits.from_config(config.smtp))

@@ -205,6 +205,8 @@ BAD = [
     ('[store]\nkeep_raw = "0d"\n', "store.keep_raw", '"forever"'),
     ("[store]\nkeep_records = -1\n", "store.keep_records", '"forever"'),
     ('[store]\nkeep_events = "400 days"\n', "store.keep_events", '"forever"'),
+    ('[store]\nkeep_records = "30d"\n', "store.keep_records", "at least store.keep_raw (90d"),
+    ('[store]\nkeep_raw = "forever"\n', "store.keep_records", "(got 400d, the default)"),
     # [tracker]
     ('[tracker]\ngive_up_after = "2h"\n', "tracker.warn_after", "(2h) (got 4h, the default)"),
     ('[tracker]\nretry_until_limit = "1d"\n', "tracker.give_up_after", "at most"),
@@ -276,7 +278,7 @@ def test_every_section_read_and_typed(tmp_path: Path) -> None:
         f"""
 [store]
 path = "/var/lib/bouncer/b.db"
-keep_raw = "forever"
+keep_raw = "30d"
 keep_records = "520w"
 keep_events = 86400
 case_sensitive_local_part = true
@@ -332,7 +334,7 @@ events = ["bounce.hard", "suppression.added"]
     )
     config = load(file)
     assert config.source == str(file)
-    assert (config.db_path, config.keep_raw) == ("/var/lib/bouncer/b.db", None)
+    assert (config.db_path, config.keep_raw) == ("/var/lib/bouncer/b.db", timedelta(days=30))
     assert (config.keep_records, config.keep_events) == (timedelta(weeks=520), timedelta(days=1))
     assert config.identity.keep_local_case is True
     assert config.smtp == SmtpConfig(

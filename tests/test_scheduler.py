@@ -10,6 +10,7 @@ from bouncer.processor import process
 from bouncer.scheduler import Scheduler
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
+from bouncer.store.retention import Retention
 from bouncer.tracker import DEFAULT_POLICY
 from bouncer.worker import Processor
 from tests.messages import postfix_dsn
@@ -45,7 +46,11 @@ def _run(path: Path, clock: FakeClock, steps: list[timedelta], keep: timedelta) 
     async def main() -> list[list]:
         processor = Processor(path, clock=clock)
         scheduler = Scheduler(
-            processor, DEFAULT_POLICY, timedelta(seconds=1), clock=clock, keep_raw=keep
+            processor,
+            DEFAULT_POLICY,
+            timedelta(seconds=1),
+            clock=clock,
+            retention=Retention(keep, None, None),
         )
         fired = []
         for step in steps:

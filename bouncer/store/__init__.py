@@ -89,6 +89,8 @@ def open_db(
             check_same_thread=False,
             isolation_level=None,
         )
+        if conn.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new file
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # see bouncer.store.retention
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")

@@ -1,0 +1,129 @@
+"""Retention: drop raw copies, records and events past their keep periods, in small batches,
+and give the freed pages back to the file system.
+
+What a decision still rests on is never dropped: a message (and its bounce records) that an
+active suppression names as its evidence, a message not yet processed or whose processing
+failed, an open deferral, an event a webhook has still to deliver.
+
+The database is created with `auto_vacuum = INCREMENTAL` (SQLite's "incremental vacuum"), so
+pages freed by deletions are returned a batch at a time with `PRAGMA incremental_vacuum`
+rather than by a full VACUUM that locks the file for its whole length. A database created
+before that needs one `bouncer db vacuum` to switch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from bouncer.clock import to_iso
+from bouncer.store import inbox
+
+BATCH = 1000  # rows per table per pass: each pass holds the write lock for milliseconds
+VACUUM_PAGES = 2000  # freed pages returned per pass (8 MB with 4 KiB pages)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Keep periods (None: forever) for raw copies, records (messages with their bounce
+    records, closed deferrals) and events (with their finished webhook deliveries)."""
+
+    keep_raw: timedelta | None = timedelta(days=90)
+    keep_records: timedelta | None = timedelta(days=400)
+    keep_events: timedelta | None = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one pass dropped: raw copies, messages, bounce records, deferrals, events, pages."""
+
+    raw: int = 0
+    messages: int = 0
+    bounces: int = 0
+    deferrals: int = 0
+    events: int = 0
+    pages: int = 0
+
+    def __bool__(self) -> bool:
+        return any(vars(self).values())
+
+
+def prune_once(db: Database, now: datetime, retention: Retention, batch: int = BATCH) -> Pruned:
+    """Run one pass: up to `batch` rows of each kind, each kind in its own short transaction,
+    then return up to VACUUM_PAGES free pages. Returns the counts."""
+    raw = messages = bounces = deferrals = events = 0
+    if retention.keep_raw is not None:
+        with db.atomic():
+            raw = inbox.prune_raw(db, now - retention.keep_raw, now, batch)
+    if retention.keep_records is not None:
+        with db.atomic():
+            messages, bounces = prune_records(db, now - retention.keep_records, batch)
+        with db.atomic():
+            deferrals = prune_deferrals(db, now - retention.keep_records, batch)
+    if retention.keep_events is not None:
+        with db.atomic():
+            events = prune_events(db, now - retention.keep_events, batch)
+    return Pruned(raw, messages, bounces, deferrals, events, give_back_pages(db))
+
+
+def prune_records(db: Database, received_before: datetime, batch: int = BATCH) -> tuple[int, int]:
+    """Delete processed messages received before a time, with their bounce records, except
+    those an active suppression rests on. Returns (messages, bounce records) deleted."""
+    ids = [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT id FROM messages WHERE received_at < ? AND state = 'processed' "
+            "AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.message_id = messages.id) "
+            "ORDER BY received_at LIMIT ?",
+            (to_iso(received_before), batch),
+        )
+    ]
+    if not ids:
+        return 0, 0
+    marks = ",".join("?" * len(ids))
+    bounces = db.conn.execute(f"DELETE FROM bounces WHERE message_id IN ({marks})", ids).rowcount
+    messages = db.conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", ids).rowcount
+    return messages, bounces
+
+
+def prune_deferrals(db: Database, closed_before: datetime, batch: int = BATCH) -> int:
+    """Delete deferrals closed before a time (open ones stay, however old). Returns how many."""
+    return db.conn.execute(
+        "DELETE FROM deferrals WHERE id IN (SELECT id FROM deferrals WHERE started_at < ?1 "
+        "AND closed_at IS NOT NULL AND closed_at < ?1 ORDER BY started_at LIMIT ?2)",
+        (to_iso(closed_before), batch),
+    ).rowcount
+
+
+def prune_events(db: Database, recorded_before: datetime, batch: int = BATCH) -> int:
+    """Delete events recorded before a time with their finished deliveries; an event with a
+    delivery still pending stays. Returns how many events were deleted."""
+    seqs = [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT seq FROM events WHERE COALESCE(recorded_at, at) < ? AND NOT EXISTS "
+            "(SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state = 'pending') "
+            "ORDER BY seq LIMIT ?",
+            (to_iso(recorded_before), batch),
+        )
+    ]
+    if not seqs:
+        return 0
+    marks = ",".join("?" * len(seqs))
+    db.conn.execute(f"DELETE FROM deliveries WHERE event_seq IN ({marks})", seqs)
+    return db.conn.execute(f"DELETE FROM events WHERE seq IN ({marks})", seqs).rowcount
+
+
+def give_back_pages(db: Database, pages: int = VACUUM_PAGES) -> int:
+    """Return up to `pages` free pages to the file system (incremental auto-vacuum only).
+    Returns how many were free before (0 when the database is not in incremental mode, or
+    inside a transaction, which the pragma would commit)."""
+    if db.conn.in_transaction or db.conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+        return 0
+    free = db.conn.execute("PRAGMA freelist_count").fetchone()[0]
+    if free:
+        # executescript steps the pragma to the end; execute() would free a single page
+        db.conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+    return min(free, pages)
