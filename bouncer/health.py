@@ -30,6 +30,7 @@ class LoopState:
     busy_since: float | None = None
     last_error: str | None = None
     failures: int = 0
+    beats: int = 0
     running: bool = True
 
 
@@ -55,6 +56,7 @@ class Health:
         """Record a unit of work done: the loop is healthy and no longer behind."""
         state = self._state(name)
         state.last_beat = self._clock()
+        state.beats += 1
         state.failing_since = None
         state.busy_since = None
         state.running = True
@@ -120,12 +122,14 @@ async def supervise(
     """Run `run()` until cancelled, starting it again after any failure or return.
 
     Each failure is logged with its traceback and noted in `health`; the wait before the next
-    start doubles from `first_delay` up to `max_delay`, and starts over after a success.
+    start doubles from `first_delay` up to `max_delay`, and starts over once a start has done
+    some work (beat) before failing, or has run longer than `max_delay`.
     """
     delay = first_delay
     health.register(name)
     while True:
         started = asyncio.get_running_loop().time()
+        beats = health.loops[name].beats
         try:
             await run()
             health.fail(name, "ended")
@@ -135,7 +139,8 @@ async def supervise(
         except Exception as exc:  # noqa: BLE001 - a supervisor outlives what it runs
             log.exception("loop.failed", loop=name, retry_in=delay)
             health.fail(name, repr(exc))
-        if asyncio.get_running_loop().time() - started > max_delay:
-            delay = first_delay  # it ran a good while: start the backoff afresh
+        worked = health.loops[name].beats > beats
+        if worked or asyncio.get_running_loop().time() - started > max_delay:
+            delay = first_delay  # it worked, or ran a good while: start the backoff afresh
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_delay)

@@ -191,15 +191,17 @@ def write(
 
     With reprocess, the message's records are replaced and only its suppressions are revised
     (deferral history is not replayed, so no bounce or timer events are raised again). A copy
-    of a report already received (same fingerprint) is recorded but acts on nothing: each
-    report counts once. When `verp.require_valid` is set, a report without a valid signed
-    return path is recorded but changes nothing, and one with a valid token acts only on the
+    of a report already received (same fingerprint: an MTA sending again after a lost 250, a
+    report routed twice) is stored and marked processed, but writes no records and acts on
+    nothing: each report counts once, in the log and the stats too. When `verp.require_valid`
+    is set, a report without a valid signed return path is recorded but changes nothing, and one with a valid token acts only on the
     recipient the token names (a forged report naming someone else changes nothing for them).
     """
     message, analysis, token = prepared.message, prepared.analysis, prepared.token
     first = inbox.first_copy(db, prepared.copy_of)
+    duplicate_of = first if first is not None and first < message.id else None
     tracked = not settings.verp.require_valid or bool(token and token.valid)
-    tracked = tracked and (first is None or first >= message.id)
+    tracked = tracked and duplicate_of is None
     receipt = Receipt(
         message.id,
         from_iso(message.received_at) or now,
@@ -208,11 +210,14 @@ def write(
         token.valid if token else None,
     )
     bound = token.recipient if settings.verp.require_valid and token and token.valid else None
-    written = _write(db, receipt, analysis, now, settings, tracked and not reprocess, bound)
+    written: list[dict] = []
+    if duplicate_of is None:
+        written = _write(db, receipt, analysis, now, settings, tracked and not reprocess, bound)
+    else:
+        records.delete_for_message(db, message.id)  # the first copy holds the records
     if tracked and reprocess:
         written += _reapply_suppressions(db, receipt, analysis, now, bound)
     inbox.mark_processed(db, message.id, analysis.report.kind, now, prepared.copy_of)
-    duplicate_of = first if first is not None and first < message.id else None
     return Processed(message.id, analysis, tuple(written), tracked, duplicate_of)
 
 

@@ -139,6 +139,33 @@ def test_supervise_starts_a_failed_loop_again_with_backoff() -> None:
     assert health.problems() == ["loop stopped"]
 
 
+def test_supervise_backoff_starts_over_after_work_was_done() -> None:
+    health = Health()
+    starts: list[float] = []
+
+    async def fails_after_work() -> None:  # e.g. a disk that fills up again and again
+        starts.append(asyncio.get_running_loop().time())
+        if len(starts) in (3, 4):
+            health.beat("loop")
+        if len(starts) < 6:
+            raise OSError("database or disk is full")
+        await asyncio.sleep(10)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(supervise("loop", fails_after_work, health, first_delay=0.05))
+        while len(starts) < 6:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    waits = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert waits[1] > 1.5 * waits[0]  # failing without work: the wait doubles
+    assert waits[2] < 1.5 * waits[0] and waits[3] < 1.5 * waits[0]  # after work: afresh
+    assert waits[4] > 1.5 * waits[3]
+
+
 def test_the_watchdog_pings_only_while_healthy(monkeypatch: pytest.MonkeyPatch) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "notify")

@@ -102,12 +102,14 @@ def test_soft_bounces_on_five_days_escalate_once_and_a_delivery_lifts_it(db) -> 
     assert suppressions.get(db, "b@example.com", later) is None
 
 
-def test_a_copy_of_a_report_counts_once_and_is_still_logged(db) -> None:  # noqa: ANN001
+def test_a_copy_of_a_report_counts_once_in_decisions_and_in_the_log(db) -> None:  # noqa: ANN001
     raw = postfix_dsn("c@example.com", "5.1.1", UNKNOWN, at=T0)
     assert receive(db, raw, T0) == ["bounce.hard", "suppression.added"]
     relayed = b"Received: from relay.example by mx; Mon, 2 Nov 2026 09:01:00 +0000\r\n" + raw
     assert receive(db, relayed, T0 + timedelta(minutes=1)) == []
-    assert len(records.search(db, recipient="c@example.com")) == 2
+    assert len(records.search(db, recipient="c@example.com")) == 1
+    stored = db.conn.execute("SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM messages")
+    assert stored.fetchone() == (2, 1)  # both copies kept, known as one report
     assert suppressions.get(db, "c@example.com", T0)["count"] == 1
     for day in range(5):  # the same soft report five days running is one report
         at = T0 + timedelta(days=day)
