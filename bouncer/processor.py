@@ -194,8 +194,9 @@ def write(
     of a report already received (same fingerprint: an MTA sending again after a lost 250, a
     report routed twice) is stored and marked processed, but writes no records and acts on
     nothing: each report counts once, in the log and the stats too. When `verp.require_valid`
-    is set, a report without a valid signed return path is recorded but changes nothing, and one with a valid token acts only on the
-    recipient the token names (a forged report naming someone else changes nothing for them).
+    is set, a report without a valid signed return path is recorded but changes nothing, and
+    one with a valid token acts only on the recipient the token names (a forged report naming
+    someone else changes nothing for them).
     """
     message, analysis, token = prepared.message, prepared.analysis, prepared.token
     first = inbox.first_copy(db, prepared.copy_of)
