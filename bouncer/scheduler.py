@@ -70,10 +70,20 @@ class Scheduler:
         self._retention = retention
 
     async def sweep(self) -> list[dict]:
-        """Run one sweep now and emit what fired."""
-        fired = await self._processor.call(lambda db: sweep_once(db, self._clock(), self._policy))
-        if fired and self._on_events is not None:
-            self._on_events(fired)
+        """Run one sweep now, a bounded step per write transaction, and emit what fired."""
+        now = self._clock()
+
+        def step(db: Database) -> tuple[list[dict], bool]:
+            with db.atomic():
+                return tracking.sweep_step(db, now, self._policy)
+
+        fired: list[dict] = []
+        more = True
+        while more:
+            events, more = await self._processor.call(step)
+            fired += events
+            if events and self._on_events is not None:
+                self._on_events(events)
         if self._retention is not None:
             await self._prune(self._retention)
         return fired

@@ -39,6 +39,20 @@ def due(deferral: Deferral, now: datetime, policy: Policy) -> Outcome:
     return Outcome(closed, (*events, replace(given_up, reason="expired")))
 
 
+def next_due(deferral: Deferral, policy: Policy) -> datetime | None:
+    """Return when a timer of the deferral next falls due (None: closed, nothing will fire).
+
+    The warning's time until it has fired, then the give-up's; the sweep looks only at
+    deferrals whose due time has come (`due` at an earlier time would fire nothing).
+    """
+    if not deferral.is_open:
+        return None
+    deadline = max(give_up_at(deferral, policy), deferral.last_seen)
+    if deferral.warned_at is None:
+        return min(deferral.started_at + policy.warn_after, deadline)
+    return deadline
+
+
 def give_up_at(deferral: Deferral, policy: Policy) -> datetime:
     """Return when bouncer's own clock gives up on the deferral's message.
 

@@ -11,7 +11,7 @@ deferral state time is written later than `recorded_at`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -21,10 +21,12 @@ from bouncer.config import TrackerConfig
 from bouncer.model import Entry, Report, Verdict
 from bouncer.store import changes, deferrals, events, soft_failures, suppressions
 from bouncer.store.suppressions import SuppressionRequest
-from bouncer.timers import aware
+from bouncer.timers import aware, next_due
 from bouncer.tracker import Deferral, Event, Observation, Outcome, Policy, Standing
 
 _SOURCES = {"complaint": "complaint", "bounce.hard": "bounce"}
+_TICK = timedelta(milliseconds=1)
+_NO_TIMERS = Policy()  # for outcomes that close their deferral (no due time to compute)
 
 
 def policy_from(config: TrackerConfig) -> Policy:
@@ -99,10 +101,16 @@ def _save(
     outcome: Outcome,
     siblings: list[tuple[int, Deferral]],
     recorded_at: datetime,
+    policy: Policy,
 ) -> None:
-    """Save the outcome's deferral; a hard bounce or complaint also closes the siblings."""
+    """Save the outcome's deferral with its next due time; a hard bounce or complaint also
+    closes the siblings."""
     if outcome.deferral is not None:
-        row_id = deferrals.save(db, row_id, tracker.settle(outcome.deferral, recorded_at))
+        saved = tracker.settle(outcome.deferral, recorded_at)
+        due = next_due(saved, policy)
+        if due is not None:
+            deferrals.set_dated_by(db, _timers(policy), replace=False)
+        row_id = deferrals.save(db, row_id, saved, due)
     closing = outcome.deferral.close_reason if outcome.deferral else None
     if closing in ("hard", "complaint") or any(
         e.type in ("bounce.hard", "complaint") for e in outcome.events
@@ -110,7 +118,7 @@ def _save(
         for sibling_id, sibling in siblings:
             if sibling_id != row_id:
                 closed = tracker.close(sibling, recorded_at, closing or "hard")
-                deferrals.save(db, sibling_id, closed)
+                deferrals.save(db, sibling_id, closed, None)
 
 
 def persist(
@@ -118,6 +126,7 @@ def persist(
     outcome: Outcome,
     row_id: int | None,
     now: datetime,
+    policy: Policy,
     *,
     message_id: int | None = None,
     siblings: list[tuple[int, Deferral]] = (),
@@ -126,7 +135,7 @@ def persist(
     """Save everything one outcome says; return the events written, in order."""
     recorded_at = recorded_at or now
     extra = {} if message_id is None else {"message": message_id}
-    _save(db, row_id, outcome, list(siblings), recorded_at)
+    _save(db, row_id, outcome, list(siblings), recorded_at, policy)
     written = write_events(db, outcome.events, extra, recorded_at)
     return written + _suppress(db, outcome, now, message_id, extra)
 
@@ -148,7 +157,7 @@ def track_entry(
     row_id = next((rid for rid, d in open_rows if d is current), None)
     outcome = tracker.apply(current, observation, now, policy, standing(db, observation, policy))
     _count_soft(db, observation.recipient, outcome, message_id)
-    written = persist(db, outcome, row_id, now, message_id=message_id, siblings=open_rows)
+    written = persist(db, outcome, row_id, now, policy, message_id=message_id, siblings=open_rows)
     if outcome.lift:
         written += _lift_escalation(db, observation.recipient, now, message_id)
     return written
@@ -191,31 +200,76 @@ def _lift_escalation(
     return write_events(db, (removed,), extra, now)
 
 
+SWEEP_BATCH = 500  # deferrals (and expiries) per step: a step holds the write lock briefly
+
+
 def sweep(
     db: Database, now: datetime, policy: Policy, recorded_at: datetime | None = None
 ) -> list[dict]:
-    """Fire due timers of open deferrals and lift expired suppressions; return events.
+    """Fire every due timer of open deferrals and lift expired suppressions; return events.
 
     `now` is the time the sweep decides at; `recorded_at` (default: now) the real time of the
-    write.
+    write. Runs `sweep_step` until nothing is left, all in the caller's transaction.
     """
-    recorded_at = recorded_at or now
     written: list[dict] = []
-    for row_id, deferral in deferrals.all_open(db):
-        for outcome in tracker.sweep([deferral], now, policy):
-            written += persist(db, outcome, row_id, now, recorded_at=recorded_at)
-    for row in suppressions.take_expired(db, now):
-        expired = Event(
-            "suppression.expired",
-            from_iso(row["expires_at"]),
-            row["address"],
-            reason=row["reason"],
-            bounce_class=row["class"],
-            status=row["status"],
-        )
-        written += write_events(db, (expired,), {"source": row["source"]}, recorded_at)
-    soft_failures.prune(db, (now - policy.escalation_window).date())
+    more = True
+    while more:
+        fired, more = sweep_step(db, now, policy, recorded_at)
+        written += fired
     return written
+
+
+def sweep_step(
+    db: Database,
+    now: datetime,
+    policy: Policy,
+    recorded_at: datetime | None = None,
+    limit: int = SWEEP_BATCH,
+) -> tuple[list[dict], bool]:
+    """Do a bounded part of a sweep: up to `limit` due deferrals, expired suppressions and old
+    soft-failure days. Returns (events written, whether more is left). Its cost follows what is
+    due, not what is stored: deferrals are read by their next due time (indexed)."""
+    recorded_at = recorded_at or now
+    dated_by = deferrals.dated_by(db)
+    if dated_by is None:  # no due time written yet
+        deferrals.set_dated_by(db, _timers(policy))
+    elif dated_by != _timers(policy):  # the timer settings changed: date everything again
+        if deferrals.forget_due(db, limit) < limit:
+            deferrals.set_dated_by(db, _timers(policy))
+        return [], True
+    written: list[dict] = []
+    due = deferrals.due(db, now, limit)
+    for row_id, deferral in due:
+        outcome = tracker.due(deferral, now, policy)
+        if outcome.events:
+            written += persist(db, outcome, row_id, now, policy, recorded_at=recorded_at)
+        else:  # nothing fired (an earlier due time was stored): look again at the next one
+            later = next_due(deferral, policy)
+            deferrals.set_due(db, [(row_id, later and max(later, now + _TICK))])
+    expired = suppressions.take_expired(db, now, limit)
+    for row in expired:
+        written += _expiry(db, row, recorded_at)
+    pruned = soft_failures.prune(db, (now - policy.escalation_window).date(), limit)
+    return written, max(len(due), len(expired), pruned) >= limit
+
+
+def _timers(policy: Policy) -> str:
+    """Name the timer settings due times are computed with (seconds)."""
+    spans = (policy.warn_after, policy.give_up_after, policy.retry_until_limit)
+    return "/".join(f"{span.total_seconds():g}" for span in spans)
+
+
+def _expiry(db: Database, row: dict, recorded_at: datetime) -> list[dict]:
+    """Write the suppression.expired event of a suppression past its expiry."""
+    expired = Event(
+        "suppression.expired",
+        from_iso(row["expires_at"]),
+        row["address"],
+        reason=row["reason"],
+        bounce_class=row["class"],
+        status=row["status"],
+    )
+    return write_events(db, (expired,), {"source": row["source"]}, recorded_at)
 
 
 def resolve(
@@ -226,5 +280,5 @@ def resolve(
     for row_id, deferral in deferrals.open_for(db, recipient):
         if key and deferral.key != key:
             continue
-        written += persist(db, tracker.resolve(deferral, now, by), row_id, now)
+        written += persist(db, tracker.resolve(deferral, now, by), row_id, now, _NO_TIMERS)
     return written

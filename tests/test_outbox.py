@@ -125,7 +125,7 @@ def query(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
         db.close()
 
 
-async def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:
@@ -310,6 +310,8 @@ def test_retries_stop_with_failed_after_the_give_up_time(tmp_path: Path):
             await wait_until(lambda: len(receiver.posts) == 2)
             await settle(outbox)
             clock.advance(hours=3)
+            outbox.wake()
+            await wait_until(lambda: query(path, "SELECT state FROM deliveries") == [("failed",)])
             await settle(outbox)
 
     receiver = scenario(body, clock, statuses=(503,) * 10)

@@ -6,6 +6,8 @@ Final-Recipient when that differs (`final_key`); lookups find a deferral by eith
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlite_utils import Database
 
 from bouncer.clock import from_iso, to_iso
@@ -87,8 +89,51 @@ def all_open(db: Database) -> list[tuple[int, Deferral]]:
     return [_deferral(row) for row in rows]
 
 
-def save(db: Database, row_id: int | None, deferral: Deferral) -> int:
-    """Insert (row_id None) or update a deferral; return its row id."""
+def due(db: Database, now: datetime, limit: int) -> list[tuple[int, Deferral]]:
+    """Return up to `limit` open deferrals whose next due time has come, and those not yet
+    given one (saved before due times existed, or after a policy change)."""
+    rows = db.conn.execute(
+        f"{_SELECT} WHERE closed_at IS NULL AND due_at <= ? "
+        f"UNION ALL {_SELECT} WHERE closed_at IS NULL AND due_at IS NULL LIMIT ?",
+        (to_iso(now), limit),
+    )
+    return [_deferral(row) for row in rows]
+
+
+def set_due(db: Database, dated: list[tuple[int, datetime | None]]) -> None:
+    """Store the next due time of each (row id, due time)."""
+    db.conn.executemany(
+        "UPDATE deferrals SET due_at = ? WHERE id = ?", [(to_iso(at), rid) for rid, at in dated]
+    )
+
+
+def dated_by(db: Database) -> str | None:
+    """Return the timer policy the stored due times were computed with (None: unknown)."""
+    row = db.conn.execute("SELECT value FROM meta WHERE name = 'due_times'").fetchone()
+    return row[0] if row else None
+
+
+def set_dated_by(db: Database, policy: str, *, replace: bool = True) -> None:
+    """Record the timer policy the stored due times follow (with replace=False, only when
+    none is recorded yet)."""
+    conflict = "DO UPDATE SET value = excluded.value" if replace else "DO NOTHING"
+    db.conn.execute(
+        f"INSERT INTO meta (name, value) VALUES ('due_times', ?) ON CONFLICT (name) {conflict}",
+        (policy,),
+    )
+
+
+def forget_due(db: Database, limit: int) -> int:
+    """Clear up to `limit` open deferrals' due times (to date them again); return how many."""
+    return db.conn.execute(
+        "UPDATE deferrals SET due_at = NULL WHERE id IN (SELECT id FROM deferrals "
+        "WHERE closed_at IS NULL AND due_at IS NOT NULL LIMIT ?)",
+        (limit,),
+    ).rowcount
+
+
+def save(db: Database, row_id: int | None, deferral: Deferral, due_at: datetime | None) -> int:
+    """Insert (row_id None) or update a deferral with its next due time; return its row id."""
     original = deferral.original
     final = deferral.final_recipient
     values = {
@@ -114,6 +159,7 @@ def save(db: Database, row_id: int | None, deferral: Deferral) -> int:
         "warned_at": to_iso(deferral.warned_at),
         "closed_at": to_iso(deferral.closed_at),
         "close_reason": deferral.close_reason,
+        "due_at": to_iso(due_at),
     }
     names = list(values)
     if row_id is None:

@@ -229,6 +229,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_final ON events(final_key) WHERE final_key IS NOT NULL;
     CREATE INDEX events_recorded ON events(recorded_at);
     """,
+    # 6: costs that do not grow with the history: each open deferral's next due time (the
+    # sweep reads only what is due), new messages by their own index
+    """
+    ALTER TABLE deferrals ADD COLUMN due_at TEXT;
+    CREATE INDEX deferrals_due ON deferrals(due_at) WHERE closed_at IS NULL;
+    CREATE INDEX messages_new ON messages(id) WHERE state = 'new';
+    """,
 )
 
 

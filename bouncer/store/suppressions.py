@@ -163,12 +163,12 @@ def remove(db: Database, address: str, now: datetime) -> dict | None:
     return row
 
 
-def take_expired(db: Database, now: datetime) -> list[dict]:
-    """Delete and return suppressions whose expiry has passed."""
+def take_expired(db: Database, now: datetime, limit: int = 1000) -> list[dict]:
+    """Delete and return up to `limit` suppressions whose expiry has passed."""
     rows = db.conn.execute(
         f"SELECT address_key, {', '.join(COLUMNS)} FROM suppressions "
-        "WHERE expires_at IS NOT NULL AND expires_at <= ?",
-        (to_iso(now),),
+        "WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?",
+        (to_iso(now), limit),
     ).fetchall()
     db.conn.executemany("DELETE FROM suppressions WHERE address_key = ?", [(r[0],) for r in rows])
     return [_row(row[1:]) for row in rows]

@@ -1,0 +1,94 @@
+"""The sweep reads deferrals by their next due time: bounded steps, only what is due, due
+times kept right when the timer settings change. Real SQLite file, injected times."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bouncer import tracking
+from bouncer.processor import process
+from bouncer.store import inbox, open_db
+from bouncer.store.inbox import Incoming
+from bouncer.tracker import DEFAULT_POLICY
+from tests.messages import postfix_dsn
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def _deferred(path: Path, count: int, at: datetime = T0):  # noqa: ANN202
+    """A database with `count` open deferrals opened at `at` (one delay notice each)."""
+    db = open_db(path)
+    for n in range(count):
+        address = f"slow{n}@example.com"
+        raw = postfix_dsn(address, "4.4.1", "421 4.4.1 timed out", action="delayed", at=at)
+        [message_id] = inbox.insert_batch(db, [Incoming(at, "<>", ("b@localhost",), None, raw)])
+        process(db, next(m for m in inbox.unprocessed(db) if m.id == message_id), at)
+    return db
+
+
+def _types(events: list[dict]) -> list[str]:
+    return sorted({e["type"] for e in events})
+
+
+def _open_due(db) -> list[str | None]:  # noqa: ANN001
+    rows = db.conn.execute("SELECT due_at FROM deferrals WHERE closed_at IS NULL ORDER BY id")
+    return [row[0] for row in rows]
+
+
+def test_each_open_deferral_carries_its_next_due_time(tmp_path: Path) -> None:
+    db = _deferred(tmp_path / "d.db", 3)
+    # started at the Arrival-Date, a minute before the report: warned 4 hours after that
+    assert set(_open_due(db)) == {"2026-03-02T12:59:00.000Z"}
+    with db.atomic():
+        tracking.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY)
+    assert set(_open_due(db)) == {"2026-03-06T08:59:00.000Z"}  # then the 4-day give-up
+    with db.atomic():
+        tracking.sweep(db, T0 + 97 * HOUR, DEFAULT_POLICY)
+    assert _open_due(db) == []
+
+
+def test_a_step_is_bounded_and_the_sweep_finishes(tmp_path: Path) -> None:
+    db = _deferred(tmp_path / "d.db", 12)
+    steps, fired, more = 0, [], True
+    while more:
+        with db.atomic():
+            events, more = tracking.sweep_step(db, T0 + 5 * HOUR, DEFAULT_POLICY, limit=5)
+        fired += events
+        steps += 1
+        assert len(events) <= 5
+    assert steps == 3
+    assert [e["type"] for e in fired] == ["delivery.delayed"] * 12
+
+
+def test_nothing_due_reads_nothing(tmp_path: Path) -> None:
+    db = _deferred(tmp_path / "d.db", 4)
+    with db.atomic():
+        assert tracking.sweep_step(db, T0 + HOUR, DEFAULT_POLICY) == ([], False)
+    read = []
+    db.conn.set_trace_callback(read.append)
+    with db.atomic():
+        tracking.sweep_step(db, T0 + 2 * HOUR, DEFAULT_POLICY)
+    db.conn.set_trace_callback(None)
+    assert not [sql for sql in read if sql.startswith("UPDATE deferrals")]
+
+
+def test_changed_timer_settings_date_every_open_deferral_again(tmp_path: Path) -> None:
+    db = _deferred(tmp_path / "d.db", 7)
+    sooner = replace(DEFAULT_POLICY, warn_after=HOUR)
+    with db.atomic():
+        fired = tracking.sweep(db, T0 + 2 * HOUR, sooner)
+    assert [e["type"] for e in fired] == ["delivery.delayed"] * 7
+    with db.atomic():  # and back: the warnings have fired, the give-up follows the 4 days
+        assert tracking.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY) == []
+    assert set(_open_due(db)) == {"2026-03-06T08:59:00.000Z"}
+
+
+def test_deferrals_from_before_due_times_are_dated_on_the_first_sweep(tmp_path: Path) -> None:
+    db = _deferred(tmp_path / "d.db", 3)
+    db.conn.execute("UPDATE deferrals SET due_at = NULL")  # as a migrated database has them
+    with db.atomic():
+        assert _types(tracking.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY)) == ["delivery.delayed"]
+    assert None not in _open_due(db)
