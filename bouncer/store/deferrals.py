@@ -83,12 +83,6 @@ def open_for(db: Database, *addresses: str) -> list[tuple[int, Deferral]]:
     return sorted((_deferral(row) for row in rows), key=lambda pair: pair[0])
 
 
-def all_open(db: Database) -> list[tuple[int, Deferral]]:
-    """Return every open deferral with its row id, oldest first."""
-    rows = db.conn.execute(f"{_SELECT} WHERE closed_at IS NULL ORDER BY started_at, id")
-    return [_deferral(row) for row in rows]
-
-
 def due(db: Database, now: datetime, limit: int) -> list[tuple[int, Deferral]]:
     """Return up to `limit` open deferrals whose next due time has come, and those not yet
     given one (saved before due times existed, or after a policy change)."""

@@ -124,8 +124,8 @@ def prune_raw(db: Database, received_before: datetime, now: datetime, limit: int
     """Drop the raw copy of processed messages received before a time; return how many."""
     cursor = db.conn.execute(
         "UPDATE messages SET raw = x'', pruned_at = ? WHERE id IN (SELECT id FROM messages "
-        "WHERE pruned_at IS NULL AND state = 'processed' AND received_at < ? ORDER BY id "
-        "LIMIT ?)",
+        "WHERE pruned_at IS NULL AND state = 'processed' AND received_at < ? "
+        "ORDER BY received_at LIMIT ?)",
         (to_iso(now), to_iso(received_before), limit),
     )
     return cursor.rowcount

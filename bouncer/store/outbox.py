@@ -181,11 +181,13 @@ def stats(db: Database) -> list[WebhookStats]:
     """Return every known webhook's cursor and delivery counts, by URL."""
     counts: dict[str, dict[str, int]] = {}
     for url, state, number in db.conn.execute(
+        "/* scan: deliveries are kept only for the webhook retention period */ "
         "SELECT url, state, COUNT(*) FROM deliveries GROUP BY url, state"
     ):
         counts.setdefault(url, {})[state] = number
     earliest = dict(
         db.conn.execute(
+            "/* scan: pending deliveries only (kept for the retention period) */ "
             "SELECT url, MIN(next_attempt_at) FROM deliveries WHERE state = 'pending' GROUP BY url"
         )
     )

@@ -101,6 +101,10 @@ def delete_for_message(db: Database, message_id: int) -> None:
     db.execute("DELETE FROM bounces WHERE message_id = ?", (message_id,))
 
 
+# The domain of a stored address key, as the bounces_domain indexes hold it (same expression).
+_DOMAIN = "substr({0}, instr({0}, '@') + 1)"
+
+
 def search(
     db: Database,
     *,
@@ -113,10 +117,9 @@ def search(
     """Return bounce records newest first; recipient is an address (either the one the record
     is about or its final recipient) or '@domain'."""
     domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
-    escaped = domain and "%@" + domain.replace("%", "\\%").replace("_", "\\_")
     key = None if domain or not recipient else db.identity.key(recipient)
     condition, params = where(
-        ("(recipient_key LIKE ? ESCAPE '\\' OR final_key LIKE ? ESCAPE '\\')", escaped),
+        (f"({_DOMAIN.format('recipient_key')} = ? OR {_DOMAIN.format('final_key')} = ?)", domain),
         ("(recipient_key = ? OR final_key = ?)", key),
         ("received_at >= ?", since),
         ("received_at < ?", until),

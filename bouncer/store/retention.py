@@ -91,8 +91,8 @@ def prune_records(db: Database, received_before: datetime, batch: int = BATCH) -
 def prune_deferrals(db: Database, closed_before: datetime, batch: int = BATCH) -> int:
     """Delete deferrals closed before a time (open ones stay, however old). Returns how many."""
     return db.conn.execute(
-        "DELETE FROM deferrals WHERE id IN (SELECT id FROM deferrals WHERE started_at < ?1 "
-        "AND closed_at IS NOT NULL AND closed_at < ?1 ORDER BY started_at LIMIT ?2)",
+        "DELETE FROM deferrals WHERE id IN (SELECT id FROM deferrals "
+        "WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at LIMIT ?)",
         (to_iso(closed_before), batch),
     ).rowcount
 
@@ -103,9 +103,9 @@ def prune_events(db: Database, recorded_before: datetime, batch: int = BATCH) ->
     seqs = [
         row[0]
         for row in db.conn.execute(
-            "SELECT seq FROM events WHERE COALESCE(recorded_at, at) < ? AND NOT EXISTS "
+            "SELECT seq FROM events WHERE recorded_at < ? AND NOT EXISTS "
             "(SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state = 'pending') "
-            "ORDER BY seq LIMIT ?",
+            "ORDER BY recorded_at LIMIT ?",
             (to_iso(recorded_before), batch),
         )
     ]

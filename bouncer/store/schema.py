@@ -230,11 +230,26 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_recorded ON events(recorded_at);
     """,
     # 6: costs that do not grow with the history: each open deferral's next due time (the
-    # sweep reads only what is due), new messages by their own index
+    # sweep reads only what is due); an index for every query that would scan (new and failed
+    # messages, records by domain, listings newest first, deliveries by event and age)
     """
     ALTER TABLE deferrals ADD COLUMN due_at TEXT;
     CREATE INDEX deferrals_due ON deferrals(due_at) WHERE closed_at IS NULL;
+    CREATE INDEX deferrals_final ON deferrals(final_key) WHERE final_key IS NOT NULL;
+    CREATE INDEX deferrals_open_seen ON deferrals(last_seen) WHERE closed_at IS NULL;
+    CREATE INDEX deferrals_seen ON deferrals(last_seen);
+    CREATE INDEX deferrals_closed ON deferrals(closed_at) WHERE closed_at IS NOT NULL;
+    DROP INDEX deferrals_started;
     CREATE INDEX messages_new ON messages(id) WHERE state = 'new';
+    CREATE INDEX messages_failed ON messages(id) WHERE state = 'failed';
+    CREATE INDEX bounces_domain
+        ON bounces(substr(recipient_key, instr(recipient_key, '@') + 1), received_at);
+    CREATE INDEX bounces_final_domain
+        ON bounces(substr(final_key, instr(final_key, '@') + 1), received_at);
+    CREATE INDEX suppressions_seen ON suppressions(last_seen, address_key, expires_at);
+    CREATE INDEX deliveries_event ON deliveries(event_seq);
+    CREATE INDEX deliveries_finished ON deliveries(COALESCE(delivered_at, next_attempt_at))
+        WHERE state != 'pending';
     """,
 )
 

@@ -39,8 +39,8 @@ def summary(db: Database, since: str, now: datetime, top: int = 10) -> dict:
         ),
         "domains": _pairs(
             db,
-            "SELECT substr(recipient_key, instr(recipient_key, '@') + 1) AS d, "
-            "COUNT(*) AS n FROM bounces WHERE received_at >= ? AND class != 'none' "
+            "SELECT substr(recipient_key, instr(recipient_key, '@') + 1) AS d, COUNT(*) AS n "
+            "FROM bounces INDEXED BY bounces_received WHERE received_at >= ? AND class != 'none' "
             "GROUP BY d ORDER BY n DESC LIMIT ?",
             (since, top),
         ),
@@ -48,6 +48,7 @@ def summary(db: Database, since: str, now: datetime, top: int = 10) -> dict:
             "SELECT COUNT(*) FROM deferrals WHERE closed_at IS NULL"
         ).fetchone()[0],
         "active_suppressions": db.conn.execute(
+            "/* scan: counts the whole list, on a covering index (~20 ms a million) */ "
             "SELECT COUNT(*) FROM suppressions WHERE expires_at IS NULL OR expires_at > ?",
             (to_iso(now),),
         ).fetchone()[0],
