@@ -47,12 +47,37 @@ class Analysis:
 
 
 def analyse(report: Report, class_overrides: Mapping[str, str] | None = None) -> Analysis:
-    """Classify every entry of a parsed report."""
-    pairs = tuple(
-        (entry, verdict(entry, report.kind, class_overrides, reporting_mta=report.reporting_mta))
-        for entry in report.entries
+    """Classify every entry of a parsed report.
+
+    Entries that differ only in their local part (the common case in a report naming
+    thousands of recipients) share one verdict, so classification costs one pass per distinct
+    failure, not per recipient.
+    """
+    found: dict[tuple, Verdict] = {}
+    pairs = []
+    for entry in report.entries:
+        key = _verdict_key(entry)
+        if key not in found:
+            found[key] = verdict(
+                entry, report.kind, class_overrides, reporting_mta=report.reporting_mta
+            )
+        pairs.append((entry, found[key]))
+    return Analysis(report, tuple(pairs))
+
+
+def _verdict_key(entry: Entry) -> tuple:
+    """Return what a verdict reads of an entry: every field but the local part and dates."""
+    return (
+        entry.address.rpartition("@")[2],  # the recipient domain names a provider's rules
+        entry.action,
+        entry.status,
+        entry.reply_code,
+        entry.diagnostic,
+        entry.diagnostic_type,
+        entry.remote_mta,
+        entry.hint,
+        entry.command,
     )
-    return Analysis(report, pairs)
 
 
 def analyse_bytes(raw: bytes, class_overrides: Mapping[str, str] | None = None) -> Analysis:

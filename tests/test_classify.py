@@ -385,3 +385,23 @@ def test_analysis_without_a_known_command_says_null():
     entry = Entry("a@example.org", action="failed", status="4.2.2", diagnostic="mailbox full")
     recipient = analyse(Report("delay", (entry,))).as_dict()["recipients"][0]
     assert recipient["command"] is None
+
+
+def test_entries_differing_only_in_local_part_share_one_verdict(monkeypatch) -> None:  # noqa: ANN001
+    import bouncer.analyse as analyse_module
+
+    calls: list[str] = []
+    real = analyse_module.verdict
+
+    def counting(entry, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(entry.address)
+        return real(entry, *args, **kwargs)
+
+    monkeypatch.setattr(analyse_module, "verdict", counting)
+    failed = {"action": "failed", "status": "5.2.2", "diagnostic": "552 5.2.2 mailbox full"}
+    entries = tuple(Entry(f"user{n}@example.org", **failed) for n in range(50))
+    entries += (Entry("other@example.net", **failed), Entry("x@example.org", status="5.1.1"))
+    result = analyse(Report("bounce", entries))
+    assert calls == ["user0@example.org", "other@example.net", "x@example.org"]
+    assert [found.reason for _, found in result.verdicts] == ["mailboxfull"] * 51 + ["userunknown"]
+    assert [entry.address for entry, _ in result.verdicts] == [e.address for e in entries]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bouncer.dsn import textscan
-from bouncer.dsn.command import region_command, stated_command
+from bouncer.dsn.command import Commands
 from bouncer.dsn.fields import find_reply_code, find_status, preferred_status
+from bouncer.dsn.phrasescan import phrase_failures
 from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry
 from bouncer.rules.regex_cache import pattern
@@ -26,8 +27,9 @@ def fill_from_text(
     if not any(needs_text(entry) for entry in entries):
         return entries
     region = textscan.bounce_region("\n\n".join(texts))
-    failures = textscan.scan_failures(region, excluded) or textscan.phrase_failures(
-        region, excluded
+    envelope = textscan.envelope_senders(region)
+    failures = textscan.scan_failures(region, excluded, envelope) or phrase_failures(
+        region, excluded, envelope
     )
     if not failures and len(entries) == 1:
         lines = region.split("\n")
@@ -67,15 +69,11 @@ def add_commands(entries: tuple[Entry, ...], texts: list[str]) -> tuple[Entry, .
     """Return the entries with the SMTP command each failure answered, where the text says
     (the bounce region is cut out only when a diagnostic and transcript do not tell)."""
     text = "\n\n".join(texts)
-    region: str | None = None
-    completed = []
-    for entry in entries:
-        if entry.command:
-            completed.append(entry)
-            continue
-        command = stated_command(entry.address, entry.diagnostic, text)
-        if command is None:
-            region = textscan.bounce_region(text) if region is None else region
-            command = region_command(entry.address, region)
-        completed.append(replace(entry, command=command))
-    return tuple(completed)
+    commands = Commands(text, lambda: textscan.bounce_region(text))
+    return tuple(entry if entry.command else _with_command(entry, commands) for entry in entries)
+
+
+def _with_command(entry: Entry, commands: Commands) -> Entry:
+    """Return the entry with the command its failure answered (itself when none is found)."""
+    command = commands.command_for(entry.address, entry.diagnostic)
+    return entry if command is None and entry.command is None else replace(entry, command=command)

@@ -9,8 +9,12 @@ like our RCPT TO", and so on. Only these reporting phrases count: an envelope su
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import lru_cache
 
+from bouncer.dsn.occurrence import Occurrences, joined, piece_at
+from bouncer.dsn.paragraphs import ParagraphPhrases
 from bouncer.rules.regex_cache import pattern
 
 # Words that follow the reporting phrases, mapped to the command name used in Entry.command.
@@ -70,22 +74,45 @@ _SENT = pattern(r"^[ \t]*>>>[ \t]*([A-Za-z]{4})(.*)$")
 _REPLY = pattern(r"^[ \t]*<<<[ \t]*[45]\d\d")
 
 
-@lru_cache(maxsize=256)
+# Texts up to this length are remembered by find_command (diagnostics repeat across entries);
+# longer ones (a whole bounce region) are searched without being kept alive.
+_CACHED_LENGTH = 4096
+
+
 def find_command(text: str | None) -> str | None:
     """Return the command a reporting phrase in the text names, or None."""
+    if text and len(text) > _CACHED_LENGTH:
+        lowered = text.lower()
+        return _first_command(lowered, 0, len(lowered))
+    return _cached_command(text)
+
+
+@lru_cache(maxsize=256)
+def _cached_command(text: str | None) -> str | None:
+    """Return find_command's answer for a short text (remembered)."""
     lowered = text.lower() if text else ""
-    for key in _KEYS.finditer(lowered):
-        start = key.start()
-        if start and lowered[start - 1].isalnum():
+    return _first_command(lowered, 0, len(lowered))
+
+
+def _first_command(lowered: str, start: int, end: int) -> str | None:
+    """Return the command of the first reporting phrase in lowered[start:end] (read as if the
+    text ended at `end`; a key word at `start` needs no word boundary before it)."""
+    for key in _KEYS.finditer(lowered, start, end):
+        position = key.start()
+        if position > start and lowered[position - 1].isalnum():
             continue  # inside a longer word
-        found = _ANY.match(lowered, start)
-        if found is None:
-            continue
-        if found.lastgroup:
-            return _FIXED[int(found.lastgroup[1:])][1]
-        word = next(group for group in found.groups() if group)
-        return _COMMAND_WORDS.get(word.replace("_", " ").split()[0])
+        found = _ANY.match(lowered, position, end)
+        if found is not None:
+            return _named(found)
     return None
+
+
+def _named(found: re.Match[str]) -> str | None:
+    """Return the command a match of the reporting phrases names."""
+    if found.lastgroup:
+        return _FIXED[int(found.lastgroup[1:])][1]
+    word = next(group for group in found.groups() if group)
+    return _COMMAND_WORDS.get(word.replace("_", " ").split()[0])
 
 
 def transcript_replies(text: str) -> list[tuple[str, str]]:
@@ -106,36 +133,99 @@ def command_for(address: str, diagnostic: str | None, region: str, text: str) ->
     """Return the command the failure for one address answered: from its diagnostic, then from
     a transcript in the text (the line naming it first), its own paragraph in the bounce region,
     and lastly the first command the region reports."""
-    return stated_command(address, diagnostic, text) or region_command(address, region)
+    return Commands(text, lambda: region).command_for(address, diagnostic)
 
 
 def stated_command(address: str, diagnostic: str | None, text: str) -> str | None:
     """Return the command the diagnostic names, else the one a transcript in the text shows
     refused (the line naming the address first), or None."""
-    found = find_command(diagnostic)
-    if found:
-        return found
-    if ">>>" in text:
-        refused = transcript_replies(text)
-        if refused:
-            named = [name for name, argument in refused if address.lower() in argument.lower()]
-            name = named[0] if named else refused[0][0]
-            return _CANONICAL.get(name, name)
-    return None
+    return find_command(diagnostic) or Transcript(text).command_for(address)
 
 
 def region_command(address: str, region: str) -> str | None:
     """Return the command the address's paragraph of the bounce region reports, else the first
     one the region reports, or None."""
-    return find_command(_paragraph_of(address, region)) or find_command(region)
+    return RegionCommands(region).command_for(address)
 
 
-def _paragraph_of(address: str, region: str) -> str:
-    """Return the text from the first line naming the address to the next blank line."""
-    lowered = region.lower()
-    start = lowered.find(address.lower())
-    if start < 0:
-        return ""
-    start = lowered.rfind("\n", 0, start) + 1
-    end = lowered.find("\n\n", start)
-    return region[start : end if end >= 0 else len(region)]
+class Commands:
+    """The command each recipient's failure answered, for many recipients of one text: the
+    transcript is read once and the bounce region (made only when needed) too."""
+
+    __slots__ = ("_text", "_region_of", "_transcript", "_region")
+
+    def __init__(self, text: str, region_of: Callable[[], str]) -> None:
+        """Keep the text and how to cut its bounce region out; read neither yet."""
+        self._text = text
+        self._region_of = region_of
+        self._transcript: Transcript | None = None
+        self._region: RegionCommands | None = None
+
+    def stated(self, address: str, diagnostic: str | None) -> str | None:
+        """Return what stated_command(address, diagnostic, text) returns."""
+        found = find_command(diagnostic)
+        if found:
+            return found
+        if self._transcript is None:
+            self._transcript = Transcript(self._text)
+        return self._transcript.command_for(address)
+
+    def command_for(self, address: str, diagnostic: str | None) -> str | None:
+        """Return what command_for(address, diagnostic, region, text) returns."""
+        found = self.stated(address, diagnostic)
+        if found is None:
+            if self._region is None:
+                self._region = RegionCommands(self._region_of())
+            found = self._region.command_for(address)
+        return found
+
+
+class Transcript:
+    """The commands a transcript in a text shows refused, with their arguments lower-cased and
+    joined once, so that finding the first one naming an address does not scan them all."""
+
+    __slots__ = ("_names", "_starts", "_arguments")
+
+    def __init__(self, text: str) -> None:
+        """Read the transcript (only a text with `>>>` lines has one)."""
+        refused = transcript_replies(text) if ">>>" in text else []
+        self._names = [name for name, _ in refused]
+        arguments, self._starts = joined([argument.lower() for _, argument in refused])
+        self._arguments = Occurrences(arguments)
+
+    def command_for(self, address: str) -> str | None:
+        """Return the refused command whose argument names the address, else the first one."""
+        if not self._names:
+            return None
+        key = address.lower()
+        at = -1 if "\n" in key else self._arguments.first(key)  # arguments hold no newline
+        name = self._names[piece_at(self._starts, at)] if at >= 0 else self._names[0]
+        return _CANONICAL.get(name, name)
+
+
+class RegionCommands:
+    """The command a bounce region reports for each recipient: the first one its paragraph
+    reports, else the first one the region reports (each read once, see ParagraphPhrases)."""
+
+    __slots__ = ("_phrases", "_whole")
+
+    def __init__(self, region: str) -> None:
+        """Lower-case the region once; read nothing yet."""
+        self._phrases = ParagraphPhrases(region, _KEYS, _phrase_at)
+        self._whole: list[str | None] = []
+
+    def command_for(self, address: str) -> str | None:
+        """Return what region_command(address, region) returns."""
+        found = self._phrases.first_for(address)
+        named = _named(found) if found is not None else None
+        if named:
+            return named
+        if not self._whole:
+            lowered = self._phrases.lowered
+            self._whole.append(_first_command(lowered, 0, len(lowered)))
+        return self._whole[0]
+
+
+def _phrase_at(lowered: str, position: int, end: int) -> re.Match[str] | None:
+    """Return the reporting phrase matching at a position of a lower-cased text, if any."""
+    return _ANY.match(lowered, position, end)

@@ -6,9 +6,17 @@ import re
 
 from bouncer.dsn import fallback, standard, textscan
 from bouncer.dsn.caseless import Caseless
-from bouncer.dsn.command import command_for
-from bouncer.dsn.fields import field_blocks, find_addresses, find_reply_code, find_status
-from bouncer.dsn.mime import Part, decode_words
+from bouncer.dsn.command import Commands
+from bouncer.dsn.fields import (
+    address_keys,
+    field_blocks,
+    find_addresses,
+    find_reply_code,
+    find_status,
+)
+from bouncer.dsn.limits import MAX_RECIPIENTS
+from bouncer.dsn.mime import Part
+from bouncer.dsn.phrasescan import phrase_failures
 from bouncer.dsn.textscan import Failure
 from bouncer.model import Entry, Report
 from bouncer.rules.regex_cache import pattern
@@ -32,13 +40,18 @@ _FAILURE_TEXT = Caseless(
 )
 # A delay notice says the sending system is still trying (RFC 3464 `delayed`): "will retry",
 # "will continue to try", "delivery attempts will continue", "still trying", "has not yet been
-# delivered", "this is a warning message only".
+# delivered", "this is a warning message only". (Each alternative starts with its own letter, so
+# that `re` skips ahead to those letters instead of trying every phrase at every character.)
+_RETRY = r"(?:continue to |keep |be )?(?:(?:re-?)?try|re-?tried|trying|attempt)"
+_KEEP_TRYING = r"(?:continue|keep) (?:trying|retrying|attempting)"
+_WILL_CONTINUE = r"attempts? will (?:continue|be made)"
 _DELAY_TEXT = Caseless(
-    r"warning message only|(?:will|shall|'ll) (?:continue to |keep |be )?(?:(?:re-?)?try"
-    r"|re-?tried|trying|attempt)|(?:will|shall) (?:continue|keep) (?:trying|retrying|attempting)"
-    r"|(?:delivery )?attempts? will (?:continue|be made)|delivery (?:has been|is) delayed"
-    r"|has been delayed|(?:has|have) not yet been delivered|still (?:be )?(?:trying|retrying)"
-    r"|delayed? (?:delivery )?(?:notification|warning)|is being delayed",
+    rf"w(?:arning message only|ill {_RETRY}|ill {_KEEP_TRYING})"
+    rf"|s(?:hall {_RETRY}|hall {_KEEP_TRYING}|till (?:be )?(?:trying|retrying))"
+    rf"|'ll {_RETRY}|{_WILL_CONTINUE}"
+    rf"|d(?:elivery {_WILL_CONTINUE}|elivery (?:has been|is) delayed"
+    rf"|elayed? (?:delivery )?(?:notification|warning))"
+    r"|ha(?:s been delayed|s not yet been delivered|ve not yet been delivered)|is being delayed",
 )
 OWN_HEADERS = ("to", "from", "return-path", "reply-to", "sender", "delivered-to", "cc")
 SENDER_HEADERS = ("from", "return-path", "sender")
@@ -56,8 +69,8 @@ def looks_like_bounce(root: Part, region: str) -> bool:
     """Tell whether the sender, subject or text marks the message as a delivery failure."""
     if root.get("x-failed-recipients"):
         return True
-    sender = decode_words(root.get("from")) or root.get("return-path") or ""
-    subject = decode_words(root.get("subject")) or ""
+    sender = root.decoded("from") or root.get("return-path") or ""
+    subject = root.decoded("subject") or ""
     if _DAEMON.search(sender) or _BOUNCE_SUBJECT.search(subject):
         return True
     return bool(_FAILURE_TEXT.search(region))
@@ -67,9 +80,13 @@ def own_addresses(root: Part, names: tuple[str, ...] = OWN_HEADERS) -> set[str]:
     """Return the addresses in the bounce's own headers of the given names."""
     found: set[str] = set()
     for name in names:
-        for value in root.get_all(name):
-            found.update(address.lower() for address in find_addresses(value))
+        found.update(root.remembered(("addresses", name), lambda name=name: _addresses(root, name)))
     return found
+
+
+def _addresses(root: Part, name: str) -> frozenset[str]:
+    """Return the lower-cased addresses in every value of one header of the bounce."""
+    return frozenset().union(*(address_keys(value) for value in root.get_all(name)))
 
 
 def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | None:
@@ -97,9 +114,8 @@ def bounce_report(root: Part, texts: list[str], raw: bytes = b"") -> Report | No
     if is_group_refusal(region):
         entries = tuple(_group_entry(f, summary) for f in failures)
         return Report(kind="bounce", entries=entries, source="a Google Groups refusal notice")
-    entries = tuple(
-        _entry(_with_text(failure, summary), delayed, region, full_text) for failure in failures
-    )
+    commands = Commands(full_text, lambda: region)
+    entries = tuple(_entry(_with_text(failure, summary), delayed, commands) for failure in failures)
     return Report(kind="delay" if delayed else "bounce", entries=entries, source=source)
 
 
@@ -118,31 +134,33 @@ def _failures(root: Part, region: str) -> list[Failure]:
     """Return the failed recipients: text rules (the addresses as sent), X-Failed-Recipients,
     phrases, then flufl.bounce."""
     senders = own_addresses(root, SENDER_HEADERS)
-    found = textscan.scan_failures(region, senders | own_addresses(root, RETURN_HEADERS))
-    found = found or textscan.scan_failures(region, senders)
+    envelope = textscan.envelope_senders(region)  # found once for every scan below
+    returned = senders | own_addresses(root, RETURN_HEADERS)
+    found = textscan.scan_failures(region, returned, envelope)
+    found = found or textscan.scan_failures(region, senders, envelope)
     if found:
         return found
-    listed = _header_failures(root, region)
+    listed = _header_failures(root, region, envelope)
     if listed:
         return listed
     excluded = own_addresses(root)
-    found = textscan.phrase_failures(region, excluded)
+    found = phrase_failures(region, excluded, envelope)
     if found:
         return found
     return []
 
 
-def _header_failures(root: Part, region: str) -> list[Failure]:
-    """Return the recipients an X-Failed-Recipients header lists, with their text."""
+def _header_failures(root: Part, region: str, envelope: set[str]) -> list[Failure]:
+    """Return the recipients an X-Failed-Recipients header lists, with their text (`envelope`:
+    the text's envelope senders)."""
     listed = [a for v in root.get_all("x-failed-recipients") for a in find_addresses(v)]
     if not listed:
         return []
-    scanned = {f.address.lower(): f for f in textscan.scan_failures(region, set())}
-    lines = region.split("\n")
-    return [
-        scanned.get(address.lower()) or Failure(address, textscan.reply_paragraph(lines))
-        for address in listed
-    ]
+    listed = listed[:MAX_RECIPIENTS]
+    scanned = {f.address.lower(): f for f in textscan.scan_failures(region, set(), envelope)}
+    unread = any(address.lower() not in scanned for address in listed)
+    reply = textscan.reply_paragraph(region.split("\n")) if unread else None  # read once
+    return [scanned.get(address.lower()) or Failure(address, reply) for address in listed]
 
 
 def _with_reply_line(failure: Failure, region: str) -> Failure:
@@ -166,22 +184,25 @@ def _join(first_text: str | None, second_text: str | None) -> str | None:
     return " ".join(part for part in (first_text, second_text) if part) or None
 
 
-def _entry(failure: Failure, delayed: bool, region: str, text: str) -> Entry:
-    """Build an Entry from a failure read out of a text (with the bounce region and the text)."""
+def _entry(failure: Failure, delayed: bool, commands: Commands) -> Entry:
+    """Build an Entry from a failure read out of a text (the commands its text reports)."""
     return Entry(
         address=failure.address,
         action="delayed" if delayed else "failed",
         status=find_status(failure.diagnostic),
         reply_code=find_reply_code(failure.diagnostic),
         diagnostic=failure.diagnostic,
-        command=command_for(failure.address, failure.diagnostic, region, text),
+        command=commands.command_for(failure.address, failure.diagnostic),
         remote_mta=remote_host(failure.diagnostic),
     )
 
 
 # The remote host a text bounce names for a reply: Postfix "host mx.example.com[192.0.2.1]
 # said:", Exim "host mx.example.com [192.0.2.1]:".
-_REMOTE_HOST = pattern(r"\bhost ([A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z]{2,})[ \t]*\[[0-9a-fA-F.:]+\]")
+# (`h(?<!\wh)` is `\bh`, written so that `re` can skip ahead to an "h".)
+_REMOTE_HOST = pattern(
+    r"h(?<!\wh)ost ([A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z]{2,})[ \t]*\[[0-9a-fA-F.:]+\]"
+)
 
 
 def remote_host(diagnostic: str | None) -> str | None:
@@ -192,7 +213,7 @@ def remote_host(diagnostic: str | None) -> str | None:
 
 def _pasted_status(text: str) -> Report | None:
     """Return the Report of delivery-status fields pasted into a text body, if any."""
-    if not _PASTED_FIELD.search(text):
+    if next(_PASTED_FIELD.line_matches(text), None) is None:
         return None
     dequoted = re.sub(r"^(?:[ \t]*>)+ ?", "", text, flags=re.M)
     entries = []

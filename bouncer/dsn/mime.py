@@ -6,7 +6,10 @@ import base64
 import binascii
 import quopri
 import re
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from bouncer.rules.regex_cache import pattern
 
@@ -48,26 +51,48 @@ _SIBLINGS = {
 
 @dataclass(slots=True)
 class Part:
-    """One MIME entity: its headers, raw body and child parts."""
+    """One MIME entity: its headers, raw body and child parts.
+
+    Header lookups go through an index of the headers by name, made on the first one (the
+    headers are not changed after that), so a message with many header fields costs one pass.
+    """
 
     headers: list[tuple[str, str]]
     body: bytes
     ctype: str = "text/plain"
     params: dict[str, str] = field(default_factory=dict)
     children: list[Part] = field(default_factory=list)
+    _index: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Return the first value of a header (name is case-insensitive)."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key == wanted:
-                return value
-        return default
+        values = self._by_name().get(name.lower())
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
         """Return every value of a header, in order."""
-        wanted = name.lower()
-        return [value for key, value in self.headers if key == wanted]
+        return list(self._by_name().get(name.lower(), ()))
+
+    def decoded(self, name: str) -> str | None:
+        """Return decode_words of the first value of a header (decoded once)."""
+        return self.remembered(("decoded", name.lower()), lambda: decode_words(self.get(name)))
+
+    def remembered(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """Return compute(), computed once per key for this part (what is read from its
+        headers more than once: a long header costs its length once)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def _by_name(self) -> dict[str, list[str]]:
+        """Return the header values by name (indexed on first use)."""
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for key, value in self.headers:
+                index.setdefault(key, []).append(value)
+            self._index = index
+        return self._index
 
     def walk(self):
         """Yield this part and every descendant, depth first."""
@@ -140,7 +165,8 @@ def content_type(value: str | None) -> tuple[str, dict[str, str]]:
 
 
 def parse_entity(data: bytes, depth: int = 0, budget: list[int] | None = None) -> Part:
-    """Parse one entity (already LF-normalised) into a Part tree."""
+    """Parse one entity (already LF-normalised) into a Part tree (MAX_PARTS parts at most,
+    MAX_DEPTH levels deep)."""
     budget = budget if budget is not None else [MAX_PARTS]
     head, body = split_head(data)
     if head.startswith(b"From "):
@@ -152,10 +178,10 @@ def parse_entity(data: bytes, depth: int = 0, budget: list[int] | None = None) -
     if depth >= MAX_DEPTH or budget[0] <= 0:
         return part
     if part.ctype.startswith("multipart/") and part.params.get("boundary"):
-        part.children = [
-            parse_entity(chunk, depth + 1, budget)
-            for chunk in split_multipart(body, part.params["boundary"])
-        ]
+        for chunk in split_multipart(body, part.params["boundary"]):
+            if budget[0] <= 0:
+                break  # the parts after the first MAX_PARTS are not read
+            part.children.append(parse_entity(chunk, depth + 1, budget))
     elif part.ctype in ENCAPSULATED:
         part.children = [parse_entity(decoded_bytes(part), depth + 1, budget)]
     return part
@@ -225,8 +251,15 @@ def decode_words(value: str | None) -> str | None:
 
 
 def _decode_word(match: re.Match[str]) -> str:
-    """Return the text of one encoded word."""
-    charset, encoding, payload = match.groups()
+    """Return the text of one encoded word (short ones are remembered: a header repeats them)."""
+    word = match.group(0)
+    return _decoded_word(word) if len(word) <= 256 else _decoded_word.__wrapped__(word)
+
+
+@lru_cache(maxsize=1024)
+def _decoded_word(word: str) -> str:
+    """Return the text of one encoded word (the word itself when it cannot be decoded)."""
+    charset, encoding, payload = _ENCODED_WORD.fullmatch(word).groups()
     charset = charset.split("*", 1)[0]
     try:
         if encoding in "Bb":
@@ -234,5 +267,5 @@ def _decode_word(match: re.Match[str]) -> str:
         else:
             data = quopri.decodestring(payload.replace("_", " ").encode("ascii"), header=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        return match.group(0)
+        return word
     return to_text(data, charset)

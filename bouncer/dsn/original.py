@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bouncer.dsn.caseless import Caseless
-from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_headers
+from bouncer.dsn.mime import ENCAPSULATED, Part, parse_headers
 from bouncer.model import Original
 
 MAX_BLOCKS = 8
@@ -31,9 +31,9 @@ def original_from_part(headers: Part) -> Original:
     """Build an Original from the header fields of the returned message."""
     return Original(
         message_id=_clean_id(headers.get("message-id")),
-        from_addr=decode_words(headers.get("from")),
-        to=decode_words(headers.get("to")),
-        subject=decode_words(headers.get("subject")),
+        from_addr=headers.decoded("from"),
+        to=headers.decoded("to"),
+        subject=headers.decoded("subject"),
         date=headers.get("date"),
     )
 
@@ -42,12 +42,12 @@ def pasted_headers(text: str) -> Part | None:
     """Return the header block of an original message pasted into a body text, if any."""
     position = 0
     for _ in range(MAX_BLOCKS):
-        match = _PASTED_START.search(text, position)
-        if match is None:
+        found = next(_PASTED_START.line_matches(text, position), None)
+        if found is None:
             return None
-        end = text.find("\n\n", match.start())
+        end = text.find("\n\n", found[0])
         end = len(text) if end < 0 else end
-        headers = parse_headers(text[match.start() : end].encode("utf-8", "replace"))
+        headers = parse_headers(text[found[0] : end].encode("utf-8", "replace"))
         names = {name for name, _ in headers}
         if len(names & {"message-id", "subject", "from", "to", "date"}) >= 2:
             return Part(headers, b"")

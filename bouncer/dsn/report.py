@@ -8,9 +8,10 @@ from dataclasses import replace
 
 from bouncer.dsn import arf, autoreply, combine, heuristics, ses, standard
 from bouncer.dsn.fields import find_addresses, parse_date
-from bouncer.dsn.mime import ENCAPSULATED, Part, decode_words, parse_message, part_text
+from bouncer.dsn.limits import MAX_DIAGNOSTIC, MAX_RECIPIENTS
+from bouncer.dsn.mime import ENCAPSULATED, Part, parse_message, part_text
 from bouncer.dsn.original import find_original
-from bouncer.model import Original, Report
+from bouncer.model import Entry, Original, Report
 from bouncer.rules.regex_cache import pattern
 
 # A text part that is only the returned message's headers (attached as text/plain).
@@ -43,8 +44,16 @@ def _plain(part: Part) -> str:
     """Return a text part as plain text (HTML tags removed)."""
     text = part_text(part)
     if part.ctype == "text/html":
-        text = html.unescape(_TAG.sub("", _HTML_BREAK.sub("\n", text)))
+        text = html.unescape(_closed_sub(_TAG, "", _closed_sub(_HTML_BREAK, "\n", text)))
     return text
+
+
+def _closed_sub(tag: re.Pattern[str], replacement: str, text: str) -> str:
+    """Return re.sub of a tag pattern (which ends at ">") over the text, searching only up to
+    the last ">": after it no tag can end, and every "<" there would be scanned to the text's
+    end, once per "<" (quadratic for a long run of "<" without ">")."""
+    last = text.rfind(">") + 1
+    return tag.sub(replacement, text[:last]) + text[last:]
 
 
 def read(raw: bytes) -> Report:
@@ -99,7 +108,7 @@ def _complaint(root: Part, original: Original, texts: list[str]) -> Report | Non
 
 def _autoreply(root: Part, texts: list[str]) -> Report | None:
     """Return the autoreply Report of an automatic reply, if it is one."""
-    subject = decode_words(root.get("subject"))
+    subject = root.decoded("subject")
     if not (autoreply.is_autoreply(root) or autoreply.has_autoreply_subject(subject)):
         return None
     entry = autoreply.autoreply_entry(root, texts[0] if texts else "", subject)
@@ -112,15 +121,25 @@ def _autoreply(root: Part, texts: list[str]) -> Report | None:
 
 def _finish(found: Report, root: Part, original: Original) -> Report:
     """Fill the report's own subject, sender and returned original into a Report."""
-    senders = find_addresses(decode_words(root.get("from")) or "")
+    senders = find_addresses(root.decoded("from") or "")
     return Report(
         kind=found.kind,
-        entries=found.entries,
+        entries=_bounded(found.entries),
         reporting_mta=found.reporting_mta,
         arrival_date=found.arrival_date,
         envelope_id=found.envelope_id,
         original=found.original if found.original != Original() else original,
-        subject=decode_words(root.get("subject")),
-        sender=senders[0] if senders else decode_words(root.get("from")),
+        subject=root.decoded("subject"),
+        sender=senders[0] if senders else root.decoded("from"),
         source=found.source,
+    )
+
+
+def _bounded(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+    """Return the first MAX_RECIPIENTS entries, diagnostics cut at MAX_DIAGNOSTIC characters."""
+    return tuple(
+        replace(entry, diagnostic=entry.diagnostic[:MAX_DIAGNOSTIC])
+        if entry.diagnostic and len(entry.diagnostic) > MAX_DIAGNOSTIC
+        else entry
+        for entry in entries[:MAX_RECIPIENTS]
     )

@@ -7,20 +7,22 @@ from dataclasses import dataclass
 
 from bouncer.dsn.fields import (
     decode_address,
-    field_blocks,
     find_reply_code,
     find_status,
     first,
     fold,
+    iter_field_blocks,
     parse_date,
     preferred_status,
     typed_value,
 )
+from bouncer.dsn.limits import MAX_FIELD, MAX_RECIPIENTS
 from bouncer.dsn.mime import Part, part_text
 from bouncer.model import Entry
 from bouncer.rules.regex_cache import pattern
 
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+_PER_MESSAGE = ("reporting-mta", "arrival-date", "original-envelope-id")
 RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
 
 
@@ -40,15 +42,20 @@ def status_parts(root: Part) -> list[Part]:
 
 
 def read_status_parts(parts: list[Part]) -> StatusReport:
-    """Read the fields of delivery-status parts into one StatusReport."""
+    """Read the fields of delivery-status parts into one StatusReport (the first
+    MAX_RECIPIENTS recipient blocks)."""
     per_message: dict[str, str] = {}
     entries: list[Entry] = []
     for part in parts:
-        for block in field_blocks(part_text(part)):
-            entry = entry_from_block(block)
-            if entry is not None:
-                entries.append(entry)
-            for name in ("reporting-mta", "arrival-date", "original-envelope-id"):
+        text = part_text(part)
+        for block in iter_field_blocks(text):
+            if len(entries) < MAX_RECIPIENTS:
+                entry = entry_from_block(block)
+                if entry is not None:
+                    entries.append(entry)
+            elif _read_enough(per_message, text):
+                break
+            for name in _PER_MESSAGE:
                 value = first(block, name)
                 if value:
                     per_message.setdefault(name, value)
@@ -61,8 +68,17 @@ def read_status_parts(parts: list[Part]) -> StatusReport:
     )
 
 
+def _read_enough(per_message: dict[str, str], text: str) -> bool:
+    """Tell whether the rest of a part can add nothing once the entries are all read: each
+    per-message field is found already, or its name is nowhere in the text."""
+    lowered = text.lower() if len(per_message) < len(_PER_MESSAGE) else ""
+    return all(name in per_message or name not in lowered for name in _PER_MESSAGE)
+
+
 def entry_from_block(block: list[tuple[str, str]]) -> Entry | None:
-    """Build an Entry from one per-recipient block (None when it names no recipient)."""
+    """Build an Entry from one per-recipient block (None when it names no recipient; values
+    are read up to MAX_FIELD characters)."""
+    block = [(name, value[:MAX_FIELD]) for name, value in block]
     recipient = next((first(block, name) for name in RECIPIENT_FIELDS if first(block, name)), None)
     if recipient is None:
         return None
@@ -110,7 +126,14 @@ def diagnostic_of(block: list[tuple[str, str]]) -> tuple[str | None, str | None]
     return kind or "smtp", fold(f"{text} {vendor}".strip())
 
 
-_VENDOR_REPLY = pattern(r"(?:smtp|x-[\w-]+)\s*;\s*(.+?)\s*>?\s*$", re.IGNORECASE | re.DOTALL)
+# The remote reply in a vendor field: after "smtp;" or "x-<type>;" (the first such place), up
+# to a closing ">" and white space at the end (at least one character). Found in two steps, not
+# by one pattern `(?:smtp|x-[\w-]+)\s*;\s*(.+?)\s*>?\s*$`, which costs quadratic time on a
+# long run of word characters without ";" (tried from every "x-" in it) and on a long run of
+# white space (tried at every character before it); the answer is the same.
+_SMTP_TYPE = pattern(r"smtp\s*;", re.IGNORECASE)
+_WORD_RUN_TYPE = pattern(r"(?<![\w-])([\w-]+)\s*;", re.IGNORECASE)  # from a run's start only
+_X_TYPE = pattern(r"x-(?=[\w-])", re.IGNORECASE)
 
 
 def _vendor_reply(block: list[tuple[str, str]]) -> str | None:
@@ -118,9 +141,33 @@ def _vendor_reply(block: list[tuple[str, str]]) -> str | None:
     for name, value in block:
         if not name.startswith("x-") or not (find_reply_code(value) or find_status(value)):
             continue
-        found = _VENDOR_REPLY.search(value)
-        return found.group(1) if found else value.strip("<> ")
+        found = _typed_reply(value)
+        return found if found is not None else value.strip("<> ")
     return None
+
+
+def _typed_reply(value: str) -> str | None:
+    """Return the text after the first "smtp;" or "x-<type>;" of a value, without a closing
+    ">" and white space at its end (None when there is none)."""
+    semicolon = _type_end(value)
+    if semicolon is None or semicolon + 1 >= len(value):
+        return None
+    rest = value[semicolon + 1 :]
+    start = min(len(rest) - len(rest.lstrip()), len(rest) - 1)
+    end = len(rest.rstrip())
+    if end and rest[end - 1] == ">":
+        end = len(rest[: end - 1].rstrip())
+    return rest[start : max(start + 1, end)]
+
+
+def _type_end(value: str) -> int | None:
+    """Return where the ";" of the first "smtp;" or "x-<type>;" is (x-<type> runs to the end of
+    its run of word characters and dashes)."""
+    smtp = _SMTP_TYPE.search(value)
+    for run in _WORD_RUN_TYPE.finditer(value, 0, smtp.start() if smtp else len(value)):
+        if _X_TYPE.search(value, run.start(1), run.end(1)):
+            return run.end() - 1
+    return smtp.end() - 1 if smtp else None
 
 
 def is_routable(address: str) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from bouncer.rules.regex_cache import pattern
 
-_STATUS = pattern(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
+# (The look-behind follows the first digit, so that `re` can skip ahead to a digit; the same
+# matches as `(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)`.)
+_STATUS = pattern(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
 _WRAPPERS = frozenset({"4.4.7", "4.7.0"})
 _COMMAND_SUBJECTS = (".5.1", ".5.2", ".5.4", ".5.5")
 
