@@ -394,7 +394,10 @@ def examine(db: Path, accepted: set[str]) -> Findings:
     found = Findings()
     conn = sqlite3.connect(db)
     try:
-        messages = conn.execute("SELECT id, raw, state, fingerprint FROM messages").fetchall()
+        messages = conn.execute(
+            "SELECT m.id, COALESCE(r.raw, m.raw), m.state, m.fingerprint FROM messages m "
+            "LEFT JOIN raw_messages r ON r.message_id = m.id"
+        ).fetchall()
         bounces = conn.execute("SELECT recipient, message_id FROM bounces").fetchall()
         events = conn.execute(
             "SELECT recipient, type FROM events WHERE type IN ('bounce.hard', 'suppression.added')"

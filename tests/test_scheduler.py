@@ -81,12 +81,13 @@ def test_raw_copies_are_dropped_after_the_retention_period(tmp_path: Path) -> No
     _stored(path, 3)
     _run(path, FakeClock(T0), [timedelta(days=1)], timedelta(days=2))
     db = open_db(path)
-    assert db.conn.execute("SELECT COUNT(*) FROM messages WHERE length(raw) > 0").fetchone() == (3,)
+    assert db.conn.execute("SELECT COUNT(*) FROM raw_messages").fetchone() == (3,)
     db.close()
     _run(path, FakeClock(T0), [timedelta(days=3)], timedelta(days=2))
     db = open_db(path)
-    rows = db.conn.execute("SELECT length(raw), pruned_at IS NOT NULL FROM messages").fetchall()
-    assert rows == [(0, 1)] * 3
+    rows = db.conn.execute("SELECT pruned_at IS NOT NULL FROM messages").fetchall()
+    assert rows == [(1,)] * 3
+    assert db.conn.execute("SELECT COUNT(*) FROM raw_messages").fetchone() == (0,)
     assert list(inbox.select_for_reprocess(db)) == []
     # three copies of one report: its one record stays after the raw copies go
     assert db.conn.execute("SELECT COUNT(*) FROM bounces").fetchone() == (1,)

@@ -168,4 +168,45 @@ def test_large_bounce_with_the_full_original_is_stored_whole(daemon: RunningDaem
     with daemon.client() as client:
         assert client.sendmail("", ["bounces@localhost"], raw) == {}
     daemon.wait_processed(1)
-    assert _rows(daemon.db_path, "SELECT size, length(raw) FROM messages") == [(len(raw), len(raw))]
+    assert _rows(
+        daemon.db_path,
+        "SELECT size, length(r.raw) FROM messages m JOIN raw_messages r ON r.message_id = m.id",
+    ) == [(len(raw), len(raw))]
+
+
+def test_intake_goes_on_while_a_message_is_being_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing and classifying hold no database lock: while one message is being read (held
+    here until the test says so), other senders still get 250 and their messages are stored."""
+    import threading
+
+    from bouncer import worker
+
+    started, released = threading.Event(), threading.Event()
+    real = worker.prepare
+
+    def slow(message, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if b"hold-me@example.com" in message.raw:
+            started.set()
+            released.wait(30)
+        return real(message, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "prepare", slow)
+    running = start_daemon(make_config(tmp_path))
+    try:
+        with running.client() as client:
+            client.sendmail(
+                "", ["bounces@localhost"], postfix_dsn("hold-me@example.com", "5.1.1", USER_UNKNOWN)
+            )
+            assert started.wait(10)
+            for number in range(5):
+                raw = postfix_dsn(f"u{number}@example.com", "5.1.1", USER_UNKNOWN)
+                assert client.sendmail("", ["bounces@localhost"], raw) == {}
+        assert _rows(running.db_path, "SELECT COUNT(*) FROM messages") == [(6,)]
+        released.set()
+        running.wait_processed(6)
+    finally:
+        released.set()
+        running.stop()
+    assert _rows(running.db_path, "SELECT COUNT(*) FROM bounces") == [(6,)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bouncer.store import open_db
+from bouncer.store import inbox, open_db
 from tests.conftest import RunningDaemon, make_config, start_daemon
 from tests.messages import postfix_dsn
 
@@ -59,7 +59,8 @@ def running(tmp_path: Path, **smtp: object) -> Iterator[RunningDaemon]:
 def _stored_raw(daemon: RunningDaemon) -> list[bytes]:
     db = open_db(daemon.db_path)
     try:
-        return [row[0] for row in db.conn.execute("SELECT raw FROM messages ORDER BY id")]
+        ids = [row[0] for row in db.conn.execute("SELECT id FROM messages ORDER BY id")]
+        return [inbox.raw_of(db, message_id) for message_id in ids]
     finally:
         db.close()
 

@@ -62,20 +62,24 @@ def reprocess_cmd(
     kind: str | None, failed: bool, since: str | None, until: str | None, config, db_path: str
 ) -> None:  # noqa: ANN001
     """Re-classify stored raw messages with the current rules and update records."""
+    import sys
+
     from bouncer.clock import utcnow
     from bouncer.reprocessing import reprocess
+    from bouncer.store.inbox import count_for_reprocess
 
     log_to_stderr(config)
     db = open_store(db_path)
-    summary = reprocess(
-        db,
-        config,
-        utcnow,
-        kind=kind,
-        failed_only=failed,
-        since=iso_option(since),
-        until=iso_option(until),
-    )
+    chosen = {
+        "kind": kind,
+        "failed_only": failed,
+        "since": iso_option(since),
+        "until": iso_option(until),
+    }
+    shown = sys.stderr.isatty()  # a progress bar for a person, none in scripts and logs
+    total = count_for_reprocess(db, **chosen) if shown else 0
+    with click.progressbar(length=total, label="reprocessing", file=sys.stderr) as bar:
+        summary = reprocess(db, config, utcnow, progress=bar.update if shown else None, **chosen)
     click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))
 
 

@@ -38,9 +38,13 @@ class StoredMessage:
 
 _INSERT = (
     "INSERT INTO messages (received_at, mail_from, rcpt_to, peer, size, raw) "
-    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
+    "VALUES (?, ?, ?, ?, ?, x'') RETURNING id"
 )
-_COLUMNS = "id, received_at, mail_from, rcpt_to, raw, state"
+_INSERT_RAW = "INSERT INTO raw_messages (message_id, raw) VALUES (?, ?)"
+# A raw copy lives in raw_messages (deleted whole when pruned); copies stored before that table
+# existed stay in messages.raw until they are pruned.
+_COLUMNS = "m.id, m.received_at, m.mail_from, m.rcpt_to, COALESCE(r.raw, m.raw), m.state"
+_FROM = "messages m LEFT JOIN raw_messages r ON r.message_id = m.id"
 
 
 def insert_batch(db: Database, batch: Sequence[Incoming]) -> list[int]:
@@ -54,10 +58,19 @@ def insert_batch(db: Database, batch: Sequence[Incoming]) -> list[int]:
                 json.dumps(list(item.rcpt_to)),
                 item.peer,
                 len(item.raw),
-                item.raw,
             )
-            ids.append(db.conn.execute(_INSERT, row).fetchone()[0])
+            message_id = db.conn.execute(_INSERT, row).fetchone()[0]
+            db.conn.execute(_INSERT_RAW, (message_id, item.raw))
+            ids.append(message_id)
     return ids
+
+
+def raw_of(db: Database, message_id: int) -> bytes | None:
+    """Return a stored message's raw copy (b'' once pruned; None: no such message)."""
+    row = db.conn.execute(
+        f"SELECT COALESCE(r.raw, m.raw) FROM {_FROM} WHERE m.id = ?", (message_id,)
+    ).fetchone()
+    return None if row is None else bytes(row[0])
 
 
 def _message(row: tuple) -> StoredMessage:
@@ -67,7 +80,7 @@ def _message(row: tuple) -> StoredMessage:
 
 def unprocessed(db: Database, limit: int = 100) -> list[StoredMessage]:
     """Return up to limit messages still in state 'new', oldest first."""
-    sql = f"SELECT {_COLUMNS} FROM messages WHERE state = 'new' ORDER BY id LIMIT ?"
+    sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.state = 'new' ORDER BY m.id LIMIT ?"
     return [_message(row) for row in db.conn.execute(sql, (limit,))]
 
 
@@ -78,18 +91,47 @@ def select_for_reprocess(
     since: str | None = None,
     until: str | None = None,
     failed_only: bool = False,
+    page: int = 200,
 ) -> Iterator[StoredMessage]:
-    """Yield stored messages matching the filters, oldest first."""
-    condition, params = where(
-        ("kind = ?", kind),
-        ("received_at >= ?", since),
-        ("received_at < ?", until),
-        ("state = 'failed'", failed_only),
-        ("pruned_at IS NULL", True),
+    """Yield stored messages matching the filters (raw copy kept), oldest first.
+
+    Read `page` messages at a time by id, no cursor held between pages: memory stays flat
+    and the caller may write between them.
+    """
+    condition, params = _reprocess_filter(kind, since, until, failed_only)
+    sql = f"SELECT {_COLUMNS} FROM {_FROM} WHERE {condition} AND m.id > ? ORDER BY m.id LIMIT ?"
+    after = 0
+    while rows := db.conn.execute(sql, [*params, after, page]).fetchall():
+        for row in rows:
+            yield _message(row)
+        after = rows[-1][0]
+
+
+def count_for_reprocess(
+    db: Database,
+    *,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    failed_only: bool = False,
+) -> int:
+    """Count the messages select_for_reprocess would yield."""
+    condition, params = _reprocess_filter(kind, since, until, failed_only)
+    sql = f"SELECT COUNT(*) FROM messages m WHERE {condition}"
+    return db.conn.execute(sql, params).fetchone()[0]
+
+
+def _reprocess_filter(
+    kind: str | None, since: str | None, until: str | None, failed_only: bool
+) -> tuple[str, list]:
+    """Return the WHERE condition (on `m`) and parameters of a reprocess selection."""
+    return where(
+        ("m.kind = ?", kind),
+        ("m.received_at >= ?", since),
+        ("m.received_at < ?", until),
+        ("m.state = 'failed'", failed_only),
+        ("m.pruned_at IS NULL", True),
     )
-    sql = f"SELECT {_COLUMNS} FROM messages WHERE {condition} ORDER BY id"
-    for row in db.conn.execute(sql, params).fetchall():
-        yield _message(row)
 
 
 def mark_processed(
@@ -121,11 +163,20 @@ def mark_failed(db: Database, message_id: int, error: str, at: datetime) -> None
 
 
 def prune_raw(db: Database, received_before: datetime, now: datetime, limit: int = 1000) -> int:
-    """Drop the raw copy of processed messages received before a time; return how many."""
-    cursor = db.conn.execute(
-        "UPDATE messages SET raw = x'', pruned_at = ? WHERE id IN (SELECT id FROM messages "
-        "WHERE pruned_at IS NULL AND state = 'processed' AND received_at < ? "
-        "ORDER BY received_at LIMIT ?)",
-        (to_iso(now), to_iso(received_before), limit),
-    )
-    return cursor.rowcount
+    """Drop the raw copy of up to `limit` processed messages received before a time (their
+    rows in raw_messages deleted whole); return how many."""
+    ids = [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT id FROM messages WHERE pruned_at IS NULL AND state = 'processed' "
+            "AND received_at < ? ORDER BY received_at LIMIT ?",
+            (to_iso(received_before), limit),
+        )
+    ]
+    if not ids:
+        return 0
+    marks = ",".join("?" * len(ids))
+    db.conn.execute(f"DELETE FROM raw_messages WHERE message_id IN ({marks})", ids)
+    return db.conn.execute(
+        f"UPDATE messages SET raw = x'', pruned_at = ? WHERE id IN ({marks})", [to_iso(now), *ids]
+    ).rowcount

@@ -14,7 +14,7 @@ from pathlib import Path
 from bouncer.store.schema import MIGRATIONS
 
 BUSY_SECONDS = 30.0
-_COUNTED = ("messages", "bounces", "suppressions", "deferrals", "events", "deliveries")
+_COUNTED = ("messages", "raw_messages", "bounces", "suppressions", "deferrals", "events")
 _VACUUM_MODES = {0: "none", 1: "full", 2: "incremental"}
 
 

@@ -84,6 +84,7 @@ def prune_records(db: Database, received_before: datetime, batch: int = BATCH) -
         return 0, 0
     marks = ",".join("?" * len(ids))
     bounces = db.conn.execute(f"DELETE FROM bounces WHERE message_id IN ({marks})", ids).rowcount
+    db.conn.execute(f"DELETE FROM raw_messages WHERE message_id IN ({marks})", ids)
     messages = db.conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", ids).rowcount
     return messages, bounces
 

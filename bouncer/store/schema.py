@@ -251,6 +251,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_finished ON deliveries(COALESCE(delivered_at, next_attempt_at))
         WHERE state != 'pending';
     """,
+    # 7: raw copies in their own table, deleted whole when pruned (a row shrunk in place frees
+    # no page); copies stored before stay in messages.raw until pruned
+    """
+    CREATE TABLE raw_messages (message_id INTEGER PRIMARY KEY, raw BLOB NOT NULL);
+    """,
 )
 
 

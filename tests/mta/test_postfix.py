@@ -152,7 +152,8 @@ def _processed(system: MailSystem, kind: str, recipient: str) -> list[tuple]:
     """Return (message id, raw) of processed messages of a kind that name the recipient."""
     return _query(
         system,
-        "SELECT m.id, m.raw FROM messages m JOIN bounces b "
+        "SELECT m.id, r.raw FROM messages m JOIN raw_messages r ON r.message_id = m.id "
+        "JOIN bounces b "
         "ON b.message_id = m.id WHERE m.state = 'processed' AND m.kind = ? "
         "AND b.recipient = ?",
         kind,

@@ -76,3 +76,34 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="newer than this bouncer"):
         open_db(path)
+
+
+def test_raw_copies_stored_before_their_own_table_are_read_and_pruned(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from bouncer.store import inbox
+    from bouncer.store.inbox import Incoming
+
+    path = tmp_path / "six.db"
+    _schema_4(path)
+    conn = sqlite3.connect(path)
+    conn.create_function("bouncer_identity", 0, lambda: "caseless")
+    conn.create_function("address_key", 1, lambda address: address and address.lower())
+    conn.create_function("about_address", 2, lambda final, original: final)
+    for number, script in enumerate(MIGRATIONS[4:6], start=5):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.execute("DELETE FROM bounces")
+    conn.execute("DELETE FROM messages")
+    conn.execute(
+        "INSERT INTO messages (received_at, mail_from, rcpt_to, size, raw, state) "
+        "VALUES ('2026-11-20T00:00:00.000Z', '<>', '[]', 5, x'6f6c642121', 'processed')"
+    )
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    [new] = inbox.insert_batch(db, [Incoming(NOW, "<>", ("b@x",), None, b"new!")])
+    assert (inbox.raw_of(db, 1), inbox.raw_of(db, new)) == (b"old!!", b"new!")
+    assert [m.raw for m in inbox.select_for_reprocess(db)] == [b"old!!", b"new!"]
+    assert inbox.prune_raw(db, NOW, NOW + timedelta(days=1)) == 1
+    assert inbox.raw_of(db, 1) == b""
+    assert db.conn.execute("SELECT length(raw) FROM messages WHERE id = 1").fetchone() == (0,)

@@ -99,6 +99,8 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     for message in inbox.select_for_reprocess(db, kind="bounce", since="2026-03-03", until="z"):
         process(db, message, last, reprocess=True)
     list(inbox.select_for_reprocess(db, failed_only=True))
+    inbox.count_for_reprocess(db, kind="bounce", since="2026-03-03")
+    inbox.count_for_reprocess(db, failed_only=True)
     address = "user0@domain0.example"
     until = last + timedelta(days=1)
     editing.add_manual(db, "hand@domain1.example", "test", "hard", until, last, "cli:t")
@@ -107,6 +109,7 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     suppressions.get(db, "user3@domain3.example", last)
     suppressions.list_active(db, last, limit=50)
     suppressions.caused_by(db, 1)
+    inbox.raw_of(db, 1)
     suppressions.take_expired(db, last + timedelta(days=30))
     records.search(db, recipient=address)
     records.search(db, recipient="@domain1.example", limit=20)
@@ -114,6 +117,7 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     records.search(db)
     events.search(db, event_type="bounce.hard", since="2026-03-03")
     events.search(db, after_seq=3, limit=10)
+    events.search(db, since="2026-03-03")
     events.search(db, recipient=address)
     deferrals.listing(db, open_only=True, limit=20)
     deferrals.listing(db, recipient="user2@domain2.example")
@@ -181,8 +185,9 @@ def _scans(db, sql: str) -> list[str]:  # noqa: ANN001
     """Return the plan lines that read a whole growing table or index.
 
     Allowed: a walk over a partial index (it holds only rows in one state: open, failed, due,
-    not the history), and an ordered walk over an index that stops at a LIMIT when every
-    column the query filters that table on is in the index (the page fills as it walks).
+    not the history), and an ordered walk over an index (or the rowid) that stops at a LIMIT
+    when every column the query filters that table on is in the index (the page fills as it
+    walks).
     """
     plan = [row[3] for row in db.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
     bad = []
@@ -193,7 +198,7 @@ def _scans(db, sql: str) -> list[str]:  # noqa: ANN001
         index = re.search(r"USING (?:COVERING )?INDEX (\w+)", match.group(2))
         if index and _partial(db, index.group(1)):
             continue
-        if index and _limited_walk(db, sql, match.group(1), index.group(1)):
+        if _limited_walk(db, sql, match.group(1), index.group(1) if index else None):
             continue
         bad.append(line)
     return bad
@@ -204,8 +209,11 @@ def _partial(db, index: str) -> bool:  # noqa: ANN001
     return bool(row and row[0] and " WHERE " in row[0].upper())
 
 
-def _limited_walk(db, sql: str, table: str, index: str) -> bool:  # noqa: ANN001
-    """Say whether the query stops at a LIMIT and filters only on the index's columns."""
+def _limited_walk(db, sql: str, table: str, index: str | None) -> bool:  # noqa: ANN001
+    """Say whether the query stops at a LIMIT and filters only on the index's columns.
+
+    Without an index (a walk in rowid order) the query must not filter that table at all.
+    """
     if not re.search(r"\bLIMIT\b", sql, re.IGNORECASE):
         return False
     where = re.search(r"\bWHERE\b(.*?)(?:\bORDER BY\b|\bGROUP BY\b|\bLIMIT\b)", sql, re.S | re.I)
@@ -213,7 +221,7 @@ def _limited_walk(db, sql: str, table: str, index: str) -> bool:  # noqa: ANN001
     filtered = (
         set(re.findall(r"\b(\w+)\b", re.sub(r"'[^']*'", "", where.group(1)))) if where else set()
     )
-    indexed = {row[2] for row in db.conn.execute(f"PRAGMA index_info({index})")}
+    indexed = {row[2] for row in db.conn.execute(f"PRAGMA index_info({index})")} if index else set()
     return (filtered & columns) <= indexed
 
 

@@ -77,9 +77,9 @@ def test_raw_copies_go_before_their_records(tmp_path: Path) -> None:
     db = open_db(tmp_path / "r.db")
     message = _receive(db, _soft("full@example.com"), T0)
     prune_once(db, T0 + 15 * DAY, KEEP)
-    assert db.conn.execute(
-        "SELECT length(raw), pruned_at IS NOT NULL FROM messages"
-    ).fetchall() == [(0, 1)]
+    assert inbox.raw_of(db, message) == b""
+    assert db.conn.execute("SELECT pruned_at IS NOT NULL FROM messages").fetchall() == [(1,)]
+    assert db.conn.execute("SELECT COUNT(*) FROM raw_messages").fetchone() == (0,)
     assert db.conn.execute("SELECT id FROM messages").fetchall() == [(message,)]
 
 
