@@ -1,6 +1,6 @@
 """Benchmark: messages per second of parse + classify, side by side with Sisimai (Perl).
 
-Reads every file of the corpus into memory once, then runs `bouncer.analyse.analyse_bytes`
+Reads every file of the corpus into memory once, then runs `bouncer.core.analyse.analyse_bytes`
 over them repeatedly for about --seconds. When Perl's Sisimai is installed it runs one Perl
 process over the same files for the same time, timed inside Perl (start-up excluded) and around
 the process (start-up included), and prints the ratio bouncer / Sisimai.
@@ -66,7 +66,7 @@ def load_corpus(corpus: Path) -> list[tuple[Path, bytes]]:
 
 def bench_bouncer(messages: list[bytes], seconds: float) -> tuple[int, int, float]:
     """Run parse + classify over the messages in rounds; return (messages, recipients, secs)."""
-    from bouncer.analyse import analyse_bytes
+    from bouncer.core.analyse import analyse_bytes
 
     count = recipients = 0
     started = time.perf_counter()

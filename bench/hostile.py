@@ -1,15 +1,15 @@
 """Hostile-input benchmark: time of worst-case messages of 1, 5 and 10 MB, and a robustness check.
 
-Each input is built in memory at every size and run through `bouncer.analyse.analyse_bytes`
+Each input is built in memory at every size and run through `bouncer.core.analyse.analyse_bytes`
 (parse and classify, in-process, timed with time.perf_counter); the parser alone
-(`bouncer.dsn.parse`) is timed too, so the classification's share shows. The table gives the
+(`bouncer.core.dsn.parse`) is timed too, so the classification's share shows. The table gives the
 seconds per size as "total (parse)" and the ratio of the largest size's total to the smallest's:
 work linear in the input gives about the ratio of the sizes (10 for 10 MB / 1 MB), more means
 super-linear work. Inputs over 1 s are listed (the target: every input up to 10 MB under 1 s).
 
-The second part checks robustness: the parser's raw reader (`bouncer.dsn.report.read`, which
-unlike `bouncer.dsn.parse` does not catch exceptions) must return one Report for each input,
-with a kind among bouncer.model.KINDS; the exit status is 1 when it does not.
+The second part checks robustness: the parser's raw reader (`bouncer.core.dsn.report.read`, which
+unlike `bouncer.core.dsn.parse` does not catch exceptions) must return one Report for each input,
+with a kind among bouncer.core.model.KINDS; the exit status is 1 when it does not.
 
     .venv/bin/python bench/hostile.py [--sizes 1,5,10] [--only NAME,...] [--repeat N]
 """
@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bouncer.analyse import analyse_bytes  # noqa: E402
-from bouncer.dsn import parse  # noqa: E402
-from bouncer.dsn.report import read  # noqa: E402
-from bouncer.model import KINDS  # noqa: E402
+from bouncer.core.analyse import analyse_bytes  # noqa: E402
+from bouncer.core.dsn import parse  # noqa: E402
+from bouncer.core.dsn.report import read  # noqa: E402
+from bouncer.core.model import KINDS  # noqa: E402
 
 MB = 1024 * 1024
 LIMIT_SECONDS = 1.0

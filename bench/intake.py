@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiosmtpd.smtp import SMTP  # noqa: E402
 
 from bouncer.config import Config, SmtpConfig  # noqa: E402
-from bouncer.service import serve  # noqa: E402
+from bouncer.daemon.service import serve  # noqa: E402
 from tests.messages import postfix_dsn  # noqa: E402
 
 

@@ -88,14 +88,15 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bouncer import worker  # noqa: E402
+from bouncer.app.processing import Prepared, Settings, prepare, write  # noqa: E402
+from bouncer.app.reprocess import reprocess  # noqa: E402
+from bouncer.app.tracking import policy_from  # noqa: E402
 from bouncer.clock import from_iso, to_iso  # noqa: E402
 from bouncer.config import Config  # noqa: E402
-from bouncer.dsn.fingerprint import fingerprint  # noqa: E402
+from bouncer.core.dsn.fingerprint import fingerprint  # noqa: E402
+from bouncer.daemon import worker  # noqa: E402
+from bouncer.daemon.scheduler import sweep_once  # noqa: E402
 from bouncer.logs import configure  # noqa: E402
-from bouncer.processor import Prepared, Settings, prepare, write  # noqa: E402
-from bouncer.reprocessing import reprocess  # noqa: E402
-from bouncer.scheduler import sweep_once  # noqa: E402
 from bouncer.store import (  # noqa: E402
     BouncerDatabase,
     deferrals,
@@ -109,7 +110,6 @@ from bouncer.store import (  # noqa: E402
 )
 from bouncer.store.inbox import Incoming, StoredMessage  # noqa: E402
 from bouncer.store.schema import MIGRATIONS  # noqa: E402
-from bouncer.tracking import policy_from  # noqa: E402
 from tests.messages import postfix_dsn, rfc2822  # noqa: E402
 
 VERSION = 2  # bump when the generated traffic or what processing writes changes

@@ -15,11 +15,11 @@ def run() -> None:
     """Run the command named on the command line."""
     args = sys.argv[1:]
     if args[:1] == ["classify"] and _plain(args[1:]):
-        from bouncer.batch import run_classify
+        from bouncer.cli.batch import run_classify
 
         files = [arg for arg in args[1:] if arg != "--json"]
         sys.exit(run_classify(files, "--json" in args[1:]))
-    from bouncer.cli import main
+    from bouncer.cli.main import main
 
     main()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bouncer.config import Config, SmtpConfig
-from bouncer.service import serve
+from bouncer.daemon.service import serve
 from bouncer.store import open_db
 
 

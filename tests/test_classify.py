@@ -2,9 +2,9 @@
 
 import pytest
 
-from bouncer.analyse import analyse
-from bouncer.classify import class_of, verdict
-from bouncer.model import Entry, Report, Verdict
+from bouncer.core.analyse import analyse
+from bouncer.core.classify import class_of, verdict
+from bouncer.core.model import Entry, Report, Verdict
 
 
 def failed(diagnostic=None, status=None, reply_code=None, **fields) -> Entry:
@@ -388,7 +388,7 @@ def test_analysis_without_a_known_command_says_null():
 
 
 def test_entries_differing_only_in_local_part_share_one_verdict(monkeypatch) -> None:  # noqa: ANN001
-    import bouncer.analyse as analyse_module
+    import bouncer.core.analyse as analyse_module
 
     calls: list[str] = []
     real = analyse_module.verdict

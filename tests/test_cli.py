@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bouncer.cli import main
+from bouncer.app.processing import Settings, process
+from bouncer.cli.main import main
 from bouncer.clock import utcnow
-from bouncer.processor import Settings, process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from tests.messages import postfix_dsn

@@ -401,13 +401,13 @@ def test_overrides_and_direct_construction_still_work() -> None:
 
 
 def test_reason_names_are_every_reason_the_classifier_gives() -> None:
-    from bouncer import classify
-    from bouncer.rules.codes import REPLY_REASONS, STATUS_REASONS
-    from bouncer.rules.evidence import LOCAL_REASONS, PAIR_WINNERS, X_UNIX_REASONS
-    from bouncer.rules.families import FAMILIES
-    from bouncer.rules.phrases import ENGLISH, GENERIC, REASON_ORDER
-    from bouncer.rules.phrases_intl import INTERNATIONAL
-    from bouncer.rules.providers import PROVIDERS
+    from bouncer.core import classify
+    from bouncer.core.rules.codes import REPLY_REASONS, STATUS_REASONS
+    from bouncer.core.rules.evidence import LOCAL_REASONS, PAIR_WINNERS, X_UNIX_REASONS
+    from bouncer.core.rules.families import FAMILIES
+    from bouncer.core.rules.phrases import ENGLISH, GENERIC, REASON_ORDER
+    from bouncer.core.rules.phrases_intl import INTERNATIONAL
+    from bouncer.core.rules.providers import PROVIDERS
 
     given = {*REASON_ORDER, *ENGLISH, *INTERNATIONAL, *FAMILIES, *(r for r, _ in GENERIC)}
     given |= {*STATUS_REASONS.values(), *REPLY_REASONS.values(), *PAIR_WINNERS.values()}
@@ -416,11 +416,14 @@ def test_reason_names_are_every_reason_the_classifier_gives() -> None:
     for provider in PROVIDERS:
         given |= {rule.reason for rule in provider.rules} | set(provider.codes.values())
     # Reasons written as literals in code: fallbacks, a parser's hint, a rule's verdict.
-    sources = [ROOT / "bouncer" / "classify.py", *(ROOT / "bouncer" / "rules").glob("*.py")]
+    sources = [
+        ROOT / "bouncer" / "core" / "classify.py",
+        *(ROOT / "bouncer" / "core" / "rules").glob("*.py"),
+    ]
     for source in sources:
         text = source.read_text(encoding="utf-8")
         given |= set(re.findall(r'(?:return|reason, read =|generic =) "([a-z]+)"', text))
-    for source in (ROOT / "bouncer" / "dsn").glob("*.py"):
+    for source in (ROOT / "bouncer" / "core" / "dsn").glob("*.py"):
         given |= set(re.findall(r'hint="([a-z]+)"', source.read_text(encoding="utf-8")))
     given -= set(CLASS_NAMES)  # class_of() returns these; they are classes, not reasons
     assert set(REASON_NAMES) == given
@@ -428,7 +431,7 @@ def test_reason_names_are_every_reason_the_classifier_gives() -> None:
 
 
 def test_serve_with_a_bad_config_exits_with_one_line(tmp_path: Path) -> None:
-    from bouncer.cli import main
+    from bouncer.cli.main import main
 
     file = tmp_path / "bad.toml"
     file.write_text("[smtp]\nmax_connections = 0\n")
@@ -444,7 +447,7 @@ def test_serve_with_a_bad_config_exits_with_one_line(tmp_path: Path) -> None:
 def test_other_commands_with_a_bad_config_exit_3_with_one_line(
     tmp_path: Path, command: list[str]
 ) -> None:
-    from bouncer.cli import main
+    from bouncer.cli.main import main
 
     file = tmp_path / "bad.toml"
     file.write_text('[log]\nlevel = "verbose"\n')

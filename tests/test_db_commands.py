@@ -10,9 +10,9 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from bouncer.cli import main
+from bouncer.app.processing import process
+from bouncer.cli.main import main
 from bouncer.clock import utcnow
-from bouncer.processor import process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from tests.conftest import make_config, start_daemon

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bouncer.cli import main
+from bouncer.cli.main import main
 from tests.conftest import deliver, make_config
 from tests.messages import postfix_dsn
 

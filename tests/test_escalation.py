@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bouncer.escalation import SENDER_SIDE_REASONS, escalates
-from bouncer.tracker import Policy, Standing, apply
+from bouncer.core.escalation import SENDER_SIDE_REASONS, escalates
+from bouncer.core.tracker import Policy, Standing, apply
 from tests.tracker_helpers import POLICY, T0, delay, soft
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bouncer.analyse import analyse_bytes
-from bouncer.cli import main
-from bouncer.explain import as_text, explain_bytes
+from bouncer.cli.main import main
+from bouncer.core.analyse import analyse_bytes
+from bouncer.core.explain import as_text, explain_bytes
 
 FIXTURES = sorted((Path(__file__).parent / "data" / "bounces").glob("*.eml"))
 

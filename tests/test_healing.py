@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bouncer.cli import main
-from bouncer.health import Health, supervise
-from bouncer.sdnotify import watchdog
+from bouncer.cli.main import main
+from bouncer.daemon.health import Health, supervise
+from bouncer.daemon.sdnotify import watchdog
 from bouncer.store import open_db
 from tests.conftest import make_config, start_daemon
 from tests.messages import postfix_dsn

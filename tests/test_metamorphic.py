@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from bouncer.analyse import analyse_bytes
-from bouncer.rules.providers import BY_DOMAIN, BY_HOST
+from bouncer.core.analyse import analyse_bytes
+from bouncer.core.rules.providers import BY_DOMAIN, BY_HOST
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "bounces"
 # /work/main/tests -> /work/main -> /work; the corpus is not part of the repository.

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bouncer.app.processing import Processed, Settings, process
 from bouncer.config import VerpConfig
-from bouncer.processor import Processed, Settings, process
+from bouncer.core.verp import day_number, encode
 from bouncer.store import inbox, open_db, suppressions
 from bouncer.store.inbox import Incoming
-from bouncer.verp import day_number, encode
 from tests.messages import arf_complaint, postfix_dsn
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

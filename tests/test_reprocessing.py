@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bouncer import reprocessing
+from bouncer.app import reprocess as reprocessing
+from bouncer.app.processing import process
 from bouncer.config import Config
-from bouncer.processor import process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from tests.messages import postfix_dsn

@@ -6,13 +6,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bouncer.processor import process
-from bouncer.scheduler import Scheduler
+from bouncer.app.processing import process
+from bouncer.core.tracker import DEFAULT_POLICY
+from bouncer.daemon.scheduler import Scheduler
+from bouncer.daemon.worker import Processor
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from bouncer.store.retention import Retention
-from bouncer.tracker import DEFAULT_POLICY
-from bouncer.worker import Processor
 from tests.messages import postfix_dsn
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -181,7 +181,7 @@ def test_intake_goes_on_while_a_message_is_being_parsed(
     here until the test says so), other senders still get 250 and their messages are stored."""
     import threading
 
-    from bouncer import worker
+    from bouncer.daemon import worker
 
     started, released = threading.Event(), threading.Event()
     real = worker.prepare

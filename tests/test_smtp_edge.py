@@ -226,7 +226,7 @@ def test_without_a_certificate_no_starttls_is_offered(daemon: RunningDaemon) -> 
 
 
 def test_a_certificate_that_cannot_be_loaded_is_one_line(tmp_path: Path, certificate) -> None:
-    from bouncer.cli import main
+    from bouncer.cli.main import main
 
     cert, _, _ = certificate
     file = tmp_path / "bouncer.toml"

@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bouncer import tracking
-from bouncer.processor import process
+from bouncer.app import tracking
+from bouncer.app.processing import process
+from bouncer.core.tracker import DEFAULT_POLICY
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
-from bouncer.tracker import DEFAULT_POLICY
 from tests.messages import postfix_dsn
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bouncer.timers import close, give_up_at, settle, sweep
-from bouncer.tracker import Policy, apply
+from bouncer.core.timers import close, give_up_at, settle, sweep
+from bouncer.core.tracker import Policy, apply
 from tests.tracker_helpers import POLICY, T0, FakeClock, delay, opened, types
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bouncer.model import Entry, Report, Verdict
-from bouncer.timers import close
-from bouncer.tracker import (
+from bouncer.core.model import Entry, Report, Verdict
+from bouncer.core.timers import close
+from bouncer.core.tracker import (
     apply,
     match,
     observe,

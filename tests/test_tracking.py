@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bouncer.editing import remove_manual
-from bouncer.processor import process
+from bouncer.app.editing import remove_manual
+from bouncer.app.processing import process
+from bouncer.app.tracking import sweep
+from bouncer.core.tracker import DEFAULT_POLICY
 from bouncer.store import deferrals, events, inbox, open_db, records, suppressions
 from bouncer.store.inbox import Incoming
-from bouncer.tracker import DEFAULT_POLICY
-from bouncer.tracking import sweep
 from tests.messages import postfix_dsn
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -158,7 +158,7 @@ def test_reprocess_never_undoes_an_operators_removal(db) -> None:  # noqa: ANN00
 def test_removal_forgets_counted_soft_days(db) -> None:  # noqa: ANN001
     _soft_days(db, range(4))
     assert db.conn.execute("SELECT COUNT(*) FROM soft_failures").fetchone()[0] == 8
-    from bouncer.editing import add_manual
+    from bouncer.app.editing import add_manual
 
     add_manual(db, "b@example.com", "looks dead", "soft", None, T0 + timedelta(days=4), "cli:bo")
     remove_manual(db, "b@example.com", T0 + timedelta(days=4, minutes=1), "cli:bo", "alive")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bouncer.cli import main
+from bouncer.cli.main import main
 from bouncer.clock import from_iso, to_iso, utcnow
 from bouncer.config import TrackerConfig, WebhookConfig
 from bouncer.store import events, open_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bouncer.verp import decode, encode, refusal
+from bouncer.core.verp import decode, encode, refusal
 
 SECRETS = {"a": b"first secret", "b": b"second secret"}
 DAY = 20_782

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bouncer.clock import utcnow
 from bouncer.config import VerpConfig
-from bouncer.verp import day_number, encode
+from bouncer.core.verp import day_number, encode
 from tests.conftest import make_config, start_daemon
 
 SECRET = "a long enough verp secret"

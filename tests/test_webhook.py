@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import aiohttp
 from aiohttp import web
 
-from bouncer.model import Original
-from bouncer.tracker import Event
-from bouncer.webhook import (
+from bouncer.core.model import Original
+from bouncer.core.tracker import Event
+from bouncer.daemon.webhook import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     DeliveryResult,
@@ -339,7 +339,7 @@ def test_bad_url_is_a_retry_not_an_exception():
 
 
 def test_documented_receiver_snippet_verifies():
-    import bouncer.webhook as module
+    import bouncer.daemon.webhook as module
 
     doc = module.__doc__ or ""
     start = doc.index("    import hashlib")

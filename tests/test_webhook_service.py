@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bouncer.config import WebhookConfig
-from bouncer.webhook import verify
+from bouncer.daemon.webhook import verify
 from tests.conftest import make_config, start_daemon
 from tests.messages import postfix_dsn
 
@@ -77,7 +77,7 @@ def test_hard_bounce_reaches_the_webhook_signed_once_per_event(tmp_path: Path) -
 def test_webhooks_command_reports_delivery_counts(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from bouncer.cli import main
+    from bouncer.cli.main import main
     from bouncer.clock import utcnow
     from bouncer.store import events, open_db
     from bouncer.store import outbox as store_outbox

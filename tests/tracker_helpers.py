@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bouncer.model import Original
-from bouncer.tracker import Deferral, Observation, Policy, apply
+from bouncer.core.model import Original
+from bouncer.core.tracker import Deferral, Observation, Policy, apply
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICY = Policy()

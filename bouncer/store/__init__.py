@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bouncer.addresses import Identity
+from bouncer.core.addresses import Identity
 from bouncer.store.schema import migrate
 
 BUSY_TIMEOUT_SECONDS = 10.0

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer.clock import from_iso, to_iso
-from bouncer.model import Original
+from bouncer.core.model import Original
+from bouncer.core.tracker import Deferral
 from bouncer.store.query import where
-from bouncer.tracker import Deferral
 
 COLUMNS = (
     "id",

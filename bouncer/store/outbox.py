@@ -23,8 +23,8 @@ from sqlite_utils import Database
 
 from bouncer.clock import to_iso
 from bouncer.config import WebhookConfig
+from bouncer.daemon.webhook import DeliveryResult, stored_event_body
 from bouncer.store import events
-from bouncer.webhook import DeliveryResult, stored_event_body
 
 DELIVERY_STATES = ("pending", "delivered", "gone", "failed")
 _DELIVERY_COLUMNS = (

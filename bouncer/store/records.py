@@ -12,9 +12,9 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bouncer.addresses import about, bare
 from bouncer.clock import to_iso
-from bouncer.model import Entry, Report, Verdict
+from bouncer.core.addresses import about, bare
+from bouncer.core.model import Entry, Report, Verdict
 from bouncer.store.query import where
 
 _INSERT = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bouncer.addresses import Identity, about
+from bouncer.core.addresses import Identity, about
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: raw messages, per-recipient bounce records, suppressions, events

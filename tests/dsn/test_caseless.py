@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bouncer.dsn.caseless import Caseless
+from bouncer.core.dsn.caseless import Caseless
 
 
 def test_finds_upper_case_text_at_the_same_position():

@@ -1,7 +1,7 @@
 """Tests for completing delivery-status entries from the report's text."""
 
-from bouncer.dsn.combine import add_commands
-from bouncer.model import Entry
+from bouncer.core.dsn.combine import add_commands
+from bouncer.core.model import Entry
 
 
 def test_command_from_diagnostic_then_from_the_bounce_region():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bouncer.dsn.command import (
+from bouncer.core.dsn.command import (
     command_for,
     find_command,
     region_command,

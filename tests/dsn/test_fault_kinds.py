@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bouncer.analyse import analyse_bytes
+from bouncer.core.analyse import analyse_bytes
 
 
 def _text_bounce(

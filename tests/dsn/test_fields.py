@@ -1,6 +1,6 @@
 """Tests for RFC 3464 field values."""
 
-from bouncer.dsn.fields import (
+from bouncer.core.dsn.fields import (
     decode_address,
     field_blocks,
     find_reply_code,

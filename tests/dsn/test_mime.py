@@ -1,6 +1,6 @@
 """Tests for the light MIME walker."""
 
-from bouncer.dsn.mime import decode_words, normalise_newlines, parse_message, part_text
+from bouncer.core.dsn.mime import decode_words, normalise_newlines, parse_message, part_text
 
 MULTIPART = (
     b"From MAILER-DAEMON Thu Apr 29 23:34:45 2010\n"
@@ -55,7 +55,7 @@ def test_boundary_at_body_start_is_found() -> None:
 
 
 def test_japanese_text_in_a_sibling_encoding_of_its_label_is_decoded() -> None:
-    from bouncer.dsn.mime import to_text
+    from bouncer.core.dsn.mime import to_text
 
     sentence = "送信できませんでした"
     assert to_text(sentence.encode("euc-jp"), "iso-2022-jp") == sentence

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bouncer.dsn import parse
-from bouncer.model import KINDS
+from bouncer.core.dsn import parse
+from bouncer.core.model import KINDS
 
 POSTFIX_DSN = b"""From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
 Subject: Undelivered Mail Returned to Sender

@@ -1,4 +1,4 @@
-"""Property tests of the parser: whatever bytes arrive, `bouncer.dsn.report.read` (the reader
+"""Property tests of the parser: whatever bytes arrive, `bouncer.core.dsn.report.read` (the reader
 that does not catch exceptions) returns exactly one Report whose kind is one of KINDS, and
 classifying it raises nothing either.
 
@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bouncer.analyse import analyse
-from bouncer.dsn.report import read
-from bouncer.model import KINDS, Report
+from bouncer.core.analyse import analyse
+from bouncer.core.dsn.report import read
+from bouncer.core.model import KINDS, Report
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "data" / "bounces").glob("*.eml"))
 SAMPLES = [path.read_bytes() for path in FIXTURES]

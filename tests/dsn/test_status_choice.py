@@ -2,7 +2,7 @@
 
 import pytest
 
-from bouncer.dsn.status_choice import find_status, preferred_status
+from bouncer.core.dsn.status_choice import find_status, preferred_status
 
 
 @pytest.mark.parametrize(

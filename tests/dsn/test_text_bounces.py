@@ -1,6 +1,6 @@
 """Tests for non-standard bounces: the recipient, its error text and the command it answered."""
 
-from bouncer.dsn import parse
+from bouncer.core.dsn import parse
 
 GROUP_NOTICE = b"""From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
 To: writer@example.net

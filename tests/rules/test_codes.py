@@ -2,7 +2,7 @@
 
 import pytest
 
-from bouncer.rules.codes import reply_reason, status_reason
+from bouncer.core.rules.codes import reply_reason, status_reason
 
 
 @pytest.mark.parametrize(

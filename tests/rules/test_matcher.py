@@ -1,6 +1,6 @@
 """Tests for the phrase matcher: one compiled trie, table order decides, word starts only."""
 
-from bouncer.rules.matcher import PhraseMatcher, normalise
+from bouncer.core.rules.matcher import PhraseMatcher, normalise
 
 TABLE = [
     ("mailboxfull", ("mailbox full", "over * quota")),

@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import pytest
 
-from bouncer.classify import verdict
-from bouncer.model import Entry
+from bouncer.core.classify import verdict
+from bouncer.core.model import Entry
 
 RECIPIENT = "rcpt@example.org"
 REASONS = frozenset(

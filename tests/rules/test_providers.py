@@ -1,10 +1,10 @@
 """Tests for the replies providers document."""
 
-from bouncer.classify import verdict
-from bouncer.model import Entry
-from bouncer.rules.matcher import normalise
-from bouncer.rules.provider_model import Rule, code_range
-from bouncer.rules.providers import provider_for, provider_reason, providers_for
+from bouncer.core.classify import verdict
+from bouncer.core.model import Entry
+from bouncer.core.rules.matcher import normalise
+from bouncer.core.rules.provider_model import Rule, code_range
+from bouncer.core.rules.providers import provider_for, provider_reason, providers_for
 
 
 def test_provider_is_found_by_recipient_domain_or_remote_host():

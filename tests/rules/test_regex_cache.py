@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bouncer.rules import regex_cache
+from bouncer.core.rules import regex_cache
 
 SOURCE = r"(?P<code>[245]\d\d)[ -](?:user|mailbox) (?:unknown|full)"
 TEXTS = ["550 user unknown", "452-mailbox full", "250 ok", "550 USER unknown"]

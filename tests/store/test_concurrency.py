@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bouncer.editing import add_manual
+from bouncer.app.editing import add_manual
 from bouncer.store import inbox, open_db, suppressions
 from bouncer.store.inbox import Incoming
 

@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 
 import bouncer.store
-from bouncer import editing, tracking
+from bouncer.app import editing, tracking
+from bouncer.app.processing import process
 from bouncer.config import WebhookConfig
-from bouncer.processor import process
+from bouncer.core.tracker import DEFAULT_POLICY
+from bouncer.daemon.webhook import DeliveryResult
 from bouncer.store import (
     changes,
     deferrals,
@@ -39,8 +41,6 @@ from bouncer.store import (
     suppressions,
 )
 from bouncer.store.inbox import Incoming
-from bouncer.tracker import DEFAULT_POLICY
-from bouncer.webhook import DeliveryResult
 from tests.messages import postfix_dsn
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

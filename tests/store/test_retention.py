@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bouncer.editing import remove_manual
-from bouncer.processor import process
+from bouncer.app.editing import remove_manual
+from bouncer.app.processing import process
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from bouncer.store.retention import Retention, prune_once

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bouncer.addresses import Identity
-from bouncer.model import Entry, Report, Verdict
+from bouncer.core.addresses import Identity
+from bouncer.core.model import Entry, Report, Verdict
 from bouncer.store import StoreError, events, open_db, records, suppressions
 from bouncer.store.records import Receipt
 from bouncer.store.schema import MIGRATIONS

@@ -1,0 +1,1 @@
+"""The `bouncer` command: one module per group of subcommands."""

@@ -1,1 +1,0 @@
-"""Subcommands of the `bouncer` CLI, grouped by what they work on."""

@@ -1,0 +1,108 @@
+"""The scheduler: sweep open deferrals and suppression expiries now, or every N seconds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlite_utils import Database
+
+from bouncer.app import tracking
+from bouncer.clock import utcnow
+from bouncer.core.tracker import Policy
+from bouncer.daemon.health import Health
+from bouncer.daemon.worker import Processor
+from bouncer.store.retention import Retention, prune_once
+
+log = structlog.get_logger("bouncer.scheduler")
+
+
+class _DryRun(Exception):
+    """Raised inside the sweep transaction to roll it back."""
+
+
+def sweep_once(
+    db: Database,
+    now: datetime,
+    policy: Policy,
+    *,
+    dry_run: bool = False,
+    recorded_at: datetime | None = None,
+) -> list[dict]:
+    """Run one sweep in one transaction; with dry_run, report what would fire and roll back.
+
+    `now` is the time the sweep decides at (`bouncer sweep --now` simulates one);
+    `recorded_at` the real time of the write (default: now).
+    """
+    fired: list[dict] = []
+    try:
+        with db.atomic():
+            fired = tracking.sweep(db, now, policy, recorded_at)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return fired
+
+
+class Scheduler:
+    """Sweeps on the processor's thread every interval; events fire once, even after a crash."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        policy: Policy,
+        interval: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+        on_events: Callable[[list[dict]], None] | None = None,
+        retention: Retention | None = None,
+        health: Health | None = None,
+    ) -> None:
+        """`retention`: what to prune after each sweep (None: keep everything)."""
+        self._health = health or Health()
+        self._processor = processor
+        self._policy = policy
+        self._interval = max(interval.total_seconds(), 0.05)
+        self._clock = clock
+        self._on_events = on_events
+        self._retention = retention
+
+    async def sweep(self) -> list[dict]:
+        """Run one sweep now, a bounded step per write transaction, and emit what fired."""
+        now = self._clock()
+
+        def step(db: Database) -> tuple[list[dict], bool]:
+            with db.atomic():
+                return tracking.sweep_step(db, now, self._policy)
+
+        fired: list[dict] = []
+        more = True
+        while more:
+            events, more = await self._processor.call(step)
+            fired += events
+            if events and self._on_events is not None:
+                self._on_events(events)
+        if self._retention is not None:
+            await self._prune(self._retention)
+        return fired
+
+    async def _prune(self, retention: Retention) -> None:
+        """Drop what is past its keep period (a batch of each kind per sweep)."""
+        now = self._clock()
+        pruned = await self._processor.call(lambda db: prune_once(db, now, retention))
+        if pruned:
+            log.info("store.pruned", **vars(pruned))
+
+    async def run(self) -> None:
+        """Sweep at start (catching up after downtime), then every interval, until cancelled."""
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next interval
+                log.exception("scheduler.sweep_failed")
+                self._health.fail("scheduler", repr(exc))
+            else:
+                self._health.beat("scheduler")
+            await asyncio.sleep(self._interval)

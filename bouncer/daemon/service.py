@@ -1,0 +1,255 @@
+"""Wire the daemon together on one asyncio loop: SMTP server, intake, processor, scheduler,
+webhook outbox, journal; supervision, health and signals.
+
+Start-up binds the listening socket before it creates or opens the database, so a port in use
+leaves no empty database behind; only then does the server start accepting. Every long-running
+loop runs under `health.supervise` (restarted with backoff when it fails) and reports to one
+`Health`; the systemd watchdog is pinged only while all of them are healthy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import structlog
+
+from bouncer.app.processing import Settings
+from bouncer.clock import utcnow
+from bouncer.config import Config
+from bouncer.daemon.health import Health, supervise
+from bouncer.daemon.intake import InboxWriter
+from bouncer.daemon.journal import Journal
+from bouncer.daemon.scheduler import Scheduler
+from bouncer.daemon.sdnotify import sd_notify, watchdog
+from bouncer.daemon.smtp import BounceHandler
+from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
+from bouncer.daemon.worker import Processor
+from bouncer.store import open_db
+from bouncer.store.retention import Retention
+
+if TYPE_CHECKING:
+    from bouncer.daemon.delivery import Outbox
+
+__all__ = ["sd_notify", "serve"]
+log = structlog.get_logger("bouncer.service")
+
+
+async def _drain_sessions(gate: SessionGate, grace: float) -> None:
+    """Close idle sessions and wait (up to grace seconds) for in-flight transactions to end."""
+    deadline = asyncio.get_running_loop().time() + grace
+    while gate.sessions and asyncio.get_running_loop().time() < deadline:
+        gate.close_idle()
+        await asyncio.sleep(0.05)
+    for smtp in list(gate.sessions):
+        if smtp.transport is not None:
+            smtp.transport.close()
+
+
+async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # noqa: ANN202
+    """Bind the configured address with aiosmtpd on this loop (not yet accepting).
+
+    Raises OSError when the address cannot be bound (in use, no permission, not on this host),
+    ConfigError when the STARTTLS certificate or key cannot be loaded.
+    """
+    loop = asyncio.get_running_loop()
+    smtp = config.smtp
+    tls = server_tls(smtp.tls_cert, smtp.tls_key)
+
+    def factory() -> BounceSMTP:
+        return BounceSMTP(
+            handler,
+            gate,
+            hostname=smtp.hostname,
+            data_size_limit=smtp.max_message_size,
+            enable_SMTPUTF8=True,
+            tls_context=tls,
+        )
+
+    return await loop.create_server(
+        factory, config.listen_host, config.listen_port, start_serving=False
+    )
+
+
+@dataclass
+class _Parts:
+    """The running pieces of the daemon, in the order they are stopped."""
+
+    writer: InboxWriter
+    processor: Processor
+    scheduler: Scheduler
+    journal: Journal
+    outbox: Outbox | None
+    gate: SessionGate
+    health: Health
+
+
+def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
+    """Create the intake writer, processor, scheduler, journal and (with webhooks) outbox."""
+    health = Health()
+    writer = InboxWriter(config.db_path).start()
+    settings = Settings.from_config(config)
+    processor = Processor(config.db_path, settings, clock, health)
+    journal = Journal(processor.call, health)
+    outbox = None
+    if config.webhooks:
+        from bouncer.daemon.delivery import Outbox  # aiohttp only when webhooks are configured
+
+        outbox = Outbox(processor, config.webhooks, clock=clock, health=health)
+
+    def committed(*_: object) -> None:
+        journal.wake()
+        if outbox is not None:
+            outbox.wake()
+
+    processor.on_processed = committed
+    scheduler = Scheduler(
+        processor,
+        settings.policy,
+        config.tracker.sweep_interval,
+        clock=clock,
+        on_events=committed,
+        retention=Retention(config.keep_raw, config.keep_records, config.keep_events),
+        health=health,
+    )
+    gate = SessionGate(SessionLimits.from_config(config.smtp))
+    return _Parts(writer, processor, scheduler, journal, outbox, gate, health)
+
+
+def _verp_refusal(
+    config: Config, clock: Callable[[], datetime]
+) -> Callable[[str], str | None] | None:
+    """Return the RCPT check of signed return paths when they are required (else None)."""
+    verp = config.verp
+    if not (verp.require_valid and verp.keys):
+        return None
+    from bouncer.core.verp import day_number, refusal
+
+    secrets = verp.secrets()
+    return lambda address: refusal(address, secrets, day_number(clock()), verp.max_age.days)
+
+
+def _status(parts: _Parts) -> Callable[[], str]:
+    """Return the STATUS= line maker: backlog, sessions, and the last unresolved error."""
+
+    def status() -> str:
+        error = parts.writer.last_error or parts.health.last_error()
+        line = f"sessions {len(parts.gate.sessions)}, processing backlog {parts.processor.backlog}"
+        return f"{line}; last error: {error}" if error else line
+
+    return status
+
+
+async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
+    """Start the supervised loops and the watchdog."""
+    loops: dict[str, Callable[[], object]] = {
+        "processor": parts.processor.run,
+        "scheduler": parts.scheduler.run,
+        "journal": parts.journal.run,
+    }
+    if parts.outbox is not None:
+        with contextlib.suppress(Exception):  # the outbox registers on its first pass too
+            await parts.outbox.register()
+        loops["outbox"] = parts.outbox.run
+    tasks = [
+        asyncio.create_task(supervise(name, run, parts.health), name=name)
+        for name, run in loops.items()
+    ]
+    tasks.append(asyncio.create_task(watchdog(parts.health, _status(parts)), name="watchdog"))
+    return tasks
+
+
+async def _shutdown(
+    parts: _Parts, server: asyncio.AbstractServer, tasks: list[asyncio.Task], grace: float
+) -> None:
+    """Stop accepting, let transactions in flight finish, then stop the background work."""
+    server.close()
+    await _drain_sessions(parts.gate, grace)
+    for task in tasks:
+        task.cancel()
+    _, stuck = await asyncio.wait(tasks, timeout=10)  # bounded: shutdown must finish
+    for task in stuck:
+        log.error("service.task_stuck", task=task.get_name())
+    parts.writer.stop()
+    if parts.outbox is not None:
+        await parts.outbox.close()
+    await parts.processor.close()
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    """Set stop on SIGTERM/SIGINT (where this loop can take signals)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+
+
+async def serve(
+    config: Config,
+    *,
+    ready: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening.
+
+    `clock` (aware UTC) stamps receipts and drives processing, timers and webhook retries.
+    Raises OSError when the address cannot be bound (before any database file is created),
+    StoreError when the database cannot be used (or keeps another address rule).
+    """
+    stop = stop or asyncio.Event()
+    parts = _build(config, clock)  # no database file is touched before the first message
+    handler = BounceHandler(
+        config.smtp.domains,
+        parts.writer.store,
+        max_recipients=config.smtp.max_recipients,
+        on_stored=parts.processor.wake,
+        clock=clock,
+        refuse=_verp_refusal(config, clock),
+    )
+    try:
+        server = await _bind(config, handler, parts.gate)
+        try:
+            open_db(config.db_path, identity=config.identity).close()  # migrate before traffic
+        except BaseException:
+            server.close()
+            raise
+    except BaseException:
+        parts.writer.stop()
+        await parts.processor.release()
+        raise
+    await _run(config, parts, server, stop, ready)
+
+
+async def _run(
+    config: Config,
+    parts: _Parts,
+    server: asyncio.AbstractServer,
+    stop: asyncio.Event,
+    ready: Callable[[int], None] | None,
+) -> None:
+    """Serve until stopped, then shut down in order."""
+    port = server.sockets[0].getsockname()[1]
+    _on_signals(stop)
+    tasks = await _start_tasks(parts)
+    await server.start_serving()
+    log.info(
+        "service.started",
+        listen=f"{config.listen_host}:{port}",
+        db=str(config.db_path),
+        domains=list(config.smtp.domains),
+        webhooks=len(config.webhooks),
+    )
+    sd_notify("READY=1")
+    if ready is not None:
+        ready(port)
+    await stop.wait()
+    sd_notify("STOPPING=1")
+    log.info("service.stopping")
+    await _shutdown(parts, server, tasks, config.smtp.shutdown_grace)
+    log.info("service.stopped")

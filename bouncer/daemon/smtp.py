@@ -1,0 +1,110 @@
+"""The SMTP edge: accept bounces for the configured domains, commit the raw message, then 250.
+
+Session limits (connection caps, timeouts, STARTTLS) live in bouncer.daemon.smtp_session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+
+import structlog
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from bouncer.clock import utcnow
+from bouncer.core.addresses import domain_of
+from bouncer.store.inbox import Incoming
+
+log = structlog.get_logger("bouncer.smtp")
+
+REPLY_STORE_FAILED = "451 4.3.0 Message not stored, please try again later"
+REPLY_INTERNAL = "451 4.3.0 Internal error, please try again later"
+
+
+def _peer(session: Session) -> str | None:
+    """Return the client address as 'host:port'."""
+    peer = session.peer
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer) if peer else None
+
+
+class BounceHandler:
+    """aiosmtpd handler: RCPT policy, recipient limit, store-then-reply DATA."""
+
+    def __init__(
+        self,
+        domains: Iterable[str],
+        store: Callable[[Incoming], Awaitable[int]],
+        *,
+        max_recipients: int = 1000,
+        on_stored: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        refuse: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """`refuse(address)` names why a bounce address is refused (verp.require_valid: a
+        token that does not hold, or unsigned VERP), or returns None to accept it."""
+        self._refuse = refuse
+        self.domains = frozenset(d.lower().rstrip(".") for d in domains)
+        self._store = store
+        self._max_recipients = max_recipients
+        self._on_stored = on_stored
+        self._clock = clock
+
+    def accepts(self, address: str) -> bool:
+        """Say whether an envelope recipient is ours: a bounce domain, or bare postmaster."""
+        if "@" not in address:
+            return address.strip("<>").lower() == "postmaster"
+        return domain_of(address).rstrip(".") in self.domains
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        """Accept the recipient only for our domains (never a relay), up to the limit."""
+        if not self.accepts(address):
+            log.info("smtp.rcpt_rejected", rcpt=address, peer=_peer(session))
+            return f"550 5.7.1 <{address}>: relay access denied, not a bounce domain here"
+        problem = self._refuse(address) if self._refuse is not None else None
+        if problem is not None:
+            log.info("smtp.rcpt_forged", rcpt=address, problem=problem, peer=_peer(session))
+            return f"550 5.7.1 <{address}>: not a return path signed here ({problem})"
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            return "452 4.5.3 Too many recipients"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Commit the raw message; answer 250 only after the commit, 451 if it failed."""
+        raw = envelope.original_content or b""
+        item = Incoming(
+            self._clock(), envelope.mail_from or "<>", tuple(envelope.rcpt_tos), _peer(session), raw
+        )
+        try:
+            message_id = await self._store(item)
+        except Exception as exc:  # noqa: BLE001 - any storage failure must become a 451
+            log.error("message.store_failed", error=str(exc), peer=item.peer, size=len(raw))
+            return REPLY_STORE_FAILED
+        log.info(
+            "message.stored",
+            message=message_id,
+            mail_from=item.mail_from,
+            rcpt=list(item.rcpt_to),
+            size=len(raw),
+            peer=item.peer,
+        )
+        if self._on_stored is not None:
+            self._on_stored(message_id)
+        if hasattr(server, "message_stored"):
+            server.message_stored()
+        return f"250 2.0.0 Ok: stored as {message_id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Turn an unexpected error into a temporary reply so the sender retries."""
+        log.error("smtp.error", error=repr(error))
+        return REPLY_INTERNAL

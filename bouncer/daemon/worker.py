@@ -1,0 +1,167 @@
+"""The processor: turns stored raw messages into records on one worker thread.
+
+Messages are taken in batches: each is parsed and classified first, outside any database
+transaction (so a huge or hostile message never holds the write lock), then the batch's results
+are written in one short transaction (one fsync per batch), each message in its own savepoint,
+so it is written whole or not at all and a failure marks only that message failed. A failure
+of the batch itself (a full disk, a read-only file) drops the connection and is raised to the
+supervisor, which starts the loop again with backoff; the messages stay unprocessed until then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+from sqlite_utils import Database
+
+from bouncer.app.processing import Prepared, Processed, Settings, prepare, write
+from bouncer.clock import utcnow
+from bouncer.daemon.health import Health
+from bouncer.store import inbox, open_db
+from bouncer.store.inbox import StoredMessage
+
+log = structlog.get_logger("bouncer.processor")
+T = TypeVar("T")
+BATCH = 32
+LOOP = "processor"
+
+
+class Processor:
+    """Processes unprocessed messages whenever woken; all database writes run on its thread."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        settings: Settings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        health: Health | None = None,
+    ) -> None:
+        self._db_path = db_path
+        self._settings = settings or Settings()
+        self._clock = clock
+        self._health = health or Health()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="bouncer-process")
+        self._db: Database | None = None
+        self._wake = asyncio.Event()
+        self.backlog = 0  # messages stored since the last pass finished (approximate)
+        self.on_processed: Callable[[], None] | None = None  # called on the loop after a pass
+
+    def wake(self, _message_id: int | None = None) -> None:
+        """Ask for a processing pass (called after each stored message)."""
+        self._health.busy(LOOP)
+        self.backlog += 1
+        self._wake.set()
+
+    async def call(self, work: Callable[[Database], T]) -> T:
+        """Run work(db) on the processor thread, serialised with processing.
+
+        A failure drops the connection, so the next call opens a fresh one (a file that was
+        read-only, or a disk that was full, works again without a restart).
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: self._guarded(work))
+
+    async def run(self) -> None:
+        """Process at start-up, then every time wake() is called, until cancelled (or until a
+        batch fails: the supervisor starts it again)."""
+        self._wake.set()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            handled = await self.call(self.drain)
+            self.backlog = 0
+            self._health.beat(LOOP)
+            if handled and self.on_processed is not None:
+                self.on_processed()
+
+    async def close(self) -> None:
+        """Process what is left, then release the thread and the database."""
+        try:
+            await self.call(self.drain)
+        except Exception:  # noqa: BLE001 - what is left is processed at the next start
+            log.exception("processor.final_pass_failed")
+        await self.release()
+
+    async def release(self) -> None:
+        """Close the database connection (if open) and the worker thread."""
+        if self._db is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    def _guarded(self, work: Callable[[Database], T]) -> T:
+        """Run work on the (possibly new) connection; drop the connection if it fails."""
+        if self._db is None:
+            self._db = open_db(self._db_path)
+        try:
+            return work(self._db)
+        except Exception:
+            db, self._db = self._db, None
+            with contextlib.suppress(Exception):  # the connection is being thrown away
+                db.close()
+            raise
+
+    def drain(self, db: Database) -> int:
+        """Process every unprocessed message; return how many were handled."""
+        handled = 0
+        while batch := inbox.unprocessed(db, BATCH):
+            prepared = [self._prepare_one(db, message) for message in batch]
+            done: list[Processed] = []
+            with db.atomic():
+                for item in prepared:
+                    if item is not None:
+                        result = self._write_one(db, item)
+                        if result is not None:
+                            done.append(result)
+            for processed in done:
+                _log_processed(processed)
+            handled += len(batch)
+            self._health.beat(LOOP)
+        return handled
+
+    def _prepare_one(self, db: Database, message: StoredMessage) -> Prepared | None:
+        """Parse and classify one message; mark it failed (None) if that raises."""
+        try:
+            return prepare(message, self._clock(), self._settings)
+        except Exception as exc:  # noqa: BLE001 - a parsing bug must not stop the processor
+            log.exception("message.process_failed", message=message.id)
+            inbox.mark_failed(db, message.id, repr(exc), self._clock())
+            return None
+
+    def _write_one(self, db: Database, item: Prepared) -> Processed | None:
+        """Write one prepared message in a savepoint; mark it failed (None) if that raises."""
+        try:
+            with db.atomic():
+                return write(db, item, self._clock(), self._settings)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not block the rest
+            log.exception("message.process_failed", message=item.message.id)
+            inbox.mark_failed(db, item.message.id, repr(exc), self._clock())
+            return None
+
+
+def _log_processed(done: Processed) -> None:
+    """Log a committed message's outcome (its events reach the log through the journal)."""
+    report = done.analysis.report
+    log.info(
+        "message.processed",
+        message=done.message_id,
+        kind=report.kind,
+        recipients=len(report.entries),
+        **({"duplicate_of": done.duplicate_of} if done.duplicate_of else {}),
+    )
+    for entry, verdict in done.analysis.verdicts:
+        log.info(
+            "bounce.recorded",
+            message=done.message_id,
+            recipient=entry.address,
+            status=verdict.status,
+            bounce_class=verdict.bounce_class,
+            reason=verdict.reason,
+        )
