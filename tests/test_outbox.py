@@ -14,11 +14,11 @@ from sqlite_utils import Database
 
 from bouncer.config import WebhookConfig
 from bouncer.daemon.delivery import Outbox, RetryPolicy, choose
-from bouncer.daemon.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, DeliveryResult, verify
+from bouncer.daemon.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from bouncer.daemon.worker import Processor
 from bouncer.store import events, open_db
 from bouncer.store import outbox as store
-from bouncer.store.outbox import Delivery
+from bouncer.store.outbox import Delivery, DeliveryResult
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "outbox-secret"

@@ -15,19 +15,18 @@ from datetime import UTC, datetime, timedelta, timezone
 import aiohttp
 from aiohttp import web
 
+from bouncer.core.event_body import event_body, stored_event_body
 from bouncer.core.model import Original
 from bouncer.core.tracker import Event
 from bouncer.daemon.webhook import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
-    DeliveryResult,
     deliver,
-    event_body,
     next_attempt,
     sign,
-    stored_event_body,
     verify,
 )
+from bouncer.store.outbox import DeliveryResult
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TS = int(NOW.timestamp())

@@ -146,9 +146,8 @@ def sweep_cmd(
     real time it was written (events keep the time they describe in `at`).
     """
     from bouncer.app import notify
-    from bouncer.app.tracking import policy_from
+    from bouncer.app.tracking import policy_from, sweep_once
     from bouncer.clock import from_iso, utcnow
-    from bouncer.daemon.scheduler import sweep_once
 
     log_to_stderr(config)
     written_at = utcnow()

@@ -27,9 +27,8 @@ from bouncer.clock import from_iso, to_iso, utcnow
 from bouncer.config import WebhookConfig
 from bouncer.daemon import webhook
 from bouncer.daemon.health import Health
-from bouncer.daemon.webhook import DeliveryResult
 from bouncer.store import outbox as store
-from bouncer.store.outbox import Delivery
+from bouncer.store.outbox import Delivery, DeliveryResult
 
 log = structlog.get_logger("bouncer.webhook")
 T = TypeVar("T")

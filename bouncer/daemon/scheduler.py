@@ -19,34 +19,6 @@ from bouncer.store.retention import Retention, prune_once
 log = structlog.get_logger("bouncer.scheduler")
 
 
-class _DryRun(Exception):
-    """Raised inside the sweep transaction to roll it back."""
-
-
-def sweep_once(
-    db: Database,
-    now: datetime,
-    policy: Policy,
-    *,
-    dry_run: bool = False,
-    recorded_at: datetime | None = None,
-) -> list[dict]:
-    """Run one sweep in one transaction; with dry_run, report what would fire and roll back.
-
-    `now` is the time the sweep decides at (`bouncer sweep --now` simulates one);
-    `recorded_at` the real time of the write (default: now).
-    """
-    fired: list[dict] = []
-    try:
-        with db.atomic():
-            fired = tracking.sweep(db, now, policy, recorded_at)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    return fired
-
-
 class Scheduler:
     """Sweeps on the processor's thread every interval; events fire once, even after a crash."""
 

@@ -1,6 +1,6 @@
-"""Webhook delivery: event bodies, HMAC signatures, verification, backoff, one async attempt.
+"""Webhook delivery: HMAC signatures, verification, backoff, one async attempt.
 
-Each POST carries a JSON body (`event_body`) and two headers:
+Each POST carries a JSON body (`bouncer.core.event_body`) and two headers:
 
     Bouncer-Event-Id: <event id>        the same on every retry: receivers deduplicate on it
     Bouncer-Signature: t=<unix seconds>,kid=<key id>,v1=<hex HMAC-SHA256>
@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bouncer.core.tracker import Event
+from bouncer.store.outbox import DeliveryResult
 
 if TYPE_CHECKING:  # aiohttp is imported by `deliver` only: the CLI's import path stays lean
     import aiohttp
@@ -38,32 +36,6 @@ if TYPE_CHECKING:  # aiohttp is imported by `deliver` only: the CLI's import pat
 SIGNATURE_HEADER = "Bouncer-Signature"
 EVENT_ID_HEADER = "Bouncer-Event-Id"
 DELIVERY_STATES = ("delivered", "retry", "gone")
-BODY_FIELDS = (
-    "id",
-    "type",
-    "at",
-    "recorded_at",
-    "recipient",
-    "final_recipient",
-    "original_message_id",
-    "original_from",
-    "original_subject",
-    "status",
-    "reason",
-    "class",
-    "diagnostic",
-    "attempts",
-    "age_seconds",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    """The result of one delivery attempt: state, HTTP status if any, and an error text."""
-
-    state: str  # delivered | retry | gone
-    http_status: int | None = None
-    error: str | None = None
 
 
 def sign(secret: bytes, key_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -88,45 +60,6 @@ def verify(
     if abs(_unix(now) - int(timestamp)) > tolerance:
         return False
     return hmac.compare_digest(_digest(secret, timestamp, body), given)
-
-
-def event_body(event_id: str, event: Event) -> bytes:
-    """Return the JSON body of a webhook for one event (UTF-8, compact, times in UTC)."""
-    payload = {
-        "id": event_id,
-        "type": event.type,
-        "at": iso_utc(event.at),
-        "recorded_at": iso_utc(event.at),
-        "recipient": event.recipient,
-        "final_recipient": event.final_recipient,
-        "original_message_id": event.original.message_id,
-        "original_from": event.original.from_addr,
-        "original_subject": event.original.subject,
-        "status": event.status,
-        "reason": event.reason,
-        "class": event.bounce_class,
-        "diagnostic": event.diagnostic,
-        "attempts": event.attempts,
-        "age_seconds": _json_value(event.age),
-        "data": {name: _json_value(value) for name, value in event.data.items()},
-    }
-    return _encode(payload)
-
-
-def stored_event_body(stored: Mapping[str, object]) -> bytes:
-    """Return the JSON body for an event as listed by `store.events.search` (same shape).
-
-    The top-level fields are taken from the stored event; every other stored field except the
-    table's `seq` goes under "data". An `age` in the stored data becomes `age_seconds`.
-    """
-    fields = {name: value for name, value in stored.items() if name != "seq"}
-    if "age_seconds" not in fields and "age" in fields:
-        fields["age_seconds"] = fields.pop("age")
-    payload = {name: _json_value(fields.pop(name, None)) for name in BODY_FIELDS}
-    payload["at"] = _stored_time(payload["at"])
-    payload["recorded_at"] = _stored_time(payload["recorded_at"])
-    payload["data"] = {name: _json_value(value) for name, value in sorted(fields.items())}
-    return _encode(payload)
 
 
 def next_attempt(
@@ -178,12 +111,6 @@ async def deliver(
         return DeliveryResult("retry", error=f"{type(error).__name__}: {error}")
 
 
-def iso_utc(moment: datetime) -> str:
-    """Return an ISO 8601 UTC timestamp ending in Z (naive times are taken as UTC)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _result_for(http_status: int) -> DeliveryResult:
     """Map an HTTP status to a delivery state."""
     if 200 <= http_status < 300:
@@ -191,22 +118,6 @@ def _result_for(http_status: int) -> DeliveryResult:
     if http_status == 410:
         return DeliveryResult("gone", http_status, "410 Gone: webhook withdrawn")
     return DeliveryResult("retry", http_status, f"HTTP {http_status}")
-
-
-def _encode(payload: Mapping[str, object]) -> bytes:
-    """Return the compact UTF-8 JSON form of a body."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-
-
-def _stored_time(value: object) -> object:
-    """Return a stored ISO time re-rendered like `iso_utc` (other values unchanged)."""
-    if not isinstance(value, str):
-        return value
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return iso_utc(moment)
 
 
 def _digest(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -242,12 +153,3 @@ def _fraction(jitter_key: str, attempt_number: int) -> float:
         return 0.0
     digest = hashlib.sha256(f"{jitter_key}:{attempt_number}".encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32
-
-
-def _json_value(value: object) -> object:
-    """Return a JSON-ready value: datetimes as ISO UTC, durations as whole seconds."""
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    return value

@@ -18,15 +18,37 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
-from bouncer.config import WebhookConfig
-from bouncer.daemon.webhook import DeliveryResult, stored_event_body
+from bouncer.core.event_body import stored_event_body
 from bouncer.store import events
 
 DELIVERY_STATES = ("pending", "delivered", "gone", "failed")
+
+
+class Subscription(Protocol):
+    """What the outbox needs of a webhook (config.WebhookConfig is one): its URL and the event
+    types it takes (empty: every type)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def events(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """The result of one delivery attempt: state, HTTP status if any, and an error text."""
+
+    state: str  # delivered | retry | gone
+    http_status: int | None = None
+    error: str | None = None
+
+
 _DELIVERY_COLUMNS = (
     "id",
     "url",
@@ -81,7 +103,7 @@ def register(db: Database, urls: Iterable[str]) -> list[str]:
 
 
 def enqueue_new(
-    db: Database, webhooks: Sequence[WebhookConfig], now: datetime, limit: int = 500
+    db: Database, webhooks: Sequence[Subscription], now: datetime, limit: int = 500
 ) -> int:
     """Queue up to `limit` new events per enabled webhook and advance cursors; return rows added."""
     added = 0
@@ -200,7 +222,7 @@ def stats(db: Database) -> list[WebhookStats]:
     ]
 
 
-def _enqueue_for(db: Database, hook: WebhookConfig, now: datetime, limit: int) -> int:
+def _enqueue_for(db: Database, hook: Subscription, now: datetime, limit: int) -> int:
     """Queue one webhook's new events (filtered by its types) and move its cursor past them."""
     last_seq, disabled_at = _cursor(db, hook.url)
     if disabled_at is not None:

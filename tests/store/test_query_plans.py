@@ -26,7 +26,6 @@ from bouncer.app import editing, tracking
 from bouncer.app.processing import process
 from bouncer.config import WebhookConfig
 from bouncer.core.tracker import DEFAULT_POLICY
-from bouncer.daemon.webhook import DeliveryResult
 from bouncer.store import (
     changes,
     deferrals,
@@ -41,6 +40,7 @@ from bouncer.store import (
     suppressions,
 )
 from bouncer.store.inbox import Incoming
+from bouncer.store.outbox import DeliveryResult
 from tests.messages import postfix_dsn
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
