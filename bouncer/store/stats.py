@@ -1,4 +1,5 @@
-"""Counts for operators: messages by state, failures by class, reason and domain, open work."""
+"""Counts for operators: messages by state, failures by class, reason and domain, open work;
+failures per bucket (reason, class, domain, kind or hour) over a time window."""
 
 from __future__ import annotations
 
@@ -53,3 +54,35 @@ def summary(db: Database, since: str, now: datetime, top: int = 10) -> dict:
             (to_iso(now),),
         ).fetchone()[0],
     }
+
+
+# What `counts` can group failures by: the SQL expression of each bucket.
+BUCKETS = {
+    "reason": "reason",
+    "class": "class",
+    "kind": "kind",
+    "domain": "substr(recipient_key, instr(recipient_key, '@') + 1)",
+    "hour": "substr(received_at, 1, 13) || ':00Z'",
+}
+
+
+def counts(
+    db: Database, by: str, since: str, until: str | None = None, limit: int = 1000
+) -> list[tuple[str, int]]:
+    """Return (bucket, failures) for bounce records received in [since, until), most first
+    (by "hour": oldest hour first, each named "YYYY-MM-DDTHH:00Z", hours without failures
+    left out). A failure is a record whose class is hard or soft.
+
+    `since` and `until` are ISO 8601 UTC texts as stored (`clock.to_iso`). Raises ValueError
+    for a `by` not in BUCKETS.
+    """
+    if by not in BUCKETS:
+        raise ValueError(f"cannot count by {by!r}: one of {', '.join(BUCKETS)}")
+    order = "bucket" if by == "hour" else "n DESC, bucket"
+    sql = (
+        f"SELECT {BUCKETS[by]} AS bucket, COUNT(*) AS n FROM bounces INDEXED BY bounces_received "
+        "WHERE received_at >= ? AND received_at < ? AND class != 'none' "
+        f"GROUP BY bucket ORDER BY {order} LIMIT ?"
+    )
+    rows = db.conn.execute(sql, (since, until or "9999", limit))
+    return [(str(bucket), count) for bucket, count in rows]

@@ -125,6 +125,8 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     soft_failures.days(db, "user1@domain1.example", date(2026, 3, 1))
     soft_failures.reset(db, "user1@domain1.example")
     stats.summary(db, "2026-03-04T00:00:00.000Z", last)
+    for by in stats.BUCKETS:
+        stats.counts(db, by, "2026-03-04T00:00:00.000Z", "2026-03-05T00:00:00.000Z")
     with db.atomic():
         outbox.enqueue_new(db, [hook], last)
     for delivery in outbox.due(db, last + timedelta(days=1), urls=[hook.url]):
