@@ -33,8 +33,10 @@ def _settle(future: asyncio.Future, result: object, error: BaseException | None)
 class InboxWriter:
     """Commits raw messages to the store from one thread; `store()` returns after the commit."""
 
-    def __init__(self, db_path: str | Path) -> None:
+    def __init__(self, db_path: str | Path, *, checkpoint_on_commit: bool = True) -> None:
+        """`checkpoint_on_commit`: as `bouncer.store.open_db` takes it."""
         self._db_path = db_path
+        self._checkpoint_on_commit = checkpoint_on_commit
         self.last_error: str | None = None  # the last failure to store, until a success
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="bouncer-intake", daemon=True)
@@ -82,7 +84,7 @@ class InboxWriter:
             if not batch:
                 continue
             try:
-                db = db or open_db(self._db_path)
+                db = db or open_db(self._db_path, checkpoint_on_commit=self._checkpoint_on_commit)
                 ids = inbox.insert_batch(db, [request[0] for request in batch])
             except Exception as exc:  # noqa: BLE001 - every failure must reach the waiters
                 self.last_error = repr(exc)

@@ -22,6 +22,7 @@ import structlog
 from bouncer.app.processing import Settings
 from bouncer.clock import utcnow
 from bouncer.config import Config
+from bouncer.daemon.checkpointer import Checkpointer
 from bouncer.daemon.health import Health, supervise
 from bouncer.daemon.intake import InboxWriter
 from bouncer.daemon.journal import Journal
@@ -87,14 +88,16 @@ class _Parts:
     outbox: Outbox | None
     gate: SessionGate
     health: Health
+    checkpointer: Checkpointer
 
 
 def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     """Create the intake writer, processor, scheduler, journal and (with webhooks) outbox."""
     health = Health()
-    writer = InboxWriter(config.db_path).start()
+    # The writers leave the write-ahead log to the checkpointer (see bouncer.daemon.checkpointer)
+    writer = InboxWriter(config.db_path, checkpoint_on_commit=False).start()
     settings = Settings.from_config(config)
-    processor = Processor(config.db_path, settings, clock, health)
+    processor = Processor(config.db_path, settings, clock, health, checkpoint_on_commit=False)
     journal = Journal(processor.call, health)
     outbox = None
     if config.webhooks:
@@ -118,7 +121,8 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         health=health,
     )
     gate = SessionGate(SessionLimits.from_config(config.smtp))
-    return _Parts(writer, processor, scheduler, journal, outbox, gate, health)
+    checkpointer = Checkpointer(config.db_path, health)
+    return _Parts(writer, processor, scheduler, journal, outbox, gate, health, checkpointer)
 
 
 def _verp_refusal(
@@ -151,6 +155,7 @@ async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
         "processor": parts.processor.run,
         "scheduler": parts.scheduler.run,
         "journal": parts.journal.run,
+        "checkpointer": parts.checkpointer.run,
     }
     if parts.outbox is not None:
         with contextlib.suppress(Exception):  # the outbox registers on its first pass too
@@ -179,6 +184,7 @@ async def _shutdown(
     if parts.outbox is not None:
         await parts.outbox.close()
     await parts.processor.close()
+    await parts.checkpointer.close()
 
 
 def _on_signals(stop: asyncio.Event) -> None:
@@ -222,6 +228,7 @@ async def serve(
     except BaseException:
         parts.writer.stop()
         await parts.processor.release()
+        await parts.checkpointer.close()
         raise
     await _run(config, parts, server, stop, ready)
 

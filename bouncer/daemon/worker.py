@@ -42,8 +42,12 @@ class Processor:
         settings: Settings | None = None,
         clock: Callable[[], datetime] = utcnow,
         health: Health | None = None,
+        *,
+        checkpoint_on_commit: bool = True,
     ) -> None:
+        """`checkpoint_on_commit`: as `bouncer.store.open_db` takes it."""
         self._db_path = db_path
+        self._checkpoint_on_commit = checkpoint_on_commit
         self._settings = settings or Settings()
         self._clock = clock
         self._health = health or Health()
@@ -99,7 +103,7 @@ class Processor:
     def _guarded(self, work: Callable[[Database], T]) -> T:
         """Run work on the (possibly new) connection; drop the connection if it fails."""
         if self._db is None:
-            self._db = open_db(self._db_path)
+            self._db = open_db(self._db_path, checkpoint_on_commit=self._checkpoint_on_commit)
         try:
             return work(self._db)
         except Exception:

@@ -62,9 +62,17 @@ class StoreError(RuntimeError):
 
 
 def open_db(
-    path: str | Path, *, create: bool = True, identity: Identity | None = None
+    path: str | Path,
+    *,
+    create: bool = True,
+    identity: Identity | None = None,
+    checkpoint_on_commit: bool = True,
 ) -> BouncerDatabase:
     """Open (and migrate) the database at path in WAL mode with synchronous=FULL.
+
+    `checkpoint_on_commit=False` leaves copying the write-ahead log back into the file to
+    someone else (`wal_checkpoint`, run by the daemon's checkpointer): SQLite would otherwise
+    do it inside whichever commit crosses 1,000 log pages, on the write path.
 
     `identity`: the address rule the configuration asks for; a new database is created with it,
     an existing one must have been created with it. Raises StoreError (one line) when the file
@@ -94,6 +102,8 @@ def open_db(
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
+        if not checkpoint_on_commit:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         stored = migrate(conn, identity)
     except sqlite3.OperationalError as exc:
         kind = "open" if "unable to open" in str(exc) or "readonly" in str(exc) else "data"
@@ -115,3 +125,14 @@ def open_db(
 
 
 _RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
+
+
+def wal_checkpoint(db: Database) -> tuple[int, int]:
+    """Copy what the write-ahead log holds back into the database file, without waiting for
+    readers or blocking writers (SQLite's PASSIVE checkpoint, sqlite.org/wal.html#ckpt).
+
+    Returns (pages in the log, pages copied so far); both are -1 when the database is not in
+    WAL mode.
+    """
+    _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return logged, copied

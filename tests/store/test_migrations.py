@@ -107,3 +107,35 @@ def test_raw_copies_stored_before_their_own_table_are_read_and_pruned(tmp_path: 
     assert inbox.prune_raw(db, NOW, NOW + timedelta(days=1)) == 1
     assert inbox.raw_of(db, 1) == b""
     assert db.conn.execute("SELECT length(raw) FROM messages WHERE id = 1").fetchone() == (0,)
+
+
+def test_final_keys_equal_to_the_recipients_are_cleared_and_still_found(tmp_path: Path) -> None:
+    from bouncer.store import events, records
+
+    path = tmp_path / "seven.db"
+    _schema_4(path)
+    conn = sqlite3.connect(path)
+    conn.create_function("bouncer_identity", 0, lambda: "caseless")
+    conn.create_function("address_key", 1, lambda address: address and address.lower())
+    conn.create_function("about_address", 2, lambda final, original: original or final)
+    for number, script in enumerate(MIGRATIONS[4:7], start=5):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.execute(
+        "INSERT INTO bounces (message_id, received_at, kind, recipient, class, reason, "
+        "final_recipient, recipient_key, final_key) VALUES (1, '2026-11-21T00:00:00.000Z', "
+        "'bounce', 'same@example.org', 'hard', 'userunknown', 'Same@example.org', "
+        "'same@example.org', 'same@example.org')"
+    )
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    keys = db.conn.execute("SELECT recipient_key, final_key FROM bounces ORDER BY id").fetchall()
+    assert keys == [("ann@example.com", "u1@mbox.example.com"), ("same@example.org", None)]
+    for address in (
+        "u1@mbox.example.com",
+        "ann@example.com",
+        "same@example.org",
+        "@mbox.example.com",
+    ):
+        assert len(records.search(db, recipient=address)) == 1, address
+    assert len(events.search(db, recipient="ann@example.com")) == 1

@@ -104,3 +104,11 @@ def test_events_are_listed_in_order_with_their_data(db) -> None:  # noqa: ANN001
     assert [e["type"] for e in listed] == ["bounce.hard", "suppression.added"]
     assert listed[0]["id"] == first["id"] and listed[0]["reason"] == "userunknown"
     assert [e["type"] for e in events.search(db, after_seq=first["seq"])] == ["suppression.added"]
+
+
+def test_event_ids_are_time_ordered(db) -> None:  # noqa: ANN001
+    """Ids follow insertion order (UUIDv7), so their unique index grows at its end."""
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    ids = [events.add(db, "bounce.hard", at, f"u{n}@example.org", {})["id"] for n in range(50)]
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    assert all(len(event_id) == 32 and int(event_id, 16) for event_id in ids)
