@@ -78,6 +78,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -106,12 +107,13 @@ from bouncer.store import (  # noqa: E402
     retention,
     stats,
     suppressions,
+    wal_checkpoint,
 )
 from bouncer.store.inbox import Incoming, StoredMessage  # noqa: E402
 from bouncer.store.schema import MIGRATIONS  # noqa: E402
 from tests.messages import postfix_dsn, rfc2822  # noqa: E402
 
-VERSION = 2  # bump when the generated traffic or what processing writes changes
+VERSION = 3  # bump when the generated traffic or what processing writes changes
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SEED = 11
 BOUNCE_ADDRESS = "bounces@localhost"
@@ -828,12 +830,34 @@ def context(bench: Bench) -> dict[str, float]:
     }
 
 
+@contextlib.contextmanager
+def checkpointing(path: Path, interval: float = 1.0) -> Iterator[None]:
+    """Run a PASSIVE checkpoint every `interval` seconds on a thread, as the daemon does."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        db = open_db(path)
+        while not stop.wait(interval):
+            wal_checkpoint(db)
+        db.close()
+
+    thread = threading.Thread(target=loop, name="bench-checkpoint")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def measure(path: Path, n: int, per_day: int, batch: int, slice_size: int) -> dict[str, float]:
     """Measure every figure on the built database at `path` (which they change)."""
     locks = Locks()
-    bench = Bench(path, open_db(path), n, per_day, locks)
+    # As in the daemon, the writers leave the write-ahead log to a checkpointer running on a
+    # thread and connection of its own (bouncer.daemon.checkpointer).
+    bench = Bench(path, open_db(path, checkpoint_on_commit=False), n, per_day, locks)
     bench.figures.update(context(bench))
-    with locks.installed():
+    with locks.installed(), checkpointing(path):
         measure_quiet(bench)
         now = measure_processing(bench, batch)
         measure_firing(bench)
