@@ -6,6 +6,7 @@ import getpass
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 from bouncer.app.processing import Settings, process
 from bouncer.cli.main import main
-from bouncer.clock import utcnow
+from bouncer.clock import to_iso, utcnow
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from tests.messages import postfix_dsn
@@ -265,3 +266,75 @@ def test_the_lean_classify_path_prints_what_click_prints(tmp_path: Path) -> None
     assert lean.stdout.decode() == via_click.stdout
     assert b"gone.eml: no such file" in lean.stderr
     assert b"Usage:" in _entry("classify", "--help").stdout  # options go through click
+
+
+def test_times_may_be_relative_or_iso(db_path: Path) -> None:
+    db = str(db_path)
+    recent = run("log", "--json", "--since", "1h", "--db", db)[1]
+    assert len(recent.splitlines()) == 2
+    assert run("log", "--json", "--until", "1h", "--db", db)[1] == ""  # nothing before then
+    assert run("log", "--json", "--since", "+1h", "--db", db)[1] == ""  # nothing yet
+    day = utcnow().date().isoformat()
+    assert len(run("log", "--json", "--since", "2000-01-01", "--db", db)[1].splitlines()) == 2
+    assert len(run("log", "--json", "--until", f"{day}T23:59:59+14:00", "--db", db)[1]) > 0
+    counts = json.loads(run("stats", "--json", "--since", "7d", "--db", db)[1])
+    assert counts["classes"] == {"hard": 1, "soft": 1}
+    assert run("events", "--json", "--since", "30m", "--db", db)[1].count("\n") >= 1
+    code, output = run("reprocess", "--since", "2w", "--until", "+1m", "--db", db)
+    assert code == 0 and "messages=2" in output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("log", "--since"),
+        ("log", "--until"),
+        ("events", "--since"),
+        ("stats", "--since"),
+        ("reprocess", "--since"),
+        ("reprocess", "--until"),
+        ("sweep", "--now"),
+        ("suppression", "add", "a@example.com", "--reason", "r", "--expires"),
+    ],
+)
+def test_a_bad_time_is_a_usage_error_naming_the_option(db_path: Path, command: tuple) -> None:
+    result = CliRunner().invoke(main, [*command, "yesterday", "--db", str(db_path)])
+    assert result.exit_code == 2
+    assert result.output.count("Traceback") == 0
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert f"'{command[-1]}'" in line and "'yesterday'" in line and "7d" in line
+
+
+def test_an_expiry_is_ahead_of_now(db_path: Path) -> None:
+    db = str(db_path)
+    before = utcnow()
+    added = run(
+        "suppression", "add", "a@example.com", "--reason", "r", "--expires", "14d", "--db", db
+    )
+    assert added[0] == 0
+    shown = json.loads(run("suppression", "show", "a@example.com", "--json", "--db", db)[1])
+    assert shown["expires_at"] > to_iso(before + timedelta(days=13, hours=23))
+    late = CliRunner().invoke(
+        main,
+        [
+            "suppression",
+            "add",
+            "b@example.com",
+            "--reason",
+            "r",
+            "--expires",
+            "2000-01-01",
+            "--db",
+            db,
+        ],
+    )
+    assert late.exit_code == 2 and "not in the future" in late.output
+
+
+def test_sweep_now_takes_a_time_ahead(db_path: Path) -> None:
+    db = str(db_path)
+    assert "would fire 0 event(s)" in run("sweep", "--dry-run", "--now", "1h", "--db", db)[1]
+    code, output = run("sweep", "--dry-run", "--now", "5h", "--json", "--db", db)
+    assert code == 0 and [json.loads(line)["type"] for line in output.splitlines()] == [
+        "delivery.delayed"
+    ]

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import click
@@ -114,13 +115,41 @@ def log_to_stderr(config: Config) -> None:
     configure(config.log_format, config.log_level, to="stderr")
 
 
-def iso_option(value: str | None) -> str | None:
-    """Normalise an ISO 8601 option to the stored form, or fail with a usage error."""
-    if value is None:
-        return None
-    from bouncer.clock import from_iso, to_iso
+def command_now() -> datetime:
+    """Return the time this command runs at: the clock read once per invocation.
 
-    try:
-        return to_iso(from_iso(value))
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
+    Relative times on the command line ("--since 7d") and the command itself use this one
+    reading, so they agree.
+    """
+    from bouncer.clock import utcnow
+
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return utcnow()
+    return context.find_root().meta.setdefault("bouncer.now", utcnow())
+
+
+class Moment(click.ParamType):
+    """A time option: "30m", "1h", "7d", "2w" before now, or ISO 8601 (naive: UTC).
+
+    Converts to the stored ISO text (`bouncer.clock.to_iso`); a bad value is click's one-line
+    usage error naming the option. With `ahead`, a bare duration counts forward (an expiry).
+    """
+
+    name = "time"
+
+    def __init__(self, *, ahead: bool = False) -> None:
+        self.ahead = ahead
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """Return the ISO text of the moment `value` names."""
+        from bouncer.clock import to_iso
+        from bouncer.core.timespec import parse_moment
+
+        try:
+            return to_iso(parse_moment(str(value), command_now(), ahead=self.ahead))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MOMENT = Moment()

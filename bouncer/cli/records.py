@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from bouncer.cli.common import (
-    iso_option,
+    MOMENT,
+    command_now,
     log_to_stderr,
     open_store,
     print_json_lines,
@@ -19,8 +20,8 @@ LOG_WIDTHS = (24, 28, 32, 7, 5, 16, 0)
 
 @click.command("log")
 @click.option("--recipient", help="Only this address (or @domain).")
-@click.option("--since", help="Only records received at or after this ISO 8601 time.")
-@click.option("--until", help="Only records received before this ISO 8601 time.")
+@click.option("--since", type=MOMENT, help="Only records received at or after this time.")
+@click.option("--until", type=MOMENT, help="Only records received before this time.")
 @click.option("--class", "bounce_class", type=click.Choice(["hard", "soft", "none"]))
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
@@ -41,8 +42,8 @@ def log_cmd(
     rows = records.search(
         open_store(db_path),
         recipient=recipient,
-        since=iso_option(since),
-        until=iso_option(until),
+        since=since,
+        until=until,
         bounce_class=bounce_class,
         limit=limit,
     )
@@ -55,8 +56,8 @@ def log_cmd(
 @click.command("reprocess")
 @click.option("--kind", help="Only messages last parsed as this kind (e.g. unknown).")
 @click.option("--failed", is_flag=True, help="Only messages whose processing failed.")
-@click.option("--since", help="Only messages received at or after this ISO 8601 time.")
-@click.option("--until", help="Only messages received before this ISO 8601 time.")
+@click.option("--since", type=MOMENT, help="Only messages received at or after this time.")
+@click.option("--until", type=MOMENT, help="Only messages received before this time.")
 @store_options
 def reprocess_cmd(
     kind: str | None, failed: bool, since: str | None, until: str | None, config, db_path: str
@@ -73,8 +74,8 @@ def reprocess_cmd(
     chosen = {
         "kind": kind,
         "failed_only": failed,
-        "since": iso_option(since),
-        "until": iso_option(until),
+        "since": since,
+        "until": until,
     }
     shown = sys.stderr.isatty()  # a progress bar for a person, none in scripts and logs
     total = count_for_reprocess(db, **chosen) if shown else 0
@@ -84,18 +85,18 @@ def reprocess_cmd(
 
 
 @click.command("stats")
-@click.option("--since", help="Count from this ISO 8601 time (default: the last 24 hours).")
+@click.option("--since", type=MOMENT, help="Count from this time (default: 24h, a day ago).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @store_options
 def stats_cmd(since: str | None, as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
     """Counts: messages, failures by class, top reasons and domains, open deferrals."""
     from datetime import timedelta
 
-    from bouncer.clock import to_iso, utcnow
+    from bouncer.clock import to_iso
     from bouncer.store.stats import summary
 
-    now = utcnow()
-    start = iso_option(since) or to_iso(now - timedelta(days=1))
+    now = command_now()
+    start = since or to_iso(now - timedelta(days=1))
     counts = summary(open_store(db_path), start, now)
     if as_json:
         print_json_lines([counts])

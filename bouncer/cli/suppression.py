@@ -7,7 +7,9 @@ import sys
 import click
 
 from bouncer.cli.common import (
+    Moment,
     by_option,
+    command_now,
     log_to_stderr,
     open_store,
     operator,
@@ -92,7 +94,12 @@ def _print_entry(address: str, row: dict | None, history: list[dict]) -> None:
     show_default=True,
     help="Class recorded with the entry.",
 )
-@click.option("--expires", default=None, help="Expire after a duration such as 14d or 12h.")
+@click.option(
+    "--expires",
+    type=Moment(ahead=True),
+    default=None,
+    help="Expire after a duration such as 14d or 12h, or at an ISO 8601 time.",
+)
 @by_option
 @store_options
 def add_cmd(
@@ -106,15 +113,13 @@ def add_cmd(
 ) -> None:
     """Suppress an address by hand (recorded with who and why)."""
     from bouncer.app.editing import add_manual
-    from bouncer.clock import utcnow
-    from bouncer.config import ConfigError, parse_duration
+    from bouncer.clock import from_iso
 
     log_to_stderr(config)
-    now = utcnow()
-    try:
-        expires_at = now + parse_duration(expires, "--expires") if expires else None
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    now = command_now()
+    expires_at = from_iso(expires)
+    if expires_at is not None and expires_at <= now:
+        raise click.BadParameter(f"{expires} is not in the future", param_hint="'--expires'")
     db = open_store(db_path, create=True, config=config)
     added = add_manual(db, address, reason, bounce_class, expires_at, now, by or operator())
     click.echo(f"{address}: {'suppressed' if added else 'already suppressed, updated'}")

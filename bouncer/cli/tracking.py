@@ -7,8 +7,10 @@ import time
 import click
 
 from bouncer.cli.common import (
+    MOMENT,
+    Moment,
     by_option,
-    iso_option,
+    command_now,
     log_to_stderr,
     open_store,
     operator,
@@ -44,7 +46,7 @@ def _show_events(rows: list[dict], as_json: bool) -> None:
 
 @click.command("events")
 @click.option("--type", "event_type", help="Only events of this type, e.g. delivery.delayed.")
-@click.option("--since", help="Only events committed at or after this ISO 8601 time.")
+@click.option("--since", type=MOMENT, help="Only events committed at or after this time.")
 @click.option("--recipient", help="Only events about this address (or its final recipient).")
 @click.option("--follow", is_flag=True, help="Keep printing new events as they are committed.")
 @click.option("--limit", type=int, default=1000, show_default=True)
@@ -68,7 +70,7 @@ def events_cmd(
     from bouncer.store import events
 
     db = open_store(db_path)
-    query = {"event_type": event_type, "since": iso_option(since), "recipient": recipient}
+    query = {"event_type": event_type, "since": since, "recipient": recipient}
     rows = events.search(db, **query, limit=limit)
     _show_events(rows, as_json)
     last_seq = rows[-1]["seq"] if rows else 0
@@ -129,7 +131,12 @@ def resolve_cmd(
 
 
 @click.command("sweep")
-@click.option("--now", "now_text", help="Sweep as if it were this ISO 8601 time.")
+@click.option(
+    "--now",
+    "now_text",
+    type=Moment(ahead=True),
+    help="Sweep as if it were this time (4d: four days from now; or ISO 8601).",
+)
 @click.option("--dry-run", is_flag=True, help="Only show what would fire.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fired events as JSON Lines.")
 @store_options
@@ -147,11 +154,11 @@ def sweep_cmd(
     """
     from bouncer.app import notify
     from bouncer.app.tracking import policy_from, sweep_once
-    from bouncer.clock import from_iso, utcnow
+    from bouncer.clock import from_iso
 
     log_to_stderr(config)
-    written_at = utcnow()
-    now = from_iso(iso_option(now_text)) if now_text else written_at
+    written_at = command_now()
+    now = from_iso(now_text) if now_text else written_at
     policy = policy_from(config.tracker)
     db = open_store(db_path)
     fired = sweep_once(db, now, policy, dry_run=dry_run, recorded_at=written_at)
