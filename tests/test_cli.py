@@ -338,3 +338,56 @@ def test_sweep_now_takes_a_time_ahead(db_path: Path) -> None:
     assert code == 0 and [json.loads(line)["type"] for line in output.splitlines()] == [
         "delivery.delayed"
     ]
+
+
+LONG_ADDRESS = "first.middle.last." + "x" * 50 + "@department.subsidiary.example.org"
+LONG_TEXT = ("550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown " * 4)[:197]
+LONG_TEXT += "end"  # 200 characters, the last of them kept as written
+
+
+@pytest.fixture
+def long_db(tmp_path: Path) -> Path:
+    """A database whose one hard bounce has a long address and a 200-character diagnostic."""
+    path = tmp_path / "long.db"
+    db = open_db(path)
+    raw = postfix_dsn(LONG_ADDRESS, "5.1.1", LONG_TEXT)
+    inbox.insert_batch(db, [Incoming(utcnow(), "<>", ("b@localhost",), None, raw)])
+    for message in inbox.unprocessed(db):
+        process(db, message, utcnow())
+    db.close()
+    return path
+
+
+def assert_under_headers(output: str, values: dict[str, str]) -> None:
+    """Assert a table has data rows holding each value whole, starting under its header."""
+    header, *rows = output.splitlines()
+    found = [line for line in rows if all(value in line for value in values.values())]
+    assert found, output
+    for row in found:
+        for name, value in values.items():
+            start = header.index(name.upper())
+            assert row[start : start + len(value)] == value, (name, row)
+
+
+@pytest.mark.parametrize(
+    ("command", "columns"),
+    [
+        (("log",), ("recipient", "diagnostic")),
+        (("events",), ("recipient", "diagnostic")),
+        (("suppression", "list"), ("address", "reason")),
+        (("deferrals",), ()),
+    ],
+)
+def test_tables_show_long_cells_whole_under_their_headers(
+    long_db: Path, command: tuple[str, ...], columns: tuple[str, ...]
+) -> None:
+    code, output = run(*command, "--db", str(long_db))
+    assert code == 0
+    if not columns:  # no deferral: the header alone
+        assert output.split() == [
+            "RECIPIENT", "STARTED_AT", "LAST_SEEN", "ATTEMPTS", "LAST_STATUS",
+            "WILL_RETRY_UNTIL", "WARNED_AT", "CLOSED_AT", "CLOSE_REASON", "KEY",
+        ]  # fmt: skip
+        return
+    known = {"recipient": LONG_ADDRESS, "address": LONG_ADDRESS, "diagnostic": LONG_TEXT}
+    assert_under_headers(output, {name: known.get(name, "userunknown") for name in columns})

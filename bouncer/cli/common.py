@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: --db/--config options, opening the store, printing rows."""
+"""Shared CLI plumbing: --db/--config options, opening the store, time options, JSON Lines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -95,17 +95,6 @@ def print_json_lines(rows: Iterable[dict]) -> None:
     write = sys.stdout.write
     for row in rows:
         write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-
-
-def print_table(rows: Sequence[dict], columns: Sequence[str], widths: Sequence[int]) -> None:
-    """Print rows as aligned text columns; the last column is not truncated."""
-    click.echo("  ".join(name.upper().ljust(w) for name, w in zip(columns, widths, strict=True)))
-    for row in rows:
-        cells = []
-        for name, width in zip(columns, widths, strict=True):
-            text = "" if row.get(name) is None else str(row[name])
-            cells.append(text if width == 0 else text[:width].ljust(width))
-        click.echo("  ".join(cells).rstrip())
 
 
 def log_to_stderr(config: Config) -> None:

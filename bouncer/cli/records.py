@@ -10,12 +10,11 @@ from bouncer.cli.common import (
     log_to_stderr,
     open_store,
     print_json_lines,
-    print_table,
     store_options,
 )
+from bouncer.cli.tables import print_table
 
 LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reason", "diagnostic")
-LOG_WIDTHS = (24, 28, 32, 7, 5, 16, 0)
 
 
 @click.command("log")
@@ -50,7 +49,7 @@ def log_cmd(
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, LOG_COLUMNS, LOG_WIDTHS)
+        print_table(rows, LOG_COLUMNS)
 
 
 @click.command("reprocess")

@@ -14,12 +14,11 @@ from bouncer.cli.common import (
     open_store,
     operator,
     print_json_lines,
-    print_table,
     store_options,
 )
+from bouncer.cli.tables import print_table
 
 COLUMNS = ("address", "reason", "class", "source", "last_seen", "count", "expires_at", "status")
-WIDTHS = (36, 16, 5, 10, 24, 5, 24, 0)
 
 
 @click.group("suppression")
@@ -40,7 +39,7 @@ def list_cmd(as_json: bool, limit: int | None, config, db_path: str) -> None:  #
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, COLUMNS, WIDTHS)
+        print_table(rows, COLUMNS)
 
 
 @suppression.command("show")

@@ -15,12 +15,20 @@ from bouncer.cli.common import (
     open_store,
     operator,
     print_json_lines,
-    print_table,
     store_options,
 )
+from bouncer.cli.tables import print_table
 
 EVENT_COLUMNS = ("recorded_at", "at", "type", "recipient", "status", "reason", "diagnostic")
-EVENT_WIDTHS = (24, 24, 20, 32, 7, 16, 0)
+WEBHOOK_COLUMNS = (
+    "url",
+    "pending",
+    "delivered",
+    "failed",
+    "gone",
+    "next_attempt_at",
+    "disabled_reason",
+)
 DEFERRAL_COLUMNS = (
     "recipient",
     "started_at",
@@ -33,7 +41,6 @@ DEFERRAL_COLUMNS = (
     "close_reason",
     "key",
 )
-DEFERRAL_WIDTHS = (32, 24, 24, 3, 7, 24, 24, 24, 9, 0)
 
 
 def _show_events(rows: list[dict], as_json: bool) -> None:
@@ -41,7 +48,7 @@ def _show_events(rows: list[dict], as_json: bool) -> None:
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, EVENT_COLUMNS, EVENT_WIDTHS)
+        print_table(rows, EVENT_COLUMNS)
 
 
 @click.command("events")
@@ -100,7 +107,7 @@ def deferrals_cmd(
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, DEFERRAL_COLUMNS, DEFERRAL_WIDTHS)
+        print_table(rows, DEFERRAL_COLUMNS)
 
 
 @click.command("resolve")
@@ -186,8 +193,4 @@ def webhooks_cmd(as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(
-            rows,
-            ("url", "pending", "delivered", "failed", "gone", "next_attempt_at", "disabled_reason"),
-            (40, 7, 9, 6, 4, 24, 0),
-        )
+        print_table(rows, WEBHOOK_COLUMNS)
