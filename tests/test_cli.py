@@ -391,3 +391,68 @@ def test_tables_show_long_cells_whole_under_their_headers(
         return
     known = {"recipient": LONG_ADDRESS, "address": LONG_ADDRESS, "diagnostic": LONG_TEXT}
     assert_under_headers(output, {name: known.get(name, "userunknown") for name in columns})
+
+
+def _types(output: str) -> list[str]:
+    """The TYPE column of an events table, top to bottom."""
+    header, *rows = output.splitlines()
+    start = header.index("TYPE")
+    return [row[start:].split()[0] for row in rows]
+
+
+def test_events_lists_the_newest_first_and_says_when_it_cut(db_path: Path) -> None:
+    db = str(db_path)
+    listing = run("events", "--json", "--db", db)[1]
+    in_order = [json.loads(line)["type"] for line in listing.splitlines()]
+    assert len(in_order) >= 3
+    listed = CliRunner().invoke(main, ["events", "--db", db])
+    assert _types(listed.stdout) == in_order[::-1] and listed.stderr == ""
+    cut = CliRunner().invoke(main, ["events", "--limit", "2", "--db", db])
+    assert _types(cut.stdout) == in_order[::-1][:2]
+    assert "showing the 2 newest events" in cut.stderr and "--since" in cut.stderr
+    cut_json = CliRunner().invoke(main, ["events", "--json", "--limit", "2", "--db", db])
+    assert [json.loads(line)["type"] for line in cut_json.stdout.splitlines()] == in_order[-2:]
+    assert "showing the 2 newest" in cut_json.stderr
+    whole = CliRunner().invoke(main, ["events", "--limit", str(len(in_order)), "--db", db])
+    assert whole.stderr == ""
+
+
+def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
+    db_path: Path,
+) -> None:
+    import signal
+    import threading
+
+    from bouncer.store import events
+
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "bouncer", "events", "--follow", "--type", "suppression.added"]
+        + ["--db", str(db_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(20, follower.kill)  # a hung readline ends with the process
+    watchdog.start()
+    try:
+        header = follower.stdout.readline()
+        assert "gone@example.com" in follower.stdout.readline()
+        db = open_db(db_path)
+        with db.atomic():
+            data = {"source": "manual", "reason": "asked"}
+            events.add(db, "suppression.added", utcnow(), LONG_ADDRESS, data)
+        db.close()
+        row = follower.stdout.readline()
+        start, end = header.index("TYPE"), header.index("RECIPIENT")
+        assert row[start:end].rstrip() == "suppression.added"
+        # longer than the listing's column: folded inside it, whole, on the lines that follow
+        recipient = row[end:].split()[0]
+        while recipient != LONG_ADDRESS:
+            assert LONG_ADDRESS.startswith(recipient)
+            recipient += follower.stdout.readline()[end:].split()[0]
+        follower.send_signal(signal.SIGINT)
+        _, errors = follower.communicate(timeout=20)
+    finally:
+        watchdog.cancel()
+        follower.kill()
+    assert follower.returncode == 0 and "Traceback" not in errors

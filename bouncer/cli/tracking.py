@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -17,7 +18,7 @@ from bouncer.cli.common import (
     print_json_lines,
     store_options,
 )
-from bouncer.cli.tables import print_table
+from bouncer.cli.tables import Table, print_table
 
 EVENT_COLUMNS = ("recorded_at", "at", "type", "recipient", "status", "reason", "diagnostic")
 WEBHOOK_COLUMNS = (
@@ -43,12 +44,10 @@ DEFERRAL_COLUMNS = (
 )
 
 
-def _show_events(rows: list[dict], as_json: bool) -> None:
-    """Print events as JSON Lines or a table."""
-    if as_json:
-        print_json_lines(rows)
-    else:
-        print_table(rows, EVENT_COLUMNS)
+# Widths the event columns keep under --follow, for rows longer than the first listing's.
+EVENT_MINIMUM = {"type": len("suppression.removed"), "recipient": 32, "status": 6, "reason": 15}
+FOLLOW_POLL = 1.0  # seconds between looks for new events under --follow
+FOLLOW_BATCH = 1000  # events read at a time under --follow
 
 
 @click.command("events")
@@ -56,8 +55,8 @@ def _show_events(rows: list[dict], as_json: bool) -> None:
 @click.option("--since", type=MOMENT, help="Only events committed at or after this time.")
 @click.option("--recipient", help="Only events about this address (or its final recipient).")
 @click.option("--follow", is_flag=True, help="Keep printing new events as they are committed.")
-@click.option("--limit", type=int, default=1000, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, in commit order.")
 @store_options
 def events_cmd(
     event_type: str | None,
@@ -69,8 +68,10 @@ def events_cmd(
     config,
     db_path: str,
 ) -> None:  # noqa: ANN001
-    """List events in the order they were committed.
+    """List the newest events, the newest first (--json and --follow: in commit order).
 
+    At most --limit events are shown; when more match, a line on stderr says so. With --follow
+    new events are printed as they are committed, in the same format, until Ctrl-C.
     `recorded_at` is when an event was committed, `at` the time it describes (a report's
     receipt, the moment a timer became due).
     """
@@ -78,15 +79,46 @@ def events_cmd(
 
     db = open_store(db_path)
     query = {"event_type": event_type, "since": since, "recipient": recipient}
-    rows = events.search(db, **query, limit=limit)
-    _show_events(rows, as_json)
-    last_seq = rows[-1]["seq"] if rows else 0
-    while follow:
-        time.sleep(1.0)
-        rows = events.search(db, **query, after_seq=last_seq, limit=limit)
-        if rows:
-            _show_events(rows, True)
-            last_seq = rows[-1]["seq"]
+    last_seq = events.last_seq(db)
+    rows = events.search(db, **query, limit=limit + 1, newest_first=True)
+    if len(rows) > limit:
+        rows = rows[:limit]
+        click.echo(
+            f"bouncer: showing the {limit} newest events; older ones match too "
+            "(use --limit or --since)",
+            err=True,
+        )
+    table = Table(EVENT_COLUMNS, EVENT_MINIMUM, keep_widths=follow)
+    in_order = as_json or follow
+    _show_events(rows[::-1] if in_order else rows, as_json, table)
+    if follow:
+        after = max([last_seq, *(row["seq"] for row in rows)])
+        _follow(db, query, after, as_json, table)
+
+
+def _show_events(rows: list[dict], as_json: bool, table: Table, *, header: bool = True) -> None:
+    """Print events as JSON Lines or table rows (with the header line unless told not to)."""
+    if as_json:
+        print_json_lines(rows)
+    else:
+        table.print(rows, header=header)
+    sys.stdout.flush()
+
+
+def _follow(db, query: dict, after: int, as_json: bool, table: Table) -> None:  # noqa: ANN001
+    """Print the events committed after seq `after` as they come, until Ctrl-C."""
+    from bouncer.store import events
+
+    try:
+        while True:
+            rows = events.search(db, **query, after_seq=after, limit=FOLLOW_BATCH)
+            if rows:
+                _show_events(rows, as_json, table, header=False)
+                after = rows[-1]["seq"]
+            if len(rows) < FOLLOW_BATCH:  # caught up: wait for more
+                time.sleep(FOLLOW_POLL)
+    except KeyboardInterrupt:
+        return
 
 
 @click.command("deferrals")

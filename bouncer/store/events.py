@@ -62,11 +62,14 @@ def search(
     after_seq: int = 0,
     recipient: str | None = None,
     limit: int = 1000,
+    newest_first: bool = False,
 ) -> list[dict]:
-    """Return events in commit order, each with its data fields merged in.
+    """Return up to `limit` events in commit order, each with its data fields merged in.
 
-    `since` (ISO time) keeps events committed at or after it; `recipient` matches the address
-    an event is about or its final recipient.
+    `since` (ISO time) keeps events committed at or after it; `after_seq` those committed after
+    that event; `recipient` matches the address an event is about or its final recipient.
+    `newest_first`: the last events committed, the newest first (else the first ones after
+    `after_seq`, the oldest first).
     """
     key = db.identity.key(recipient) if recipient else None
     condition, params = where(
@@ -78,8 +81,15 @@ def search(
     # A time window read by its index (then sorted): in seq order SQLite would walk every
     # event from the first to find the window.
     hint = "INDEXED BY events_recorded " if since and not key and not after_seq else ""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM events {hint}WHERE {condition} ORDER BY seq LIMIT ?"
+    order = "seq DESC" if newest_first else "seq"
+    sql = f"SELECT {', '.join(COLUMNS)} FROM events {hint}WHERE {condition} ORDER BY {order}"
+    sql += " LIMIT ?"
     return [_flatten(row) for row in db.conn.execute(sql, [*params, limit])]
+
+
+def last_seq(db: Database) -> int:
+    """Return the seq of the last event committed (0 when there is none)."""
+    return db.conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
 
 
 def _flatten(row: tuple) -> dict:
