@@ -16,7 +16,7 @@ LAZY_COMMANDS = {
     "suppression": "bouncer.cli.suppression:suppression",
     "log": "bouncer.cli.records:log_cmd",
     "reprocess": "bouncer.cli.records:reprocess_cmd",
-    "stats": "bouncer.cli.records:stats_cmd",
+    "stats": "bouncer.cli.stats:stats_cmd",
     "events": "bouncer.cli.tracking:events_cmd",
     "deferrals": "bouncer.cli.tracking:deferrals_cmd",
     "resolve": "bouncer.cli.tracking:resolve_cmd",

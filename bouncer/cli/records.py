@@ -6,7 +6,6 @@ import click
 
 from bouncer.cli.common import (
     MOMENT,
-    command_now,
     log_to_stderr,
     open_store,
     print_json_lines,
@@ -81,30 +80,3 @@ def reprocess_cmd(
     with click.progressbar(length=total, label="reprocessing", file=sys.stderr) as bar:
         summary = reprocess(db, config, utcnow, progress=bar.update if shown else None, **chosen)
     click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))
-
-
-@click.command("stats")
-@click.option("--since", type=MOMENT, help="Count from this time (default: 24h, a day ago).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@store_options
-def stats_cmd(since: str | None, as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
-    """Counts: messages, failures by class, top reasons and domains, open deferrals."""
-    from datetime import timedelta
-
-    from bouncer.clock import to_iso
-    from bouncer.store.stats import summary
-
-    now = command_now()
-    start = since or to_iso(now - timedelta(days=1))
-    counts = summary(open_store(db_path), start, now)
-    if as_json:
-        print_json_lines([counts])
-        return
-    click.echo(f"since {counts['since']}")
-    for section in ("messages", "kinds", "classes", "reasons", "domains"):
-        cells = ", ".join(f"{key} {value}" for key, value in counts[section].items())
-        click.echo(f"  {section + ':':<12} {cells or '-'}")
-    click.echo(
-        f"  open deferrals: {counts['open_deferrals']}, "
-        f"active suppressions: {counts['active_suppressions']}"
-    )
