@@ -456,3 +456,21 @@ def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
         watchdog.cancel()
         follower.kill()
     assert follower.returncode == 0 and "Traceback" not in errors
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (("log",), "showing the 1 newest records"),
+        (("deferrals", "--open"), None),  # one open deferral: nothing cut
+        (("suppression", "list"), None),
+        (("events",), "showing the 1 newest events"),
+    ],
+)
+def test_listings_say_when_they_cut(db_path: Path, command: tuple, said: str | None) -> None:
+    result = CliRunner().invoke(main, [*command, "--limit", "1", "--db", str(db_path)])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2  # header and a row
+    if said:
+        assert said in result.stderr and "more match" in result.stderr
+    else:
+        assert result.stderr == ""

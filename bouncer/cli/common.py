@@ -97,6 +97,17 @@ def print_json_lines(rows: Iterable[dict]) -> None:
         write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
 
+def shown(rows: list[dict], limit: int | None, what: str, hint: str = "--limit") -> list[dict]:
+    """Return the first `limit` rows; say on stderr when more were found (fetch limit + 1).
+
+    `what` names the rows as shown, e.g. "newest records"; `hint` the options that show more.
+    """
+    if limit is None or len(rows) <= limit:
+        return rows
+    click.echo(f"bouncer: showing the {limit} {what}; more match (use {hint})", err=True)
+    return rows[:limit]
+
+
 def log_to_stderr(config: Config) -> None:
     """Send event log lines to stderr so they never mix with a command's output."""
     from bouncer.logs import configure

@@ -9,8 +9,10 @@ from bouncer.cli.common import (
     log_to_stderr,
     open_store,
     print_json_lines,
+    shown,
     store_options,
 )
+from bouncer.cli.progress import progress_bar
 from bouncer.cli.tables import print_table
 
 LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reason", "diagnostic")
@@ -21,7 +23,7 @@ LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reas
 @click.option("--since", type=MOMENT, help="Only records received at or after this time.")
 @click.option("--until", type=MOMENT, help="Only records received before this time.")
 @click.option("--class", "bounce_class", type=click.Choice(["hard", "soft", "none"]))
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
 def log_cmd(
@@ -43,8 +45,9 @@ def log_cmd(
         since=since,
         until=until,
         bounce_class=bounce_class,
-        limit=limit,
+        limit=limit + 1,
     )
+    rows = shown(rows, limit, "newest records", "--limit or --since")
     if as_json:
         print_json_lines(rows)
     else:
@@ -61,8 +64,6 @@ def reprocess_cmd(
     kind: str | None, failed: bool, since: str | None, until: str | None, config, db_path: str
 ) -> None:  # noqa: ANN001
     """Re-classify stored raw messages with the current rules and update records."""
-    import sys
-
     from bouncer.app.reprocess import reprocess
     from bouncer.clock import utcnow
     from bouncer.store.inbox import count_for_reprocess
@@ -75,8 +76,6 @@ def reprocess_cmd(
         "since": since,
         "until": until,
     }
-    shown = sys.stderr.isatty()  # a progress bar for a person, none in scripts and logs
-    total = count_for_reprocess(db, **chosen) if shown else 0
-    with click.progressbar(length=total, label="reprocessing", file=sys.stderr) as bar:
-        summary = reprocess(db, config, utcnow, progress=bar.update if shown else None, **chosen)
+    with progress_bar(lambda: count_for_reprocess(db, **chosen), "reprocessing") as advance:
+        summary = reprocess(db, config, utcnow, progress=advance, **chosen)
     click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))

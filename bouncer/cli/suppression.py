@@ -1,4 +1,5 @@
-"""`bouncer suppression ...`: list, show, add and remove suppressed addresses."""
+"""`bouncer suppression ...`: list, show, add and remove suppressed addresses (export and
+import: bouncer.cli.suppression_io)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bouncer.cli.common import (
     open_store,
     operator,
     print_json_lines,
+    shown,
     store_options,
 )
 from bouncer.cli.tables import print_table
@@ -28,14 +30,15 @@ def suppression() -> None:
 
 @suppression.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
-@click.option("--limit", type=int, default=None, help="At most this many entries.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
 @store_options
 def list_cmd(as_json: bool, limit: int | None, config, db_path: str) -> None:  # noqa: ANN001
     """List active suppressions, most recently seen first."""
-    from bouncer.clock import utcnow
     from bouncer.store import suppressions
 
-    rows = suppressions.list_active(open_store(db_path), utcnow(), limit)
+    db = open_store(db_path)
+    rows = suppressions.list_active(db, command_now(), None if limit is None else limit + 1)
+    rows = shown(rows, limit, "most recently seen entries")
     if as_json:
         print_json_lines(rows)
     else:
@@ -149,3 +152,14 @@ def remove_cmd(
         click.echo(f"{address}: not suppressed")
         sys.exit(1)
     click.echo(f"{address}: removed")
+
+
+def _add_file_commands() -> None:
+    """Attach `export` and `import` (bouncer.cli.suppression_io) to the group."""
+    from bouncer.cli.suppression_io import export_cmd, import_cmd
+
+    suppression.add_command(export_cmd)
+    suppression.add_command(import_cmd)
+
+
+_add_file_commands()

@@ -16,6 +16,7 @@ from bouncer.cli.common import (
     open_store,
     operator,
     print_json_lines,
+    shown,
     store_options,
 )
 from bouncer.cli.tables import Table, print_table
@@ -81,13 +82,7 @@ def events_cmd(
     query = {"event_type": event_type, "since": since, "recipient": recipient}
     last_seq = events.last_seq(db)
     rows = events.search(db, **query, limit=limit + 1, newest_first=True)
-    if len(rows) > limit:
-        rows = rows[:limit]
-        click.echo(
-            f"bouncer: showing the {limit} newest events; older ones match too "
-            "(use --limit or --since)",
-            err=True,
-        )
+    rows = shown(rows, limit, "newest events", "--limit or --since")
     table = Table(EVENT_COLUMNS, EVENT_MINIMUM, keep_widths=follow)
     in_order = as_json or follow
     _show_events(rows[::-1] if in_order else rows, as_json, table)
@@ -124,7 +119,7 @@ def _follow(db, query: dict, after: int, as_json: bool, table: Table) -> None:  
 @click.command("deferrals")
 @click.option("--open", "open_only", is_flag=True, help="Only deferrals still open.")
 @click.option("--recipient", help="Only this address (or its final recipient).")
-@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
 def deferrals_cmd(
@@ -133,9 +128,9 @@ def deferrals_cmd(
     """List deferrals (runs of soft failures per recipient and message)."""
     from bouncer.store import deferrals
 
-    rows = deferrals.listing(
-        open_store(db_path), open_only=open_only, recipient=recipient, limit=limit
-    )
+    db = open_store(db_path)
+    rows = deferrals.listing(db, open_only=open_only, recipient=recipient, limit=limit + 1)
+    rows = shown(rows, limit, "most recently seen deferrals")
     if as_json:
         print_json_lines(rows)
     else:

@@ -60,7 +60,19 @@ def parse_moment(text: str, now: datetime, *, ahead: bool = False) -> datetime:
         except OverflowError as exc:
             raise ValueError(f"{text!r} is too far from now") from exc
     try:
+        return parse_iso(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not {MOMENT_WORDS}") from None
+
+
+def parse_iso(text: str) -> datetime:
+    """Return the moment an ISO 8601 date or date-time names, timezone-aware UTC.
+
+    Read by `datetime.fromisoformat` (a trailing Z allowed); without a zone it is UTC. Raises
+    ValueError naming what is allowed.
+    """
+    try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ValueError(f"{text!r} is not {MOMENT_WORDS}") from None
+        raise ValueError(f"{text!r} is not an ISO 8601 date or time") from None

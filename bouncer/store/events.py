@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -52,6 +53,26 @@ def add(
         "recipient": recipient,
         **data,
     }
+
+
+def add_many(db: Database, event_type: str, at: datetime, items: Iterable[tuple[str, dict]]) -> int:
+    """Insert one event of a type per (recipient, data) item, all at `at`; return how many.
+
+    The bulk form of `add` (same rows, recorded_at = at), for an import of many entries.
+    """
+    stamp = to_iso(at)
+    rows = []
+    for recipient, data in items:
+        body = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        final = data.get("final_recipient")
+        keys = [db.identity.key(name) if name else None for name in (recipient, final)]
+        rows.append((uuid.uuid4().hex, event_type, stamp, stamp, recipient, *keys, body))
+    db.conn.executemany(
+        "INSERT INTO events (id, type, at, recorded_at, recipient, recipient_key, final_key, "
+        "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
 
 
 def search(
