@@ -20,8 +20,14 @@ LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reas
 
 @click.command("log")
 @click.option("--recipient", help="Only this address (or @domain).")
-@click.option("--since", type=MOMENT, help="Only records received at or after this time.")
-@click.option("--until", type=MOMENT, help="Only records received before this time.")
+@click.option(
+    "--since",
+    type=MOMENT,
+    help="Only records received at or after this time; e.g. 7d, 1h, 2026-03-02.",
+)
+@click.option(
+    "--until", type=MOMENT, help="Only records received before this time; e.g. 7d, 1h, 2026-03-02."
+)
 @click.option("--class", "bounce_class", type=click.Choice(["hard", "soft", "none"]))
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
@@ -57,8 +63,14 @@ def log_cmd(
 @click.command("reprocess")
 @click.option("--kind", help="Only messages last parsed as this kind (e.g. unknown).")
 @click.option("--failed", is_flag=True, help="Only messages whose processing failed.")
-@click.option("--since", type=MOMENT, help="Only messages received at or after this time.")
-@click.option("--until", type=MOMENT, help="Only messages received before this time.")
+@click.option(
+    "--since",
+    type=MOMENT,
+    help="Only messages received at or after this time; e.g. 7d, 1h, 2026-03-02.",
+)
+@click.option(
+    "--until", type=MOMENT, help="Only messages received before this time; e.g. 7d, 1h, 2026-03-02."
+)
 @store_options
 def reprocess_cmd(
     kind: str | None, failed: bool, since: str | None, until: str | None, config, db_path: str

@@ -21,8 +21,14 @@ BUCKET_NAMES = ("reason", "class", "kind", "domain", "hour")
 
 
 @click.command("stats")
-@click.option("--since", type=MOMENT, help="Count from this time (default: 24h, a day ago).")
-@click.option("--until", type=MOMENT, help="Count up to this time (default: now).")
+@click.option(
+    "--since",
+    type=MOMENT,
+    help="Count from this time (default: 24h, a day ago); e.g. 7d, 1h, 2026-03-02.",
+)
+@click.option(
+    "--until", type=MOMENT, help="Count up to this time (default: now); e.g. 7d, 1h, 2026-03-02."
+)
 @click.option(
     "--by",
     "bucket",

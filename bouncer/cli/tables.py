@@ -92,7 +92,6 @@ class Table:
         A column whose width is None gets what rich gives it (its widest cell when there is
         room; else a share, the text wrapped or folded inside it).
         """
-        from rich.console import Console
         from rich.table import Column
         from rich.table import Table as RichTable
         from rich.text import Text
@@ -112,17 +111,23 @@ class Table:
         for line in cells:
             layout.add_row(*(Text(cell) for cell in line))
         buffer = io.StringIO()
-        console = Console(
-            file=buffer,
-            width=room,
-            force_terminal=styled,
-            color_system="standard" if styled else None,
-            highlight=False,
-            markup=False,
-            emoji=False,
-        )
-        console.print(layout)
+        _console(buffer, room, styled).print(layout)
         return buffer.getvalue()
+
+
+def _console(buffer: IO[str], room: int, styled: bool):  # noqa: ANN202 - a rich Console
+    """Return a rich console writing plain text (or, `styled`, a terminal's) into `buffer`."""
+    from rich.console import Console
+
+    return Console(
+        file=buffer,
+        width=room,
+        force_terminal=styled,
+        color_system="standard" if styled else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
 
 
 def _fit(widths: list[int], room: int | None, count: int) -> list[int]:

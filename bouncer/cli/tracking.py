@@ -53,7 +53,11 @@ FOLLOW_BATCH = 1000  # events read at a time under --follow
 
 @click.command("events")
 @click.option("--type", "event_type", help="Only events of this type, e.g. delivery.delayed.")
-@click.option("--since", type=MOMENT, help="Only events committed at or after this time.")
+@click.option(
+    "--since",
+    type=MOMENT,
+    help="Only events committed at or after this time; e.g. 7d, 1h, 2026-03-02.",
+)
 @click.option("--recipient", help="Only events about this address (or its final recipient).")
 @click.option("--follow", is_flag=True, help="Keep printing new events as they are committed.")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
