@@ -6,6 +6,7 @@ import getpass
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 from bouncer.app.processing import Settings, process
 from bouncer.cli.main import main
-from bouncer.clock import utcnow
+from bouncer.clock import to_iso, utcnow
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
 from tests.messages import postfix_dsn
@@ -265,3 +266,211 @@ def test_the_lean_classify_path_prints_what_click_prints(tmp_path: Path) -> None
     assert lean.stdout.decode() == via_click.stdout
     assert b"gone.eml: no such file" in lean.stderr
     assert b"Usage:" in _entry("classify", "--help").stdout  # options go through click
+
+
+def test_times_may_be_relative_or_iso(db_path: Path) -> None:
+    db = str(db_path)
+    recent = run("log", "--json", "--since", "1h", "--db", db)[1]
+    assert len(recent.splitlines()) == 2
+    assert run("log", "--json", "--until", "1h", "--db", db)[1] == ""  # nothing before then
+    assert run("log", "--json", "--since", "+1h", "--db", db)[1] == ""  # nothing yet
+    day = utcnow().date().isoformat()
+    assert len(run("log", "--json", "--since", "2000-01-01", "--db", db)[1].splitlines()) == 2
+    assert len(run("log", "--json", "--until", f"{day}T23:59:59+14:00", "--db", db)[1]) > 0
+    counts = json.loads(run("stats", "--json", "--since", "7d", "--db", db)[1])
+    assert counts["classes"] == {"hard": 1, "soft": 1}
+    assert run("events", "--json", "--since", "30m", "--db", db)[1].count("\n") >= 1
+    code, output = run("reprocess", "--since", "2w", "--until", "+1m", "--db", db)
+    assert code == 0 and "messages=2" in output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("log", "--since"),
+        ("log", "--until"),
+        ("events", "--since"),
+        ("stats", "--since"),
+        ("reprocess", "--since"),
+        ("reprocess", "--until"),
+        ("sweep", "--now"),
+        ("suppression", "add", "a@example.com", "--reason", "r", "--expires"),
+    ],
+)
+def test_a_bad_time_is_a_usage_error_naming_the_option(db_path: Path, command: tuple) -> None:
+    result = CliRunner().invoke(main, [*command, "yesterday", "--db", str(db_path)])
+    assert result.exit_code == 2
+    assert result.output.count("Traceback") == 0
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert f"'{command[-1]}'" in line and "'yesterday'" in line and "7d" in line
+
+
+def test_an_expiry_is_ahead_of_now(db_path: Path) -> None:
+    db = str(db_path)
+    before = utcnow()
+    added = run(
+        "suppression", "add", "a@example.com", "--reason", "r", "--expires", "14d", "--db", db
+    )
+    assert added[0] == 0
+    shown = json.loads(run("suppression", "show", "a@example.com", "--json", "--db", db)[1])
+    assert shown["expires_at"] > to_iso(before + timedelta(days=13, hours=23))
+    late = CliRunner().invoke(
+        main,
+        [
+            "suppression",
+            "add",
+            "b@example.com",
+            "--reason",
+            "r",
+            "--expires",
+            "2000-01-01",
+            "--db",
+            db,
+        ],
+    )
+    assert late.exit_code == 2 and "not in the future" in late.output
+
+
+def test_sweep_now_takes_a_time_ahead(db_path: Path) -> None:
+    db = str(db_path)
+    assert "would fire 0 event(s)" in run("sweep", "--dry-run", "--now", "1h", "--db", db)[1]
+    code, output = run("sweep", "--dry-run", "--now", "5h", "--json", "--db", db)
+    assert code == 0 and [json.loads(line)["type"] for line in output.splitlines()] == [
+        "delivery.delayed"
+    ]
+
+
+LONG_ADDRESS = "first.middle.last." + "x" * 50 + "@department.subsidiary.example.org"
+LONG_TEXT = ("550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown " * 4)[:197]
+LONG_TEXT += "end"  # 200 characters, the last of them kept as written
+
+
+@pytest.fixture
+def long_db(tmp_path: Path) -> Path:
+    """A database whose one hard bounce has a long address and a 200-character diagnostic."""
+    path = tmp_path / "long.db"
+    db = open_db(path)
+    raw = postfix_dsn(LONG_ADDRESS, "5.1.1", LONG_TEXT)
+    inbox.insert_batch(db, [Incoming(utcnow(), "<>", ("b@localhost",), None, raw)])
+    for message in inbox.unprocessed(db):
+        process(db, message, utcnow())
+    db.close()
+    return path
+
+
+def assert_under_headers(output: str, values: dict[str, str]) -> None:
+    """Assert a table has data rows holding each value whole, starting under its header."""
+    header, *rows = output.splitlines()
+    found = [line for line in rows if all(value in line for value in values.values())]
+    assert found, output
+    for row in found:
+        for name, value in values.items():
+            start = header.index(name.upper())
+            assert row[start : start + len(value)] == value, (name, row)
+
+
+@pytest.mark.parametrize(
+    ("command", "columns"),
+    [
+        (("log",), ("recipient", "diagnostic")),
+        (("events",), ("recipient", "diagnostic")),
+        (("suppression", "list"), ("address", "reason")),
+        (("deferrals",), ()),
+    ],
+)
+def test_tables_show_long_cells_whole_under_their_headers(
+    long_db: Path, command: tuple[str, ...], columns: tuple[str, ...]
+) -> None:
+    code, output = run(*command, "--db", str(long_db))
+    assert code == 0
+    if not columns:  # no deferral: the header alone
+        assert output.split() == [
+            "RECIPIENT", "STARTED_AT", "LAST_SEEN", "ATTEMPTS", "LAST_STATUS",
+            "WILL_RETRY_UNTIL", "WARNED_AT", "CLOSED_AT", "CLOSE_REASON", "KEY",
+        ]  # fmt: skip
+        return
+    known = {"recipient": LONG_ADDRESS, "address": LONG_ADDRESS, "diagnostic": LONG_TEXT}
+    assert_under_headers(output, {name: known.get(name, "userunknown") for name in columns})
+
+
+def _types(output: str) -> list[str]:
+    """The TYPE column of an events table, top to bottom."""
+    header, *rows = output.splitlines()
+    start = header.index("TYPE")
+    return [row[start:].split()[0] for row in rows]
+
+
+def test_events_lists_the_newest_first_and_says_when_it_cut(db_path: Path) -> None:
+    db = str(db_path)
+    listing = run("events", "--json", "--db", db)[1]
+    in_order = [json.loads(line)["type"] for line in listing.splitlines()]
+    assert len(in_order) >= 3
+    listed = CliRunner().invoke(main, ["events", "--db", db])
+    assert _types(listed.stdout) == in_order[::-1] and listed.stderr == ""
+    cut = CliRunner().invoke(main, ["events", "--limit", "2", "--db", db])
+    assert _types(cut.stdout) == in_order[::-1][:2]
+    assert "showing the 2 newest events" in cut.stderr and "--since" in cut.stderr
+    cut_json = CliRunner().invoke(main, ["events", "--json", "--limit", "2", "--db", db])
+    assert [json.loads(line)["type"] for line in cut_json.stdout.splitlines()] == in_order[-2:]
+    assert "showing the 2 newest" in cut_json.stderr
+    whole = CliRunner().invoke(main, ["events", "--limit", str(len(in_order)), "--db", db])
+    assert whole.stderr == ""
+
+
+def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
+    db_path: Path,
+) -> None:
+    import signal
+    import threading
+
+    from bouncer.store import events
+
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "bouncer", "events", "--follow", "--type", "suppression.added"]
+        + ["--db", str(db_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(20, follower.kill)  # a hung readline ends with the process
+    watchdog.start()
+    try:
+        header = follower.stdout.readline()
+        assert "gone@example.com" in follower.stdout.readline()
+        db = open_db(db_path)
+        with db.atomic():
+            data = {"source": "manual", "reason": "asked"}
+            events.add(db, "suppression.added", utcnow(), LONG_ADDRESS, data)
+        db.close()
+        row = follower.stdout.readline()
+        start, end = header.index("TYPE"), header.index("RECIPIENT")
+        assert row[start:end].rstrip() == "suppression.added"
+        # longer than the listing's column: folded inside it, whole, on the lines that follow
+        recipient = row[end:].split()[0]
+        while recipient != LONG_ADDRESS:
+            assert LONG_ADDRESS.startswith(recipient)
+            recipient += follower.stdout.readline()[end:].split()[0]
+        follower.send_signal(signal.SIGINT)
+        _, errors = follower.communicate(timeout=20)
+    finally:
+        watchdog.cancel()
+        follower.kill()
+    assert follower.returncode == 0 and "Traceback" not in errors
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (("log",), "showing the 1 newest records"),
+        (("deferrals", "--open"), None),  # one open deferral: nothing cut
+        (("suppression", "list"), None),
+        (("events",), "showing the 1 newest events"),
+    ],
+)
+def test_listings_say_when_they_cut(db_path: Path, command: tuple, said: str | None) -> None:
+    result = CliRunner().invoke(main, [*command, "--limit", "1", "--db", str(db_path)])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2  # header and a row
+    if said:
+        assert said in result.stderr and "more match" in result.stderr
+    else:
+        assert result.stderr == ""

@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: --db/--config options, opening the store, printing rows."""
+"""Shared CLI plumbing: --db/--config options, opening the store, time options, JSON Lines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import click
@@ -96,15 +97,15 @@ def print_json_lines(rows: Iterable[dict]) -> None:
         write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
 
-def print_table(rows: Sequence[dict], columns: Sequence[str], widths: Sequence[int]) -> None:
-    """Print rows as aligned text columns; the last column is not truncated."""
-    click.echo("  ".join(name.upper().ljust(w) for name, w in zip(columns, widths, strict=True)))
-    for row in rows:
-        cells = []
-        for name, width in zip(columns, widths, strict=True):
-            text = "" if row.get(name) is None else str(row[name])
-            cells.append(text if width == 0 else text[:width].ljust(width))
-        click.echo("  ".join(cells).rstrip())
+def shown(rows: list[dict], limit: int | None, what: str, hint: str = "--limit") -> list[dict]:
+    """Return the first `limit` rows; say on stderr when more were found (fetch limit + 1).
+
+    `what` names the rows as shown, e.g. "newest records"; `hint` the options that show more.
+    """
+    if limit is None or len(rows) <= limit:
+        return rows
+    click.echo(f"bouncer: showing the {limit} {what}; more match (use {hint})", err=True)
+    return rows[:limit]
 
 
 def log_to_stderr(config: Config) -> None:
@@ -114,13 +115,41 @@ def log_to_stderr(config: Config) -> None:
     configure(config.log_format, config.log_level, to="stderr")
 
 
-def iso_option(value: str | None) -> str | None:
-    """Normalise an ISO 8601 option to the stored form, or fail with a usage error."""
-    if value is None:
-        return None
-    from bouncer.clock import from_iso, to_iso
+def command_now() -> datetime:
+    """Return the time this command runs at: the clock read once per invocation.
 
-    try:
-        return to_iso(from_iso(value))
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
+    Relative times on the command line ("--since 7d") and the command itself use this one
+    reading, so they agree.
+    """
+    from bouncer.clock import utcnow
+
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return utcnow()
+    return context.find_root().meta.setdefault("bouncer.now", utcnow())
+
+
+class Moment(click.ParamType):
+    """A time option: "30m", "1h", "7d", "2w" before now, or ISO 8601 (naive: UTC).
+
+    Converts to the stored ISO text (`bouncer.clock.to_iso`); a bad value is click's one-line
+    usage error naming the option. With `ahead`, a bare duration counts forward (an expiry).
+    """
+
+    name = "time"
+
+    def __init__(self, *, ahead: bool = False) -> None:
+        self.ahead = ahead
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """Return the ISO text of the moment `value` names."""
+        from bouncer.clock import to_iso
+        from bouncer.core.timespec import parse_moment
+
+        try:
+            return to_iso(parse_moment(str(value), command_now(), ahead=self.ahead))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MOMENT = Moment()

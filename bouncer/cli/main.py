@@ -16,7 +16,7 @@ LAZY_COMMANDS = {
     "suppression": "bouncer.cli.suppression:suppression",
     "log": "bouncer.cli.records:log_cmd",
     "reprocess": "bouncer.cli.records:reprocess_cmd",
-    "stats": "bouncer.cli.records:stats_cmd",
+    "stats": "bouncer.cli.stats:stats_cmd",
     "events": "bouncer.cli.tracking:events_cmd",
     "deferrals": "bouncer.cli.tracking:deferrals_cmd",
     "resolve": "bouncer.cli.tracking:resolve_cmd",
@@ -46,7 +46,11 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="bouncer")
 def main() -> None:
-    """Bounce-processing SMTP sink: receive, classify and track delivery reports."""
+    """Bounce-processing SMTP sink: receive, classify and track delivery reports.
+
+    Options taking a TIME accept a duration before now (30m, 1h, 7d, 2w; +4h: ahead) or
+    ISO 8601 (2026-03-02, 2026-03-02T09:00:00Z; without a zone: UTC).
+    """
 
 
 @main.command("classify")

@@ -5,24 +5,31 @@ from __future__ import annotations
 import click
 
 from bouncer.cli.common import (
-    iso_option,
+    MOMENT,
     log_to_stderr,
     open_store,
     print_json_lines,
-    print_table,
+    shown,
     store_options,
 )
+from bouncer.cli.progress import progress_bar
+from bouncer.cli.tables import print_table
 
 LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reason", "diagnostic")
-LOG_WIDTHS = (24, 28, 32, 7, 5, 16, 0)
 
 
 @click.command("log")
 @click.option("--recipient", help="Only this address (or @domain).")
-@click.option("--since", help="Only records received at or after this ISO 8601 time.")
-@click.option("--until", help="Only records received before this ISO 8601 time.")
+@click.option(
+    "--since",
+    type=MOMENT,
+    help="Only records received at or after this time; e.g. 7d, 1h, 2026-03-02.",
+)
+@click.option(
+    "--until", type=MOMENT, help="Only records received before this time; e.g. 7d, 1h, 2026-03-02."
+)
 @click.option("--class", "bounce_class", type=click.Choice(["hard", "soft", "none"]))
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
 def log_cmd(
@@ -41,29 +48,34 @@ def log_cmd(
     rows = records.search(
         open_store(db_path),
         recipient=recipient,
-        since=iso_option(since),
-        until=iso_option(until),
+        since=since,
+        until=until,
         bounce_class=bounce_class,
-        limit=limit,
+        limit=limit + 1,
     )
+    rows = shown(rows, limit, "newest records", "--limit or --since")
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, LOG_COLUMNS, LOG_WIDTHS)
+        print_table(rows, LOG_COLUMNS)
 
 
 @click.command("reprocess")
 @click.option("--kind", help="Only messages last parsed as this kind (e.g. unknown).")
 @click.option("--failed", is_flag=True, help="Only messages whose processing failed.")
-@click.option("--since", help="Only messages received at or after this ISO 8601 time.")
-@click.option("--until", help="Only messages received before this ISO 8601 time.")
+@click.option(
+    "--since",
+    type=MOMENT,
+    help="Only messages received at or after this time; e.g. 7d, 1h, 2026-03-02.",
+)
+@click.option(
+    "--until", type=MOMENT, help="Only messages received before this time; e.g. 7d, 1h, 2026-03-02."
+)
 @store_options
 def reprocess_cmd(
     kind: str | None, failed: bool, since: str | None, until: str | None, config, db_path: str
 ) -> None:  # noqa: ANN001
     """Re-classify stored raw messages with the current rules and update records."""
-    import sys
-
     from bouncer.app.reprocess import reprocess
     from bouncer.clock import utcnow
     from bouncer.store.inbox import count_for_reprocess
@@ -73,38 +85,9 @@ def reprocess_cmd(
     chosen = {
         "kind": kind,
         "failed_only": failed,
-        "since": iso_option(since),
-        "until": iso_option(until),
+        "since": since,
+        "until": until,
     }
-    shown = sys.stderr.isatty()  # a progress bar for a person, none in scripts and logs
-    total = count_for_reprocess(db, **chosen) if shown else 0
-    with click.progressbar(length=total, label="reprocessing", file=sys.stderr) as bar:
-        summary = reprocess(db, config, utcnow, progress=bar.update if shown else None, **chosen)
+    with progress_bar(lambda: count_for_reprocess(db, **chosen), "reprocessing") as advance:
+        summary = reprocess(db, config, utcnow, progress=advance, **chosen)
     click.echo(" ".join(f"{key}={value}" for key, value in summary.items()))
-
-
-@click.command("stats")
-@click.option("--since", help="Count from this ISO 8601 time (default: the last 24 hours).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@store_options
-def stats_cmd(since: str | None, as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
-    """Counts: messages, failures by class, top reasons and domains, open deferrals."""
-    from datetime import timedelta
-
-    from bouncer.clock import to_iso, utcnow
-    from bouncer.store.stats import summary
-
-    now = utcnow()
-    start = iso_option(since) or to_iso(now - timedelta(days=1))
-    counts = summary(open_store(db_path), start, now)
-    if as_json:
-        print_json_lines([counts])
-        return
-    click.echo(f"since {counts['since']}")
-    for section in ("messages", "kinds", "classes", "reasons", "domains"):
-        cells = ", ".join(f"{key} {value}" for key, value in counts[section].items())
-        click.echo(f"  {section + ':':<12} {cells or '-'}")
-    click.echo(
-        f"  open deferrals: {counts['open_deferrals']}, "
-        f"active suppressions: {counts['active_suppressions']}"
-    )

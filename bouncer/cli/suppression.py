@@ -1,4 +1,5 @@
-"""`bouncer suppression ...`: list, show, add and remove suppressed addresses."""
+"""`bouncer suppression ...`: list, show, add and remove suppressed addresses (export and
+import: bouncer.cli.suppression_io)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ import sys
 import click
 
 from bouncer.cli.common import (
+    Moment,
     by_option,
+    command_now,
     log_to_stderr,
     open_store,
     operator,
     print_json_lines,
-    print_table,
+    shown,
     store_options,
 )
+from bouncer.cli.tables import print_table
 
 COLUMNS = ("address", "reason", "class", "source", "last_seen", "count", "expires_at", "status")
-WIDTHS = (36, 16, 5, 10, 24, 5, 24, 0)
 
 
 @click.group("suppression")
@@ -27,18 +30,19 @@ def suppression() -> None:
 
 @suppression.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
-@click.option("--limit", type=int, default=None, help="At most this many entries.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
 @store_options
 def list_cmd(as_json: bool, limit: int | None, config, db_path: str) -> None:  # noqa: ANN001
     """List active suppressions, most recently seen first."""
-    from bouncer.clock import utcnow
     from bouncer.store import suppressions
 
-    rows = suppressions.list_active(open_store(db_path), utcnow(), limit)
+    db = open_store(db_path)
+    rows = suppressions.list_active(db, command_now(), None if limit is None else limit + 1)
+    rows = shown(rows, limit, "most recently seen entries")
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, COLUMNS, WIDTHS)
+        print_table(rows, COLUMNS)
 
 
 @suppression.command("show")
@@ -92,7 +96,12 @@ def _print_entry(address: str, row: dict | None, history: list[dict]) -> None:
     show_default=True,
     help="Class recorded with the entry.",
 )
-@click.option("--expires", default=None, help="Expire after a duration such as 14d or 12h.")
+@click.option(
+    "--expires",
+    type=Moment(ahead=True),
+    default=None,
+    help="Expire after a duration such as 14d or 12h, or at an ISO 8601 time.",
+)
 @by_option
 @store_options
 def add_cmd(
@@ -106,15 +115,13 @@ def add_cmd(
 ) -> None:
     """Suppress an address by hand (recorded with who and why)."""
     from bouncer.app.editing import add_manual
-    from bouncer.clock import utcnow
-    from bouncer.config import ConfigError, parse_duration
+    from bouncer.clock import from_iso
 
     log_to_stderr(config)
-    now = utcnow()
-    try:
-        expires_at = now + parse_duration(expires, "--expires") if expires else None
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    now = command_now()
+    expires_at = from_iso(expires)
+    if expires_at is not None and expires_at <= now:
+        raise click.BadParameter(f"{expires} is not in the future", param_hint="'--expires'")
     db = open_store(db_path, create=True, config=config)
     added = add_manual(db, address, reason, bounce_class, expires_at, now, by or operator())
     click.echo(f"{address}: {'suppressed' if added else 'already suppressed, updated'}")
@@ -145,3 +152,14 @@ def remove_cmd(
         click.echo(f"{address}: not suppressed")
         sys.exit(1)
     click.echo(f"{address}: removed")
+
+
+def _add_file_commands() -> None:
+    """Attach `export` and `import` (bouncer.cli.suppression_io) to the group."""
+    from bouncer.cli.suppression_io import export_cmd, import_cmd
+
+    suppression.add_command(export_cmd)
+    suppression.add_command(import_cmd)
+
+
+_add_file_commands()

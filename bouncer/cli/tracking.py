@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
 
 from bouncer.cli.common import (
+    MOMENT,
+    Moment,
     by_option,
-    iso_option,
+    command_now,
     log_to_stderr,
     open_store,
     operator,
     print_json_lines,
-    print_table,
+    shown,
     store_options,
 )
+from bouncer.cli.tables import Table, print_table
 
 EVENT_COLUMNS = ("recorded_at", "at", "type", "recipient", "status", "reason", "diagnostic")
-EVENT_WIDTHS = (24, 24, 20, 32, 7, 16, 0)
+WEBHOOK_COLUMNS = (
+    "url",
+    "pending",
+    "delivered",
+    "failed",
+    "gone",
+    "next_attempt_at",
+    "disabled_reason",
+)
 DEFERRAL_COLUMNS = (
     "recipient",
     "started_at",
@@ -31,24 +43,25 @@ DEFERRAL_COLUMNS = (
     "close_reason",
     "key",
 )
-DEFERRAL_WIDTHS = (32, 24, 24, 3, 7, 24, 24, 24, 9, 0)
 
 
-def _show_events(rows: list[dict], as_json: bool) -> None:
-    """Print events as JSON Lines or a table."""
-    if as_json:
-        print_json_lines(rows)
-    else:
-        print_table(rows, EVENT_COLUMNS, EVENT_WIDTHS)
+# Widths the event columns keep under --follow, for rows longer than the first listing's.
+EVENT_MINIMUM = {"type": len("suppression.removed"), "recipient": 32, "status": 6, "reason": 15}
+FOLLOW_POLL = 1.0  # seconds between looks for new events under --follow
+FOLLOW_BATCH = 1000  # events read at a time under --follow
 
 
 @click.command("events")
 @click.option("--type", "event_type", help="Only events of this type, e.g. delivery.delayed.")
-@click.option("--since", help="Only events committed at or after this ISO 8601 time.")
+@click.option(
+    "--since",
+    type=MOMENT,
+    help="Only events committed at or after this time; e.g. 7d, 1h, 2026-03-02.",
+)
 @click.option("--recipient", help="Only events about this address (or its final recipient).")
 @click.option("--follow", is_flag=True, help="Keep printing new events as they are committed.")
-@click.option("--limit", type=int, default=1000, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, in commit order.")
 @store_options
 def events_cmd(
     event_type: str | None,
@@ -60,30 +73,57 @@ def events_cmd(
     config,
     db_path: str,
 ) -> None:  # noqa: ANN001
-    """List events in the order they were committed.
+    """List the newest events, the newest first (--json and --follow: in commit order).
 
+    At most --limit events are shown; when more match, a line on stderr says so. With --follow
+    new events are printed as they are committed, in the same format, until Ctrl-C.
     `recorded_at` is when an event was committed, `at` the time it describes (a report's
     receipt, the moment a timer became due).
     """
     from bouncer.store import events
 
     db = open_store(db_path)
-    query = {"event_type": event_type, "since": iso_option(since), "recipient": recipient}
-    rows = events.search(db, **query, limit=limit)
-    _show_events(rows, as_json)
-    last_seq = rows[-1]["seq"] if rows else 0
-    while follow:
-        time.sleep(1.0)
-        rows = events.search(db, **query, after_seq=last_seq, limit=limit)
-        if rows:
-            _show_events(rows, True)
-            last_seq = rows[-1]["seq"]
+    query = {"event_type": event_type, "since": since, "recipient": recipient}
+    last_seq = events.last_seq(db)
+    rows = events.search(db, **query, limit=limit + 1, newest_first=True)
+    rows = shown(rows, limit, "newest events", "--limit or --since")
+    table = Table(EVENT_COLUMNS, EVENT_MINIMUM, keep_widths=follow)
+    in_order = as_json or follow
+    _show_events(rows[::-1] if in_order else rows, as_json, table)
+    if follow:
+        after = max([last_seq, *(row["seq"] for row in rows)])
+        _follow(db, query, after, as_json, table)
+
+
+def _show_events(rows: list[dict], as_json: bool, table: Table, *, header: bool = True) -> None:
+    """Print events as JSON Lines or table rows (with the header line unless told not to)."""
+    if as_json:
+        print_json_lines(rows)
+    else:
+        table.print(rows, header=header)
+    sys.stdout.flush()
+
+
+def _follow(db, query: dict, after: int, as_json: bool, table: Table) -> None:  # noqa: ANN001
+    """Print the events committed after seq `after` as they come, until Ctrl-C."""
+    from bouncer.store import events
+
+    try:
+        while True:
+            rows = events.search(db, **query, after_seq=after, limit=FOLLOW_BATCH)
+            if rows:
+                _show_events(rows, as_json, table, header=False)
+                after = rows[-1]["seq"]
+            if len(rows) < FOLLOW_BATCH:  # caught up: wait for more
+                time.sleep(FOLLOW_POLL)
+    except KeyboardInterrupt:
+        return
 
 
 @click.command("deferrals")
 @click.option("--open", "open_only", is_flag=True, help="Only deferrals still open.")
 @click.option("--recipient", help="Only this address (or its final recipient).")
-@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
 @store_options
 def deferrals_cmd(
@@ -92,13 +132,13 @@ def deferrals_cmd(
     """List deferrals (runs of soft failures per recipient and message)."""
     from bouncer.store import deferrals
 
-    rows = deferrals.listing(
-        open_store(db_path), open_only=open_only, recipient=recipient, limit=limit
-    )
+    db = open_store(db_path)
+    rows = deferrals.listing(db, open_only=open_only, recipient=recipient, limit=limit + 1)
+    rows = shown(rows, limit, "most recently seen deferrals")
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(rows, DEFERRAL_COLUMNS, DEFERRAL_WIDTHS)
+        print_table(rows, DEFERRAL_COLUMNS)
 
 
 @click.command("resolve")
@@ -129,7 +169,12 @@ def resolve_cmd(
 
 
 @click.command("sweep")
-@click.option("--now", "now_text", help="Sweep as if it were this ISO 8601 time.")
+@click.option(
+    "--now",
+    "now_text",
+    type=Moment(ahead=True),
+    help="Sweep as if it were this time (4d: four days from now; or ISO 8601).",
+)
 @click.option("--dry-run", is_flag=True, help="Only show what would fire.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fired events as JSON Lines.")
 @store_options
@@ -147,11 +192,11 @@ def sweep_cmd(
     """
     from bouncer.app import notify
     from bouncer.app.tracking import policy_from, sweep_once
-    from bouncer.clock import from_iso, utcnow
+    from bouncer.clock import from_iso
 
     log_to_stderr(config)
-    written_at = utcnow()
-    now = from_iso(iso_option(now_text)) if now_text else written_at
+    written_at = command_now()
+    now = from_iso(now_text) if now_text else written_at
     policy = policy_from(config.tracker)
     db = open_store(db_path)
     fired = sweep_once(db, now, policy, dry_run=dry_run, recorded_at=written_at)
@@ -179,8 +224,4 @@ def webhooks_cmd(as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
     if as_json:
         print_json_lines(rows)
     else:
-        print_table(
-            rows,
-            ("url", "pending", "delivered", "failed", "gone", "next_attempt_at", "disabled_reason"),
-            (40, 7, 9, 6, 4, 24, 0),
-        )
+        print_table(rows, WEBHOOK_COLUMNS)

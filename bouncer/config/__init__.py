@@ -10,13 +10,13 @@ commands import this module, and many run without a file.
 """
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bouncer.core import timespec
 from bouncer.core.addresses import Identity
 from bouncer.core.tracker_types import Policy
 
@@ -35,8 +35,6 @@ REASON_NAMES = (
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _POLICY = Policy()
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _RETIRED = {
     "tracker.expired_ttl": "a give-up by timer no longer suppresses the address (README, "
     "'Decision rules'); remove the key",
@@ -147,18 +145,14 @@ def split_listen(listen: str) -> tuple[str, int]:
 
 
 def parse_duration(value: Any, key: str) -> timedelta:
-    """Turn 30, '30s', '90m', '4h', '4d' or '2w' into a timedelta; raise ConfigError otherwise."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(value) if isinstance(value, str) else None
-        if not match:
-            raise ConfigError(f"{key}: {value!r} is not a duration like '30s', '4h' or '4d'")
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    """Turn 30, '30s', '90m', '4h', '4d' or '2w' into a timedelta; raise ConfigError otherwise.
+
+    The text is read by `bouncer.core.timespec.parse_duration`, the one duration parser.
+    """
     try:
-        return timedelta(seconds=seconds)
-    except (OverflowError, ValueError) as exc:  # inf, nan, or beyond a million years
-        raise ConfigError(f"{key}: {value!r} is too long a duration") from exc
+        return timespec.parse_duration(value)
+    except ValueError as exc:  # not a duration; inf, nan, or beyond a million years
+        raise ConfigError(f"{key}: {exc}") from exc
 
 
 # Keys of [store] and [log] that Config names otherwise (the others keep their names).

@@ -6,6 +6,7 @@ received before it (a reprocess, a late duplicate) never undoes the operator's w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -26,6 +27,20 @@ def record(
         "INSERT INTO suppression_changes (address_key, address, action, at, by, reason) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (db.identity.key(address), address, action, to_iso(at), by, reason),
+    )
+
+
+def record_many(
+    db: Database, action: str, at: datetime, by: str, reason: str | None, addresses: Iterable[str]
+) -> None:
+    """Store the same manual change (`action`) for many addresses at once (a bulk import)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown suppression change {action!r}")
+    stamp = to_iso(at)
+    db.conn.executemany(
+        "INSERT INTO suppression_changes (address_key, address, action, at, by, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        ((db.identity.key(a), a, action, stamp, by, reason) for a in addresses),
     )
 
 

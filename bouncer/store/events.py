@@ -8,6 +8,7 @@ at a simulated time cannot reorder what real time wrote.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -40,9 +41,7 @@ def add(
     data = {name: to_iso(v) if isinstance(v, datetime) else v for name, v in data.items()}
     body = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
     final = data.get("final_recipient")
-    keys = [db.identity.key(name) if name else None for name in (recipient, final)]
-    if keys[1] == keys[0]:
-        keys[1] = None  # kept only when it differs: the final_key index holds those alone
+    keys = _keys(db, recipient, final)
     recorded = to_iso(recorded_at or at)
     cursor = db.conn.execute(
         "INSERT INTO events (id, type, at, recorded_at, recipient, recipient_key, final_key, "
@@ -60,6 +59,34 @@ def add(
     }
 
 
+def _keys(db: Database, recipient: str | None, final: str | None) -> tuple[str | None, ...]:
+    """Return an event's recipient key and its final key, kept only when it differs (the
+    final_key index then holds those rows alone)."""
+    key = db.identity.key(recipient) if recipient else None
+    final_key = db.identity.key(final) if final else None
+    return key, final_key if final_key != key else None
+
+
+def add_many(db: Database, event_type: str, at: datetime, items: Iterable[tuple[str, dict]]) -> int:
+    """Insert one event of a type per (recipient, data) item, all at `at`; return how many.
+
+    The bulk form of `add` (same rows, recorded_at = at), for an import of many entries.
+    """
+    stamp = to_iso(at)
+    rows = []
+    for recipient, data in items:
+        body = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        final = data.get("final_recipient")
+        keys = _keys(db, recipient, final)
+        rows.append((uuid7().hex, event_type, stamp, stamp, recipient, *keys, body))
+    db.conn.executemany(
+        "INSERT INTO events (id, type, at, recorded_at, recipient, recipient_key, final_key, "
+        "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
 def search(
     db: Database,
     *,
@@ -68,11 +95,14 @@ def search(
     after_seq: int = 0,
     recipient: str | None = None,
     limit: int = 1000,
+    newest_first: bool = False,
 ) -> list[dict]:
-    """Return events in commit order, each with its data fields merged in.
+    """Return up to `limit` events in commit order, each with its data fields merged in.
 
-    `since` (ISO time) keeps events committed at or after it; `recipient` matches the address
-    an event is about or its final recipient.
+    `since` (ISO time) keeps events committed at or after it; `after_seq` those committed after
+    that event; `recipient` matches the address an event is about or its final recipient.
+    `newest_first`: the last events committed, the newest first (else the first ones after
+    `after_seq`, the oldest first).
     """
     key = db.identity.key(recipient) if recipient else None
     condition, params = where(
@@ -84,8 +114,15 @@ def search(
     # A time window read by its index (then sorted): in seq order SQLite would walk every
     # event from the first to find the window.
     hint = "INDEXED BY events_recorded " if since and not key and not after_seq else ""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM events {hint}WHERE {condition} ORDER BY seq LIMIT ?"
+    order = "seq DESC" if newest_first else "seq"
+    sql = f"SELECT {', '.join(COLUMNS)} FROM events {hint}WHERE {condition} ORDER BY {order}"
+    sql += " LIMIT ?"
     return [_flatten(row) for row in db.conn.execute(sql, [*params, limit])]
+
+
+def last_seq(db: Database) -> int:
+    """Return the seq of the last event committed (0 when there is none)."""
+    return db.conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
 
 
 def _flatten(row: tuple) -> dict:

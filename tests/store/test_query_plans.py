@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import bouncer.store
-from bouncer.app import editing, tracking
+from bouncer.app import editing, importing, tracking
 from bouncer.app.processing import process
 from bouncer.config import WebhookConfig
 from bouncer.core.tracker import DEFAULT_POLICY
@@ -37,6 +37,7 @@ from bouncer.store import (
     retention,
     soft_failures,
     stats,
+    suppression_bulk,
     suppressions,
 )
 from bouncer.store.inbox import Incoming
@@ -110,6 +111,7 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     suppressions.list_active(db, last, limit=50)
     suppressions.caused_by(db, 1)
     inbox.raw_of(db, 1)
+    _bulk(db, last)
     suppressions.take_expired(db, last + timedelta(days=30))
     records.search(db, recipient=address)
     records.search(db, recipient="@domain1.example", limit=20)
@@ -119,6 +121,11 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     events.search(db, after_seq=3, limit=10)
     events.search(db, since="2026-03-03")
     events.search(db, recipient=address)
+    events.search(db, newest_first=True, limit=5)
+    events.search(db, event_type="bounce.hard", newest_first=True, limit=5)
+    events.search(db, since="2026-03-03", newest_first=True)
+    events.search(db, recipient=address, since="2026-03-03", newest_first=True)
+    events.last_seq(db)
     deferrals.listing(db, open_only=True, limit=20)
     deferrals.listing(db, recipient="user2@domain2.example")
     deferrals.open_for(db, "user2@domain2.example")
@@ -136,6 +143,20 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     outbox.enable(db, hook.url)
     outbox.prune(db, last + timedelta(days=60))
     retention.prune_once(db, last + timedelta(days=500), retention.Retention())
+
+
+def _bulk(db, now: datetime) -> None:  # noqa: ANN001
+    """The bulk calls of `bouncer suppression import` and `export`."""
+    entry = {**importing.DEFAULTS, "address": "bulk@domain2.example", "reason": "imported"}
+    entry |= {"first_seen": "2026-03-11T00:00:00.000Z", "last_seen": "2026-03-11T00:00:00.000Z"}
+    with db.atomic():
+        suppression_bulk.active_by_key(db, ["bulk@domain2.example", "user3@domain3.example"], now)
+        suppression_bulk.insert_many(db, [entry])
+        suppression_bulk.update_many(db, [{**entry, "note": "again"}])
+        changes.record_many(db, "added", now, "cli:t", "imported", [entry["address"]])
+        events.add_many(db, "suppression.added", now, [(entry["address"], {"source": "manual"})])
+    for _ in suppression_bulk.active(db, now, page=2):
+        pass
 
 
 def _public_store_functions() -> set[str]:
