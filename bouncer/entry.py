@@ -8,11 +8,25 @@ prints the same results and the usual help and errors.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def run() -> None:
-    """Run the command named on the command line."""
+    """Run the command named on the command line; a reader that stops early (`| head`) ends
+    it quietly, as it does any Unix tool."""
+    try:
+        _dispatch()
+    except BrokenPipeError:
+        # Python's advice (docs "Note on SIGPIPE"): point stdout at devnull so the flush at
+        # exit does not raise again, and exit as a tool killed by SIGPIPE would (128 + 13).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)
+
+
+def _dispatch() -> None:
+    """Run `classify`'s lean path or the click command line."""
     args = sys.argv[1:]
     if args[:1] == ["classify"] and _plain(args[1:]):
         from bouncer.cli.batch import run_classify

@@ -474,3 +474,17 @@ def test_listings_say_when_they_cut(db_path: Path, command: tuple, said: str | N
         assert said in result.stderr and "more match" in result.stderr
     else:
         assert result.stderr == ""
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`bouncer ... | head`: no traceback when the pipe closes (a real process and pipe)."""
+    fixtures = Path(__file__).parent / "data" / "bounces"
+    files = [str(path) for path in sorted(fixtures.glob("*.eml"))] * 200
+    command = [sys.executable, "-c", "from bouncer.entry import run; run()", "classify", *files]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # the reader goes away, as `head -1` does
+    _, errors = process.communicate(timeout=60)
+    assert b"Traceback" not in errors, errors.decode()
+    assert process.returncode in (0, 141)
