@@ -131,3 +131,63 @@ def search(
     )
     cursor = db.conn.execute(sql, [*params, limit])
     return [dict(zip(LOG_COLUMNS, row, strict=True)) for row in cursor]
+
+
+RECORD_COLUMNS = (*LOG_COLUMNS, "reply_code", "arrival_date", "feedback_type")
+
+
+def page(
+    db: Database,
+    *,
+    recipient: str | None = None,
+    sender: str | None = None,
+    orig_message_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    bounce_class: str | None = None,
+    reason: str | None = None,
+    kind: str | None = None,
+    after: tuple[str, int] | None = None,
+    limit: int = 100,
+) -> list[tuple[tuple[str, int], dict]]:
+    """Return one page of bounce records, newest first, each with its position
+    (received_at, id): pass the last one as `after` for the next page.
+
+    `recipient` as in `search` (an address or '@domain'); `sender` is the return path the
+    report came back to (the original message's envelope sender, without regard to case);
+    `orig_message_id` the original's Message-ID, with or without its angle brackets.
+    """
+    domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
+    key = None if domain or not recipient else db.identity.key(recipient)
+    bare_id = orig_message_id.strip().strip("<>") if orig_message_id else None
+    condition, params = where(
+        (f"({_DOMAIN.format('recipient_key')} = ? OR {_DOMAIN.format('final_key')} = ?)", domain),
+        ("(recipient_key = ? OR final_key = ?)", key),
+        ("lower(bounce_address) = lower(?)", sender),
+        ("orig_message_id IN (?, '<' || ? || '>')", bare_id),
+        ("received_at >= ?", since),
+        ("received_at < ?", until),
+        ("class = ?", bounce_class),
+        ("reason = ?", reason),
+        ("kind = ?", kind),
+    )
+    if after:
+        condition += " AND (received_at, id) < (?, ?)"
+        params.extend(after)
+    # Filtered on time, class or kind only: walk the index that holds all three in time order.
+    hint = "" if domain or key or sender or bare_id or reason else "INDEXED BY bounces_listing "
+    sql = (
+        f"SELECT received_at, id, {', '.join(RECORD_COLUMNS)} FROM bounces {hint}"
+        f"WHERE {condition} ORDER BY received_at DESC, id DESC LIMIT ?"
+    )
+    rows = db.conn.execute(sql, [*params, limit])
+    return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
+
+
+def for_message(db: Database, message_id: int) -> list[dict]:
+    """Return the bounce records of one stored message, in the order they were written."""
+    rows = db.conn.execute(
+        f"SELECT {', '.join(RECORD_COLUMNS)} FROM bounces WHERE message_id = ? ORDER BY id",
+        (message_id,),
+    )
+    return [dict(zip(RECORD_COLUMNS, row, strict=True)) for row in rows]
