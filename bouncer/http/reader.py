@@ -38,6 +38,14 @@ class Reader:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._run, work)
 
+    def now(self, work: Callable[[Database], T]) -> T:
+        """Run work(db) at once on the calling thread's own connection.
+
+        For lookups on a primary key or a unique index (tens of microseconds): handing them
+        to a thread costs more than they do. Anything that may read many rows uses `run`.
+        """
+        return self._run(work)
+
     def _run(self, work: Callable[[Database], T]) -> T:
         """Run work on this thread's connection (opened on first use, dropped on failure)."""
         db = getattr(self._local, "db", None)

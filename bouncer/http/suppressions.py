@@ -93,7 +93,7 @@ async def get_one(request: web.Request) -> web.Response:
         entry = suppressions.get(db, address, now)
         return entry, changes.history(db, entry["address"] if entry else address)
 
-    entry, history = await service.read(look)
+    entry, history = service.reader.now(look)
     if entry is None:
         raise ApiError(404, f"{address} is not suppressed", "address")
     return reply({**entry, "changes": history})

@@ -161,7 +161,6 @@ def page(
     key = None if domain or not recipient else db.identity.key(recipient)
     bare_id = orig_message_id.strip().strip("<>") if orig_message_id else None
     condition, params = where(
-        (f"({_DOMAIN.format('recipient_key')} = ? OR {_DOMAIN.format('final_key')} = ?)", domain),
         ("(recipient_key = ? OR final_key = ?)", key),
         ("lower(bounce_address) = lower(?)", sender),
         ("orig_message_id IN (?, '<' || ? || '>')", bare_id),
@@ -174,13 +173,26 @@ def page(
     if after:
         condition += " AND (received_at, id) < (?, ?)"
         params.extend(after)
-    # Filtered on time, class or kind only: walk the index that holds all three in time order.
-    hint = "" if domain or key or sender or bare_id or reason else "INDEXED BY bounces_listing "
-    sql = (
-        f"SELECT received_at, id, {', '.join(RECORD_COLUMNS)} FROM bounces {hint}"
-        f"WHERE {condition} ORDER BY received_at DESC, id DESC LIMIT ?"
-    )
-    rows = db.conn.execute(sql, [*params, limit])
+    columns = f"received_at, id, {', '.join(RECORD_COLUMNS)}"
+    order = "ORDER BY received_at DESC, id DESC LIMIT ?"
+    if domain:
+        # Each domain index walked in time order up to the page, then the two merged: an OR
+        # of both would read every record of a large domain and sort them.
+        parts = [
+            f"SELECT * FROM (SELECT {columns} FROM bounces INDEXED BY {index} "
+            f"WHERE {_DOMAIN.format(column)} = ? AND {condition} {order})"
+            for index, column in (
+                ("bounces_domain", "recipient_key"),
+                ("bounces_final_domain", "final_key"),
+            )
+        ]
+        sql = f"{parts[0]} UNION {parts[1]} ORDER BY 1 DESC, 2 DESC LIMIT ?"
+        rows = db.conn.execute(sql, [domain, *params, limit, domain, *params, limit, limit])
+    else:
+        # Filtered on time, class or kind only: walk the index holding all three in time order.
+        hint = "" if key or sender or bare_id or reason else "INDEXED BY bounces_listing "
+        sql = f"SELECT {columns} FROM bounces {hint}WHERE {condition} {order}"
+        rows = db.conn.execute(sql, [*params, limit])
     return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
 
 
