@@ -85,9 +85,17 @@ class ApiServer:
                 problems.append(f"database not writable: {exc}")
             return problems
 
+        async def write(work):  # noqa: ANN001, ANN202
+            """Run work on the processor thread, then let the journal and webhooks see its
+            events at once (as after processing)."""
+            result = await processor.call(work)
+            if processor.on_processed is not None:
+                processor.on_processed()
+            return result
+
         backend = Backend(
             reader=self._reader,
-            write=processor.call,
+            write=write,
             clock=clock,
             problems=health.problems,
             unready=not_ready,

@@ -49,6 +49,7 @@ class Tokens:
         self._tokens = [(bytes.fromhex(token.secret_sha256), token) for token in tokens]
 
     def __len__(self) -> int:
+        """Return how many tokens are configured."""
         return len(self._tokens)
 
     def find(self, secret: str) -> TokenConfig | None:

@@ -26,12 +26,16 @@ DEFAULT_WINDOW = timedelta(days=1)
 
 
 class EventQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """Query of GET /v1/events."""
+
     after: After | None = None
     type: EventType | None = None
     limit: Limit = 100
 
 
 class StatsQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """Query of GET /v1/stats."""
+
     by: Bucket = "reason"
     since: Time | None = None
     until: Time | None = None

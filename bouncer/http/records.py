@@ -45,6 +45,8 @@ Text = Annotated[str, allows("text of 1 to 320 characters", min_length=1, max_le
 
 
 class BounceQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """Query of GET /v1/bounces."""
+
     recipient: Text | None = None
     sender: Text | None = None
     message_id: Text | None = None

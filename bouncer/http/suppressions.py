@@ -40,6 +40,8 @@ Text = Annotated[str, allows("text of 1 to 1000 characters", min_length=1, max_l
 
 
 class ListQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """Query of GET /v1/suppressions."""
+
     reason: Reason | None = None
     # "class" is a Python keyword: the parameter is renamed in the query string
     bounce_class: Class | None = msgspec.field(default=None, name="class")
@@ -50,6 +52,8 @@ class ListQuery(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Check(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of POST /v1/suppressions/check."""
+
     addresses: Annotated[
         list[Address],
         allows(f"a list of 1 to {MAX_CHECK:,} email addresses", min_length=1, max_length=MAX_CHECK),
@@ -57,6 +61,8 @@ class Check(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Manual(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of PUT /v1/suppressions/{address}."""
+
     reason: Text
     note: Text | None = None
     bounce_class: Annotated[str, allows('"hard" or "soft"', pattern=r"^(hard|soft)$")] = (
@@ -68,6 +74,8 @@ class Manual(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Removal(msgspec.Struct, forbid_unknown_fields=True):
+    """Query of DELETE /v1/suppressions/{address}."""
+
     reason: Text
     force: bool = False
 
