@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.smtp import SMTP  # noqa: E402
 
-from bouncer.config import Config, SmtpConfig  # noqa: E402
+from bouncer.config import Config, HttpConfig, SmtpConfig  # noqa: E402
 from bouncer.daemon.service import serve  # noqa: E402
 from tests.messages import postfix_dsn  # noqa: E402
 
@@ -97,7 +97,9 @@ def main() -> None:
     raw += padding_line * ((4096 - len(raw)) // len(padding_line))
     with tempfile.TemporaryDirectory() as folder:
         config = Config(
-            db_path=str(Path(folder) / "bench.db"), smtp=replace(SmtpConfig(), listen="127.0.0.1:0")
+            db_path=str(Path(folder) / "bench.db"),
+            smtp=replace(SmtpConfig(), listen="127.0.0.1:0"),
+            http=HttpConfig(listen="127.0.0.1:0"),
         )
         from bouncer.logs import configure
 

@@ -16,13 +16,17 @@ from bouncer.config import (
     REASON_NAMES,
     Config,
     ConfigError,
+    HttpConfig,
     SmtpConfig,
+    TokenConfig,
     TrackerConfig,
     VerpConfig,
     WebhookConfig,
     from_mapping,
     load,
     parse_duration,
+    parse_token,
+    secret_hash,
     split_listen,
     with_overrides,
 )
@@ -30,6 +34,7 @@ from bouncer.config import (
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "bouncer.toml"
 SECRET = "0123456789abcdef"  # 16 characters: the shortest secret allowed
+TOKEN = '[[http.tokens]]\nname = "shop"\nscope = "read"\n'
 HOOK = f'[[webhooks]]\nurl = "https://app.example.com/h"\nsecret = "{SECRET}"\n'
 
 
@@ -53,7 +58,8 @@ def test_documented_example_equals_defaults() -> None:
 
 def test_documented_example_shows_every_key() -> None:
     documented = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(documented) == {"store", "smtp", "classify", "tracker", "verp", "log"}
+    assert set(documented) == {"store", "smtp", "classify", "tracker", "verp", "log", "http"}
+    assert set(documented["http"]) == {f.name for f in fields(HttpConfig)}
     assert set(documented["smtp"]) == {f.name for f in fields(SmtpConfig)}
     assert set(documented["tracker"]) == {f.name for f in fields(TrackerConfig)}
     assert set(documented["verp"]) == {f.name for f in fields(VerpConfig)}
@@ -64,6 +70,7 @@ def test_documented_example_shows_every_key() -> None:
     assert set(documented["classify"]) == {"class_overrides"}
     commented = set(re.findall(r"^# (\w+) = ", EXAMPLE.read_text(encoding="utf-8"), re.M))
     assert {f.name for f in fields(WebhookConfig)} <= commented  # [[webhooks]]: an example
+    assert {f.name for f in fields(TokenConfig)} <= commented  # [[http.tokens]] too
 
 
 def test_local_part_case_switch(tmp_path: Path) -> None:
@@ -238,6 +245,40 @@ BAD = [
     (HOOK + HOOK, "webhooks #2.url", "must differ from webhooks #1.url"),
     ('webhooks = { url = "https://app.example.com/h" }\n', "webhooks", "[[webhooks]] tables"),
     ("[webhook]\n", "webhook", "unknown section; the sections are store, smtp"),
+    # [http]
+    ('[http]\nlisten = "8025"\n', "http.listen", "HOST:PORT"),
+    ('[http]\nlisten = "127.0.0.1:80250"\n', "http.listen", "0 to 65535"),
+    ('[http]\nmetrics_open = "yes"\n', "http.metrics_open", "true or false"),
+    ("[http]\nport = 8025\n", "http.port", "[http] has enabled, listen, metrics_open, tokens"),
+    (TOKEN, "http.tokens #1", "secret or secret_sha256, one of them (got neither)"),
+    (
+        TOKEN + f'secret = "{SECRET}"\nsecret_sha256 = "{"a" * 64}"\n',
+        "http.tokens #1",
+        "(got secret and secret_sha256)",
+    ),
+    (TOKEN + 'secret = "short"\n', "http.tokens #1.secret", "at least 16 characters"),
+    (TOKEN + 'secret_sha256 = "abc"\n', "http.tokens #1.secret_sha256", "64 hex digits"),
+    (
+        TOKEN.replace('"read"', '"write"') + f'secret = "{SECRET}"\n',
+        "http.tokens #1.scope",
+        '"read", "admin"',
+    ),
+    (
+        TOKEN.replace('"shop"', '"my shop"') + f'secret = "{SECRET}"\n',
+        "http.tokens #1.name",
+        "letters, digits",
+    ),
+    (
+        TOKEN + f'secret = "{SECRET}"\nexpires = 1\n',
+        "http.tokens #1.expires",
+        "[[http.tokens]] has name",
+    ),
+    (
+        2 * (TOKEN + f'secret = "{SECRET}"\n'),
+        "http.tokens #2.name",
+        "must differ from http.tokens #1.name",
+    ),
+    ('[[http.tokens]]\nscope = "read"\n', "http.tokens #1.name", "missing"),
 ]
 
 
@@ -457,3 +498,35 @@ def test_other_commands_with_a_bad_config_exit_3_with_one_line(
         f'Error: {file}: log.level: must be one of "debug", "info", "warning", "error"'
         ' (got "verbose")'
     ]
+
+
+def test_http_tokens_keep_only_the_hash_of_a_secret(tmp_path: Path) -> None:
+    file = tmp_path / "h.toml"
+    digest = secret_hash(SECRET + "2")
+    file.write_text(
+        '[http]\nlisten = "[::1]:8100"\nmetrics_open = false\n'
+        f'{TOKEN}secret = "{SECRET}"\n'
+        f'[[http.tokens]]\nname = "ops"\nscope = "admin"\nsecret_sha256 = "{digest.upper()}"\n'
+    )
+    http = load(file).http
+    assert (http.listen_host, http.listen_port, http.metrics_open) == ("::1", 8100, False)
+    assert http.tokens == (
+        TokenConfig("shop", "read", secret_hash(SECRET)),
+        TokenConfig("ops", "admin", digest),
+    )
+    assert SECRET not in repr(http)
+    assert Config().http == HttpConfig(True, "127.0.0.1:8025", True, ())
+
+
+def test_token_option() -> None:
+    assert parse_token(f"ci:admin:{SECRET}:x") == TokenConfig(
+        "ci", "admin", secret_hash(SECRET + ":x")
+    )
+    for text, words in [
+        (f"ci:write:{SECRET}", "read or admin"),
+        ("ci:read:short", "at least 16"),
+        (f"c i:read:{SECRET}", "NAME:SCOPE:SECRET"),
+        ("ci", "read or admin"),
+    ]:
+        with pytest.raises(ConfigError, match=words):
+            parse_token(text)

@@ -10,6 +10,7 @@ commands import this module, and many run without a file.
 """
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
@@ -33,6 +34,7 @@ REASON_NAMES = (
     "toomanyconn", "undefined", "userunknown", "vacation", "virusdetected",
 )  # fmt: skip
 LOG_FORMATS = ("auto", "json", "console")
+TOKEN_SCOPES = ("read", "admin")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _POLICY = Policy()
 _RETIRED = {
@@ -103,6 +105,37 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class TokenConfig:
+    """One API token: its name (recorded as `api:<name>` with each change it makes), its scope
+    (`read`: every GET and the batch check; `admin`: also changes and raw messages) and the
+    SHA-256 of its secret (hex); the secret itself is never kept."""
+
+    name: str
+    scope: str
+    secret_sha256: str
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The HTTP API: where it listens, its tokens, and whether /metrics needs one."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8025"
+    metrics_open: bool = True
+    tokens: tuple[TokenConfig, ...] = ()
+
+    @property
+    def listen_host(self) -> str:
+        """Return the host part of listen."""
+        return split_listen(self.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        """Return the port part of listen."""
+        return split_listen(self.listen)[1]
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with the file it came from (None for built-in defaults)."""
 
@@ -118,6 +151,7 @@ class Config:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     verp: VerpConfig = field(default_factory=VerpConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
+    http: HttpConfig = field(default_factory=HttpConfig)
     source: str | None = None
 
     @property
@@ -142,6 +176,31 @@ def split_listen(listen: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"listen address {listen!r} must be HOST:PORT")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def secret_hash(secret: str) -> str:
+    """Return the SHA-256 of an API token's secret as 64 lowercase hex digits (what
+    `[[http.tokens]] secret_sha256` holds: `printf %s SECRET | sha256sum`)."""
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_token(text: str) -> TokenConfig:
+    """Read a `--token NAME:SCOPE:SECRET` option; raise ConfigError saying what is wrong.
+
+    NAME: letters, digits, ".", "_" or "-"; SCOPE: read or admin; SECRET: at least 16
+    characters (it may contain ":").
+    """
+    name, _, rest = text.partition(":")
+    scope, _, secret = rest.partition(":")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ConfigError("--token: NAME:SCOPE:SECRET with a NAME of letters, digits, . _ or -")
+    if scope not in TOKEN_SCOPES:
+        raise ConfigError(f"--token {name}: the scope must be read or admin (got {scope!r})")
+    if len(secret) < 16:
+        raise ConfigError(f"--token {name}: the secret must have at least 16 characters")
+    return TokenConfig(name, scope, secret_hash(secret))
 
 
 def parse_duration(value: Any, key: str) -> timedelta:
@@ -182,6 +241,7 @@ def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
             WebhookConfig(**{k: tuple(v) if k == "events" else v for k, v in _given(hook).items()})
             for hook in file.webhooks
         ),
+        http=_http(file.http),
         source=source,
     )
     check(config, data)
@@ -246,6 +306,24 @@ def _section(defaults: Any, table: Any, section: str) -> Any:
             value = float(value)
         values[name] = value
     return replace(defaults, **values)
+
+
+def _http(table: Any) -> HttpConfig:
+    """Return the [http] section: its keys over the defaults, each token's secret hashed."""
+    values = _given(table)
+    tokens = []
+    for number, token in enumerate(values.pop("tokens", []), 1):
+        given = [
+            name for name in ("secret", "secret_sha256") if isinstance(getattr(token, name), str)
+        ]
+        if len(given) != 1:
+            raise ConfigError(
+                f"http.tokens #{number}: needs secret or secret_sha256, one of them"
+                f" (got {' and '.join(given) or 'neither'})"
+            )
+        hashed = secret_hash(token.secret) if given == ["secret"] else token.secret_sha256
+        tokens.append(TokenConfig(token.name, token.scope, hashed.lower()))
+    return replace(HttpConfig(), **values, tokens=tuple(tokens))
 
 
 def _positive(value: str | float, key: str) -> timedelta:

@@ -16,7 +16,14 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from bouncer.config import CLASS_NAMES, LOG_FORMATS, LOG_LEVELS, REASON_NAMES, ConfigError
+from bouncer.config import (
+    CLASS_NAMES,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    REASON_NAMES,
+    TOKEN_SCOPES,
+    ConfigError,
+)
 from bouncer.core.tracker_types import EVENT_TYPES
 
 # What the file may hold, for each kind of value: a regular expression, and the words for it.
@@ -73,6 +80,12 @@ Secret = Annotated[  # "secret": error messages give its length, never the text
 VerpKeys = dict[Annotated[str, _allows("one letter or digit", pattern=r"^[A-Za-z0-9]$")], Secret]
 VerpKeyId = Annotated[str, _allows('"", or the id of one of verp.keys', pattern=r"^[A-Za-z0-9]?$")]
 Url = Annotated[str, _allows("an http:// or https:// URL with a host", pattern=_URL)]
+TokenName = Annotated[
+    str, _allows('letters, digits, ".", "_" or "-" (not empty)', pattern=r"^[A-Za-z0-9._-]+$")
+]
+Sha256 = Annotated[
+    str, _allows("the SHA-256 of the secret, 64 hex digits", pattern=r"^[0-9a-fA-F]{64}$")
+]
 HookKeyId = Annotated[
     str, _allows('letters, digits, ".", "_" or "-" (not empty)', pattern=r"^[A-Za-z0-9._-]+$")
 ]
@@ -140,6 +153,22 @@ class Webhook(Table):
     events: list[Literal[EVENT_TYPES]] | UnsetType = UNSET
 
 
+class HttpToken(Table):
+    name: TokenName
+    scope: Literal[TOKEN_SCOPES]
+    secret: Secret | UnsetType = UNSET
+    secret_sha256: Sha256 | UnsetType = UNSET
+
+
+class Http(Table):
+    enabled: bool | UnsetType = UNSET
+    listen: Listen | UnsetType = UNSET
+    metrics_open: bool | UnsetType = UNSET
+    tokens: Annotated[list[HttpToken], _allows("a list of [[http.tokens]] tables")] | UnsetType = (
+        UNSET
+    )
+
+
 Webhooks = Annotated[list[Webhook], _allows("a list of [[webhooks]] tables")]
 
 
@@ -153,6 +182,7 @@ class File(Table):
     verp: Verp = msgspec.field(default_factory=Verp)
     log: Log = msgspec.field(default_factory=Log)
     webhooks: Webhooks = msgspec.field(default_factory=list)
+    http: Http = msgspec.field(default_factory=Http)
 
 
 def convert(data: dict[str, Any]) -> File:
@@ -300,4 +330,7 @@ def _toml_key(name: str) -> str:
 
 def _table_name(key: str) -> str:
     """Name the table a key lives in as the file heads it: '[smtp]', '[[webhooks]]'."""
-    return "[[webhooks]]" if key.startswith("webhooks #") else f"[{key}]"
+    for array in ("webhooks", "http.tokens"):
+        if key.startswith(f"{array} #"):
+            return f"[[{array}]]"
+    return f"[{key}]"

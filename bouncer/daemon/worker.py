@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from sqlite_utils import Database
@@ -26,6 +26,9 @@ from bouncer.clock import utcnow
 from bouncer.daemon.health import Health
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import StoredMessage
+
+if TYPE_CHECKING:
+    from bouncer.http.metrics import Metrics
 
 log = structlog.get_logger("bouncer.processor")
 T = TypeVar("T")
@@ -42,12 +45,14 @@ class Processor:
         settings: Settings | None = None,
         clock: Callable[[], datetime] = utcnow,
         health: Health | None = None,
+        metrics: Metrics | None = None,
         *,
         checkpoint_on_commit: bool = True,
     ) -> None:
         """`checkpoint_on_commit`: as `bouncer.store.open_db` takes it."""
         self._db_path = db_path
         self._checkpoint_on_commit = checkpoint_on_commit
+        self._metrics = metrics
         self._settings = settings or Settings()
         self._clock = clock
         self._health = health or Health()
@@ -126,6 +131,8 @@ class Processor:
                             done.append(result)
             for processed in done:
                 _log_processed(processed)
+                if self._metrics is not None:
+                    self._metrics.message_processed(processed.message_id, _counted(processed))
             handled += len(batch)
             self._health.beat(LOOP)
         return handled
@@ -137,6 +144,8 @@ class Processor:
         except Exception as exc:  # noqa: BLE001 - a parsing bug must not stop the processor
             log.exception("message.process_failed", message=message.id)
             inbox.mark_failed(db, message.id, repr(exc), self._clock())
+            if self._metrics is not None:
+                self._metrics.message_failed(message.id, "process")
             return None
 
     def _write_one(self, db: Database, item: Prepared) -> Processed | None:
@@ -147,7 +156,17 @@ class Processor:
         except Exception as exc:  # noqa: BLE001 - one bad message must not block the rest
             log.exception("message.process_failed", message=item.message.id)
             inbox.mark_failed(db, item.message.id, repr(exc), self._clock())
+            if self._metrics is not None:
+                self._metrics.message_failed(item.message.id, "process")
             return None
+
+
+def _counted(done: Processed) -> list[tuple[str, str]]:
+    """Return (class, reason) of each record a processed message wrote (none for a copy of a
+    report already stored: it adds no record)."""
+    if done.duplicate_of is not None:
+        return []
+    return [(verdict.bounce_class, verdict.reason) for _, verdict in done.analysis.verdicts]
 
 
 def _log_processed(done: Processed) -> None:

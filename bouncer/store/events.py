@@ -137,3 +137,9 @@ def _flatten(row: tuple) -> dict:
         "recipient": recipient,
         **json.loads(data),
     }
+
+
+def seq_of(db: Database, event_id: str) -> int | None:
+    """Return the commit position (seq) of the event with this id, or None."""
+    row = db.conn.execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()
+    return row[0] if row else None

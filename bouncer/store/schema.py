@@ -269,6 +269,22 @@ MIGRATIONS: tuple[str, ...] = (
         ON bounces(substr(final_key, instr(final_key, '@') + 1), received_at)
         WHERE final_key IS NOT NULL;
     """,
+    # 9: the HTTP API's listings, each page read from an index in its order: suppressions by
+    # when they were first seen (a row never moves: pages stay stable while entries are
+    # added or refreshed), bounce records by reason, return path, original Message-ID, and by
+    # time; the class and kind filters are in the reason and time indexes, so a page that
+    # skips many records reads only the index; the time index holds class and kind now, and
+    # replaces the one on time alone
+    """
+    CREATE INDEX suppressions_first ON suppressions(first_seen, address_key, expires_at,
+        reason, class);
+    CREATE INDEX bounces_reason ON bounces(reason, received_at, class, kind);
+    CREATE INDEX bounces_sender ON bounces(lower(bounce_address), received_at);
+    CREATE INDEX bounces_orig_message ON bounces(orig_message_id)
+        WHERE orig_message_id IS NOT NULL;
+    CREATE INDEX bounces_listing ON bounces(received_at, class, kind);
+    DROP INDEX bounces_received;
+    """,
 )
 
 

@@ -31,6 +31,7 @@ from bouncer.store import (
     deferrals,
     events,
     inbox,
+    maintenance,
     open_db,
     outbox,
     records,
@@ -59,6 +60,7 @@ GROWING = {
 # per request): they are left out of the coverage check, each for the reason given.
 NOT_IN_WORKLOAD = {
     "bouncer.store.open_db": "opens the file (PRAGMAs and migrations)",
+    "bouncer.store.open_reader": "opens the file (PRAGMAs, the identity row)",
     "bouncer.store.schema.migrate": "runs once per file",
     "bouncer.store.maintenance.backup": "copies pages, no query",
     "bouncer.store.maintenance.check": "PRAGMA integrity_check: upkeep, a deliberate scan",
@@ -110,6 +112,27 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     suppressions.get(db, "user3@domain3.example", last)
     suppressions.list_active(db, last, limit=50)
     suppressions.caused_by(db, 1)
+    suppressions.find_many(db, [address, "USER3@domain3.example", "nobody@x.example"], last)
+    for filters in ({}, {"reason": "userunknown", "bounce_class": "hard"}, {"since": "2026-03-03"}):
+        first = suppressions.page(db, last, limit=2, **filters)
+        suppressions.page(db, last, after=first[-1][0] if first else ("z", "z"), **filters)
+    for filters in (
+        {},
+        {"recipient": address},
+        {"recipient": "@domain1.example", "bounce_class": "soft"},
+        {"sender": "Bounces@Localhost", "since": "2026-03-03"},
+        {"orig_message_id": "orig-1@shop.example"},
+        {"reason": "mailboxfull", "until": "2026-03-05"},
+        {"bounce_class": "hard", "kind": "bounce", "since": "2026-03-03"},
+    ):
+        first = records.page(db, limit=2, **filters)
+        records.page(db, after=first[-1][0] if first else ("z", 1), **filters)
+    records.for_message(db, 1)
+    inbox.message(db, 1)
+    events.seq_of(db, "no-such-event")
+    events.search(db, event_type="bounce.hard", after_seq=2, limit=5)
+    stats.gauges(db, last)
+    maintenance.writable(db)
     inbox.raw_of(db, 1)
     _bulk(db, last)
     suppressions.take_expired(db, last + timedelta(days=30))
