@@ -107,3 +107,26 @@ def test_raw_copies_stored_before_their_own_table_are_read_and_pruned(tmp_path: 
     assert inbox.prune_raw(db, NOW, NOW + timedelta(days=1)) == 1
     assert inbox.raw_of(db, 1) == b""
     assert db.conn.execute("SELECT length(raw) FROM messages WHERE id = 1").fetchone() == (0,)
+
+
+def test_schema_7_gains_the_alert_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    from bouncer.core.episodes import Episode
+    from bouncer.store import alerts
+
+    path = tmp_path / "seven.db"
+    _schema_4(path)
+    conn = sqlite3.connect(path)
+    conn.create_function("bouncer_identity", 0, lambda: "caseless")
+    conn.create_function("address_key", 1, lambda address: address and address.lower())
+    conn.create_function("about_address", 2, lambda final, original: final)
+    for number, script in enumerate(MIGRATIONS[4:7], start=5):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.close()
+    db = open_db(path)
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 8
+    (event,) = events.search(db, recipient="ann@example.com")
+    assert event["type"] == "bounce.hard"
+    alerts.add_counts(db, {("all", NOW): 2})
+    assert alerts.total(db, "all", NOW.replace(hour=11), NOW) == 2
+    saved = alerts.save(db, Episode("all", NOW, NOW, 2, 2))
+    assert alerts.latest(db, "all") == saved
