@@ -242,3 +242,12 @@ def test_complaints_and_sender_side_failures_are_left_as_they_are() -> None:
     blocked = soft(reason="blocked", status="5.7.1")  # never counted: nothing to hold
     outcome = apply(None, blocked, T0)
     assert hold(outcome, blocked, "google") == outcome
+
+
+def test_with_alerts_disabled_no_scope_alerts_and_open_episodes_end_at_once() -> None:
+    off = AlertPolicy(enabled=False)
+    assert not any(off.rule(scope).on for scope in ("all", "domain:a.example", "provider:g"))
+    episode = Episode("all", T0, T0, 1000, 1000)
+    assert decide(episode, 5000, off.rule("all")) == "close"
+    later = T0 + timedelta(minutes=3)
+    assert end_time([(T0, 5000)], off.rule("all"), T0, later) == later

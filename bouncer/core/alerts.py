@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 
 from bouncer.core.addresses import about
 from bouncer.core.model import Entry, Verdict
-from bouncer.core.rules.providers import provider_for
 
 OVERALL = "all"
 
@@ -92,12 +91,13 @@ class AlertPolicy:
     blocked_window: timedelta = timedelta(minutes=10)
 
     def rule(self, scope: str) -> Rule:
-        """Return the rule of a scope (a `reason:` scope is counted, never alerted on)."""
+        """Return the rule of a scope (a `reason:` scope is counted, never alerted on; with
+        alerts disabled no scope is)."""
         kind = scope_kind(scope)
         if kind == "provider":
-            return Rule(self.blocked_threshold, self.blocked_window)
+            return Rule(self.blocked_threshold if self.enabled else 0, self.blocked_window)
         threshold = {"all": self.threshold, "domain": self.domain_threshold}.get(kind, 0)
-        return Rule(threshold, self.window)
+        return Rule(threshold if self.enabled else 0, self.window)
 
     def span(self) -> timedelta:
         """Return how far back a bucket can still count (the longest window and its bucket)."""
@@ -125,6 +125,10 @@ def receiver(recipient: str, remote_mta: str | None) -> str:
 
     The reporting MTA is left out: it is usually the sender's own server.
     """
+    # imported here: the provider tables cost a command that only sweeps (`bouncer sweep`)
+    # ~15 ms of start-up, and only processing names providers
+    from bouncer.core.rules.providers import provider_for
+
     provider = provider_for(recipient, remote_mta)
     return provider.name if provider else recipient.rpartition("@")[2].lower()
 

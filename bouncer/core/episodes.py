@@ -76,6 +76,8 @@ def end_time(
 ) -> datetime:
     """Return the first moment in (since, until] the count fell below half the threshold:
     when a bucket left the window (`until` when none did, or the alert is off)."""
+    if not rule.on:
+        return until
     leaving = {start + rule.window + rule.width for start, _ in buckets}
     for moment in sorted(m for m in leaving if since < m < until):
         if rule.subsided(window_count(buckets, rule, moment)):

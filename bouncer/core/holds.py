@@ -39,6 +39,13 @@ def names_the_recipient(status: str | None) -> bool:
     return subject in ("1", "2") or detail in _OWNER_CHANGED
 
 
+def withheld(kind: str, status: str | None) -> bool:
+    """Tell whether a report of this kind and status, about a recipient at a provider that
+    was blocking the sender when it was received, is held back: a bounce whose status does
+    not name the recipient (a complaint or delivery never is)."""
+    return kind == "bounce" and not names_the_recipient(status)
+
+
 def hold(outcome: Outcome, observation: Observation, provider: str) -> Outcome:
     """Return the outcome of a bounce received during a `sender.blocked` episode at its
     provider: no suppression and no soft day counted, unless the status names the recipient.
@@ -46,7 +53,7 @@ def hold(outcome: Outcome, observation: Observation, provider: str) -> Outcome:
     Only what would have suppressed or counted is held; then the observation's events are
     marked `held_by: sender.blocked` with the provider. Other outcomes are returned unchanged.
     """
-    if observation.kind != "bounce" or names_the_recipient(observation.status):
+    if not withheld(observation.kind, observation.status):
         return outcome
     if outcome.suppression is None and outcome.soft_day is None:
         return outcome

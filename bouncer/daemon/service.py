@@ -116,6 +116,7 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         on_events=committed,
         retention=Retention(config.keep_raw, config.keep_records, config.keep_events),
         health=health,
+        alerts=settings.alerts,
     )
     gate = SessionGate(SessionLimits.from_config(config.smtp))
     return _Parts(writer, processor, scheduler, journal, outbox, gate, health)

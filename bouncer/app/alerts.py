@@ -1,0 +1,163 @@
+"""Run the alerts against the store: count each new report's failures and decide the scopes
+they touch (in the processing transaction), re-decide open episodes and prune old counts (in
+each sweep step), and say whether a recipient's provider was blocking the sender.
+
+The decisions are bouncer.core.alerts' and bouncer.core.episodes'; this module reads the
+counts and episodes they need and writes what they return: bucket counts, episode rows and the
+events (`failures.spike`, `sender.blocked`, and their `_ended` events), which reach the log
+and the webhooks like every other event row. The work per report is a few indexed reads per
+scope it touches (the overall count, its recipient domains, blocked providers); per sweep
+step, one decision per open episode and a bounded prune.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlite_utils import Database
+
+from bouncer.config import AlertsConfig
+from bouncer.core import episodes
+from bouncer.core.addresses import about
+from bouncer.core.alerts import (
+    OVERALL,
+    AlertPolicy,
+    Failure,
+    Rule,
+    alert_scopes,
+    failure,
+    receiver,
+    tally,
+)
+from bouncer.core.episodes import Episode
+from bouncer.core.model import Entry
+from bouncer.core.tracker_types import Event
+from bouncer.store import alerts, events
+
+if TYPE_CHECKING:  # the parser is not needed to count, only to name the type
+    from bouncer.core.analyse import Analysis
+
+
+def policy_from(config: AlertsConfig) -> AlertPolicy:
+    """Return the alert policy the configuration asks for."""
+    return AlertPolicy(
+        enabled=config.enabled,
+        threshold=config.threshold,
+        window=config.window,
+        domain_threshold=config.domain_threshold,
+        blocked_threshold=config.blocked_threshold,
+        blocked_window=config.blocked_window,
+    )
+
+
+def failures_of(
+    analysis: Analysis, received_at: datetime, acts: Callable[[Entry], bool]
+) -> list[Failure]:
+    """Return the failures a new report counts as (`acts(entry)`: the report may act on that
+    recipient, so a block failure counts toward `sender.blocked`)."""
+    found = (
+        failure(entry, verdict, received_at, acts(entry)) for entry, verdict in analysis.verdicts
+    )
+    return [item for item in found if item is not None]
+
+
+def count(
+    db: Database, failures: list[Failure], policy: AlertPolicy, recorded_at: datetime
+) -> list[dict]:
+    """Add a report's failures to their buckets, then decide every alerting scope they count
+    in (each at its sample failure's receipt); return the events written."""
+    if not policy.enabled or not failures:
+        return []
+    alerts.add_counts(db, tally(failures, policy))
+    written: list[dict] = []
+    for scope, sample in alert_scopes(failures, policy).items():
+        written += _decide(db, scope, sample.at, policy, recorded_at, sample)
+    return written
+
+
+def sweep_step(
+    db: Database, now: datetime, policy: AlertPolicy, recorded_at: datetime, limit: int
+) -> tuple[list[dict], bool]:
+    """Decide up to `limit` open episodes not decided since before `now` (so an episode ends
+    when traffic stops) and prune up to `limit` buckets older than every window. Returns
+    (events written, whether more is left). With alerts disabled, open episodes end now."""
+    due = alerts.unchecked(db, now, limit)
+    written: list[dict] = []
+    for episode in due:
+        written += _decide(db, episode.scope, now, policy, recorded_at)
+    pruned = alerts.prune_counts(db, now - policy.span(), limit)
+    return written, max(len(due), pruned) >= limit
+
+
+def held_by(db: Database, entry: Entry, at: datetime) -> str | None:
+    """Return the provider of the entry's recipient when a `sender.blocked` episode was open
+    there at `at` (the report's receipt), else None."""
+    provider = receiver(about(entry.address, entry.original_recipient), entry.remote_mta)
+    return provider if alerts.during(db, f"provider:{provider}", at) else None
+
+
+def _decide(
+    db: Database,
+    scope: str,
+    at: datetime,
+    policy: AlertPolicy,
+    recorded_at: datetime,
+    sample: Failure | None = None,
+) -> list[dict]:
+    """Decide one scope at `at` (never before its last decision): open, keep or close."""
+    rule = policy.rule(scope)
+    latest = alerts.latest(db, scope)
+    at = episodes.decision_time(latest, at)
+    counted = alerts.total(db, scope, *rule.bounds(at))
+    action = episodes.decide(latest, counted, rule)
+    if action == "keep":
+        alerts.save(db, episodes.kept(latest, at, counted))
+    elif action == "close":
+        return [_close(db, latest, at, rule, recorded_at)]
+    elif action == "open":
+        summary = _summary(db, scope, at, rule)
+        episode, event = episodes.opened(scope, at, counted, rule, sample, summary)
+        stored = _store(db, event, recorded_at)
+        alerts.save(db, replace(episode, event_id=stored["id"]))
+        return [stored]
+    return []
+
+
+def _close(
+    db: Database, episode: Episode, now: datetime, rule: Rule, recorded_at: datetime
+) -> dict:
+    """End an episode at the moment its count fell (between its last decision and `now`)."""
+    after, _ = rule.bounds(episode.checked_at)
+    seen = alerts.buckets(db, episode.scope, after, now)
+    end = episodes.end_time(seen, rule, episode.checked_at, now)
+    closed, event = episodes.ended(
+        episode, end, alerts.total(db, episode.scope, *rule.bounds(end)), rule
+    )
+    alerts.save(db, closed)
+    return _store(db, event, recorded_at)
+
+
+def _summary(db: Database, scope: str, at: datetime, rule: Rule) -> dict[str, dict[str, int]]:
+    """Return what an overall spike adds: the top recipient domains and reasons in its window."""
+    if scope != OVERALL:
+        return {}
+    after, until = rule.bounds(at)
+    return {
+        "domains": alerts.top(db, "domain", after, until),
+        "reasons": alerts.top(db, "reason", after, until),
+    }
+
+
+def _store(db: Database, event: Event, recorded_at: datetime) -> dict:
+    """Write an alert event (reason, status, class and diagnostic when it quotes a failure)."""
+    quoted = {
+        "status": event.status,
+        "reason": event.reason,
+        "class": event.bounce_class,
+        "diagnostic": event.diagnostic,
+    }
+    data = {name: value for name, value in {**quoted, **event.data}.items() if value is not None}
+    return events.add(db, event.type, event.at, event.recipient, data, recorded_at)
