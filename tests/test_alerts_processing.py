@@ -4,14 +4,18 @@ bounces suppress nobody unless their status names the recipient (live and on rep
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from bouncer.app import tracking
 from bouncer.app.processing import Settings, process
+from bouncer.cli.main import main
+from bouncer.clock import to_iso, utcnow
 from bouncer.core.alerts import AlertPolicy
 from bouncer.core.tracker import DEFAULT_POLICY
 from bouncer.store import events, inbox, open_db, soft_failures, suppressions
@@ -146,3 +150,28 @@ def test_a_reprocess_keeps_holding_what_was_received_during_a_block(db) -> None:
         process(db, message, later, Settings(alerts=SMALL), reprocess=True)
     assert suppressions.get(db, "held@outlook.com", later) is None
     assert len(alerts_of(db)) == 2  # sender.blocked and its end, nothing more
+
+
+def _sweep_command(db_path: Path, config: Path, *args: str) -> list[str]:
+    """Run `bouncer sweep --json` on a database; return the types it fired."""
+    result = CliRunner().invoke(
+        main, ["sweep", "--json", *args, "--db", str(db_path), "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["type"] for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_bouncer_sweep_ends_episodes_deciding_alerts_at_the_real_time(tmp_path: Path) -> None:
+    config = tmp_path / "b.toml"
+    config.write_text("[alerts]\nthreshold = 10\ndomain_threshold = 0\n")
+    for name, age in (("recent", timedelta(minutes=5)), ("old", timedelta(hours=3))):
+        db = open_db(tmp_path / f"{name}.db")
+        at = utcnow() - age
+        for i in range(10):
+            bounce(db, f"u{i}@x.example", "5.1.1", UNKNOWN.format(i), at)
+        assert [e["type"] for e in alerts_of(db)] == ["failures.spike"]
+        db.close()
+    later = to_iso(utcnow() + timedelta(hours=3))
+    assert _sweep_command(tmp_path / "recent.db", config, "--now", later) == []
+    assert _sweep_command(tmp_path / "old.db", config) == ["failures.spike_ended"]
+    assert _sweep_command(tmp_path / "old.db", config) == []
