@@ -68,8 +68,12 @@ def test_a_burst_over_the_threshold_gives_exactly_one_spike_that_ends_once(db) -
     assert spike["type"] == "failures.spike" and spike["recipient"] is None
     assert (spike["scope"], spike["count"], spike["threshold"]) == ("all", 10, 10)
     assert spike["at"] == "2026-03-02T09:00:31.800Z"  # the tenth failure's receipt
-    assert spike["reasons"] == {"userunknown": 10}
-    assert spike["domains"] == {"d0.example": 4, "d1.example": 3, "d2.example": 3}
+    assert spike["reasons"] == [{"reason": "userunknown", "count": 10}]
+    assert spike["domains"] == [
+        {"domain": "d0.example", "count": 4},
+        {"domain": "d1.example", "count": 3},
+        {"domain": "d2.example", "count": 3},
+    ]
     assert sweep(db, T0 + timedelta(minutes=30)) == []
     (ended,) = sweep(db, T0 + timedelta(hours=5))
     assert ended["type"] == "failures.spike_ended"

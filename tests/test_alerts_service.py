@@ -110,7 +110,7 @@ def test_one_spike_one_block_no_suppression_and_both_end(
         time.sleep(0.3)  # sweeps run meanwhile: nothing more may fire
         spike, block = _alerts(running)
         assert (spike["type"], spike["scope"], spike["count"]) == ("failures.spike", "all", 20)
-        assert spike["reasons"] == {"userunknown": 20}
+        assert spike["reasons"] == [{"reason": "userunknown", "count": 20}]
         assert (block["type"], block["provider"], block["diagnostic"]) == (
             "sender.blocked",
             "microsoft",

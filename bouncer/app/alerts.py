@@ -140,14 +140,15 @@ def _close(
     return _store(db, event, recorded_at)
 
 
-def _summary(db: Database, scope: str, at: datetime, rule: Rule) -> dict[str, dict[str, int]]:
-    """Return what an overall spike adds: the top recipient domains and reasons in its window."""
+def _summary(db: Database, scope: str, at: datetime, rule: Rule) -> dict[str, list[dict]]:
+    """Return what an overall spike adds: the five recipient domains and reasons with the most
+    failures in its window, most first ([{"domain": ..., "count": ...}, ...])."""
     if scope != OVERALL:
         return {}
     after, until = rule.bounds(at)
     return {
-        "domains": alerts.top(db, "domain", after, until),
-        "reasons": alerts.top(db, "reason", after, until),
+        f"{kind}s": [{kind: name, "count": n} for name, n in alerts.top(db, kind, after, until)]
+        for kind in ("domain", "reason")
     }
 
 

@@ -2,9 +2,10 @@
 
 During a `sender.blocked` episode at a receiving provider, what that provider answers is about
 the sender (its IP, domain or reputation), not about the recipients, even when a reply looks
-hard: providers blocking a sender answer "550 5.7.1 Recipient address rejected: Access
-denied" or a bare "550 mailbox unavailable" for every recipient, and an MTA that cannot get
-through gives up with 4.4.x. So a bounce from that provider, for a report received while the
+hard: a provider refusing a sender may answer each recipient with a policy reply that reads
+like an address problem ("550 5.7.1 Recipient address rejected: Access denied", a bare "550
+mailbox unavailable": both classify as userunknown), or drop connections until the sending
+MTA gives up with 4.4.x. So a bounce from that provider, for a report received while the
 episode was open, neither suppresses the recipient nor counts toward escalation, unless its
 RFC 3463 status names the recipient's address or mailbox (`names_the_recipient`): an explicit
 5.1.1 "user unknown" or 5.2.2 "mailbox full" still counts as ever. The record, its class and

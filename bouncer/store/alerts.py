@@ -58,16 +58,16 @@ def buckets(
 
 def top(
     db: Database, kind: str, after: datetime, until: datetime, limit: int = 5
-) -> dict[str, int]:
+) -> list[tuple[str, int]]:
     """Return the scopes of one kind ("domain", "reason") with the most failures in buckets
-    starting in (after, until], most first: {name without the kind: failures}."""
+    starting in (after, until], most first: (name without the kind, failures)."""
     rows = db.conn.execute(
         "SELECT scope, SUM(n) AS failures FROM failure_counts "
         "WHERE scope > ? AND scope < ? AND start > ? AND start <= ? "
         "GROUP BY scope ORDER BY failures DESC, scope LIMIT ?",
         (f"{kind}:", f"{kind};", to_iso(after), to_iso(until), limit),
     )
-    return {scope.partition(":")[2]: failures for scope, failures in rows}
+    return [(scope.partition(":")[2], failures) for scope, failures in rows]
 
 
 def prune_counts(db: Database, before: datetime, limit: int = 1000) -> int:

@@ -45,9 +45,9 @@ def test_the_top_scopes_of_a_kind_most_first(db) -> None:  # noqa: ANN001
         },
     )
     after = T0 - 60 * MINUTE
-    assert alerts.top(db, "domain", after, T0) == {"b.example": 5, "a.example": 2}
-    assert alerts.top(db, "reason", after, T0) == {"userunknown": 7}
-    assert alerts.top(db, "domain", after, T0, limit=1) == {"b.example": 5}
+    assert alerts.top(db, "domain", after, T0) == [("b.example", 5), ("a.example", 2)]
+    assert alerts.top(db, "reason", after, T0) == [("userunknown", 7)]
+    assert alerts.top(db, "domain", after, T0, limit=1) == [("b.example", 5)]
 
 
 def test_old_buckets_are_pruned_a_batch_at_a_time(db) -> None:  # noqa: ANN001
