@@ -56,7 +56,7 @@ class Scope:
             self.latest, event = episodes.opened("all", at, count, self.rule)
             self.fired.append((event.type, event.at))
         elif action == "keep":
-            self.latest = episodes.kept(self.latest, at, count)
+            self.latest = episodes.kept(self.latest, at, count, self.rule)
         elif action == "close":
             buckets = sorted(self.buckets.items())
             end = end_time(buckets, self.rule, self.latest.checked_at, at)
@@ -180,7 +180,9 @@ def test_the_events_name_scope_count_sample_and_episode() -> None:
         "since": T0 - timedelta(minutes=10),
         "remote_mta": "mx",
     }
-    episode = episodes.kept(episode, T0 + timedelta(minutes=1), 30)
+    episode = episodes.kept(episode, T0 + timedelta(minutes=1), 30, rule)
+    assert (episode.peak, episode.checked_at) == (30, T0 + timedelta(minutes=1))
+    assert episodes.kept(episode, T0 + timedelta(minutes=1, seconds=5), 25, rule) is episode
     later = T0 + timedelta(minutes=15)
     from dataclasses import replace
 
@@ -251,3 +253,11 @@ def test_with_alerts_disabled_no_scope_alerts_and_open_episodes_end_at_once() ->
     assert decide(episode, 5000, off.rule("all")) == "close"
     later = T0 + timedelta(minutes=3)
     assert end_time([(T0, 5000)], off.rule("all"), T0, later) == later
+
+
+def test_what_a_block_may_hold_back() -> None:
+    from bouncer.core.holds import withheld
+
+    assert withheld("bounce", "5.7.1") and withheld("unknown", None)
+    assert not withheld("bounce", "5.1.1")
+    assert not any(withheld(kind, None) for kind in ("complaint", "delivered", "delay"))

@@ -33,7 +33,8 @@ from bouncer.core.alerts import (
     tally,
 )
 from bouncer.core.episodes import Episode
-from bouncer.core.model import Entry
+from bouncer.core.holds import withheld
+from bouncer.core.model import Entry, Verdict
 from bouncer.core.tracker_types import Event
 from bouncer.store import alerts, events
 
@@ -73,8 +74,10 @@ def count(
         return []
     alerts.add_counts(db, tally(failures, policy))
     written: list[dict] = []
+    open_now = alerts.open_episodes(db)
     for scope, sample in alert_scopes(failures, policy).items():
-        written += _decide(db, scope, sample.at, policy, recorded_at, sample)
+        current = open_now.get(scope)
+        written += _decide(db, scope, sample.at, policy, recorded_at, current, sample)
     return written
 
 
@@ -87,14 +90,17 @@ def sweep_step(
     due = alerts.unchecked(db, now, limit)
     written: list[dict] = []
     for episode in due:
-        written += _decide(db, episode.scope, now, policy, recorded_at)
+        written += _decide(db, episode.scope, now, policy, recorded_at, episode)
     pruned = alerts.prune_counts(db, now - policy.span(), limit)
     return written, max(len(due), pruned) >= limit
 
 
-def held_by(db: Database, entry: Entry, at: datetime) -> str | None:
+def held_by(db: Database, kind: str, entry: Entry, verdict: Verdict, at: datetime) -> str | None:
     """Return the provider of the entry's recipient when a `sender.blocked` episode was open
-    there at `at` (the report's receipt), else None."""
+    there at `at` (the report's receipt) and the entry is of the kind it holds back (a bounce
+    whose status does not name the recipient), else None."""
+    if not withheld(kind, verdict.status or entry.status):
+        return None
     provider = receiver(about(entry.address, entry.original_recipient), entry.remote_mta)
     return provider if alerts.during(db, f"provider:{provider}", at) else None
 
@@ -105,16 +111,27 @@ def _decide(
     at: datetime,
     policy: AlertPolicy,
     recorded_at: datetime,
+    current: Episode | None,
     sample: Failure | None = None,
 ) -> list[dict]:
-    """Decide one scope at `at` (never before its last decision): open, keep or close."""
+    """Decide one scope at `at` (never before its last decision): open, keep or close.
+
+    `current` is the scope's open episode (None: none is open); a scope without one costs
+    one indexed sum unless its count reaches the threshold.
+    """
     rule = policy.rule(scope)
-    latest = alerts.latest(db, scope)
+    latest = current
+    if latest is None:
+        if not rule.crossed(alerts.total(db, scope, *rule.bounds(at))):
+            return []
+        latest = alerts.latest(db, scope)  # an ended episode: when the scope was last decided
     at = episodes.decision_time(latest, at)
     counted = alerts.total(db, scope, *rule.bounds(at))
     action = episodes.decide(latest, counted, rule)
     if action == "keep":
-        alerts.save(db, episodes.kept(latest, at, counted))
+        kept = episodes.kept(latest, at, counted, rule)
+        if kept != latest:
+            alerts.save(db, kept)
     elif action == "close":
         return [_close(db, latest, at, rule, recorded_at)]
     elif action == "open":

@@ -17,7 +17,6 @@ from bouncer.core.addresses import about, bare, is_placeholder
 from bouncer.core.alerts import AlertPolicy
 from bouncer.core.analyse import Analysis, analyse, analyse_bytes
 from bouncer.core.dsn.fingerprint import fingerprint
-from bouncer.core.holds import withheld
 from bouncer.core.model import Entry, Verdict
 from bouncer.core.tracker import DEFAULT_POLICY, Policy
 from bouncer.core.verp import Token, day_number
@@ -98,8 +97,7 @@ def _reapply_suppressions(
         request = static_suppression(receipt.message_id, analysis.report.kind, entry, verdict)
         if request is None or not _acts_on(db, entry, bound):
             continue
-        held = withheld(analysis.report.kind, verdict.status or entry.status)
-        if held and alerts.held_by(db, entry, receipt.received_at):
+        if alerts.held_by(db, analysis.report.kind, entry, verdict, receipt.received_at):
             continue  # received while its provider was blocking the sender
         kept.add(db.identity.key(request.address))
         removed = changes.removed_at(db, request.address)
@@ -272,8 +270,7 @@ def _write(
         written += alerts.count(db, found, settings.alerts, now)
     for entry, verdict in analysis.verdicts:
         if track and _acts_on(db, entry, bound):
-            failed = verdict.bounce_class in ("hard", "soft")
-            held = alerts.held_by(db, entry, receipt.received_at) if failed else None
+            held = alerts.held_by(db, analysis.report.kind, entry, verdict, receipt.received_at)
             written += tracking.track_entry(
                 db,
                 analysis.report,

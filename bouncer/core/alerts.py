@@ -13,9 +13,10 @@ is always an argument. What a count means for an episode: `bouncer.core.episodes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from bouncer.core.addresses import about
 from bouncer.core.model import Entry, Verdict
@@ -40,20 +41,21 @@ class Rule:
 
     threshold: int
     window: timedelta
+    width: timedelta = field(init=False, repr=False, compare=False)  # of a bucket
+
+    def __post_init__(self) -> None:
+        """Set the bucket width: 1/60 of the window in whole seconds, at least one."""
+        step = max(int(self.window.total_seconds()) // 60, 1)
+        object.__setattr__(self, "width", timedelta(seconds=step))
 
     @property
     def on(self) -> bool:
         """Tell whether the scope alerts at all."""
         return self.threshold > 0
 
-    @property
-    def width(self) -> timedelta:
-        """Return the bucket width: 1/60 of the window in whole seconds, at least one."""
-        return timedelta(seconds=max(int(self.window.total_seconds()) // 60, 1))
-
     def bucket(self, at: datetime) -> datetime:
         """Return the start of the bucket a failure at `at` is counted in."""
-        step = int(self.width.total_seconds())
+        step = self.width.days * 86400 + self.width.seconds
         seconds = int((_aware(at) - _EPOCH).total_seconds())
         return _EPOCH + timedelta(seconds=seconds - seconds % step)
 
@@ -79,8 +81,8 @@ class AlertPolicy:
     `domain_threshold` in `window` at one recipient domain opens one for that domain;
     `blocked_threshold` block failures (BLOCK_REASONS) in `blocked_window` from one receiving
     provider open a `sender.blocked`. A threshold of 0 turns that alert off; `enabled` False
-    turns counting and alerts off. Default 1,000 an hour: the figure providers' support pages
-    give for failures that deserve attention.
+    turns counting and alerts off. Default 1,000 an hour: the figure support pages give for
+    failures in a short time that deserve attention.
     """
 
     enabled: bool = True
@@ -89,15 +91,23 @@ class AlertPolicy:
     domain_threshold: int = 500
     blocked_threshold: int = 20
     blocked_window: timedelta = timedelta(minutes=10)
+    rules: Mapping[str, Rule] = field(init=False, repr=False, compare=False)  # by scope kind
+
+    def __post_init__(self) -> None:
+        """Make the rule of each kind of scope once (a `reason:` scope is counted, never
+        alerted on; with alerts disabled no scope is)."""
+        on = self.enabled
+        rules = {
+            "all": Rule(self.threshold if on else 0, self.window),
+            "domain": Rule(self.domain_threshold if on else 0, self.window),
+            "reason": Rule(0, self.window),
+            "provider": Rule(self.blocked_threshold if on else 0, self.blocked_window),
+        }
+        object.__setattr__(self, "rules", MappingProxyType(rules))
 
     def rule(self, scope: str) -> Rule:
-        """Return the rule of a scope (a `reason:` scope is counted, never alerted on; with
-        alerts disabled no scope is)."""
-        kind = scope_kind(scope)
-        if kind == "provider":
-            return Rule(self.blocked_threshold if self.enabled else 0, self.blocked_window)
-        threshold = {"all": self.threshold, "domain": self.domain_threshold}.get(kind, 0)
-        return Rule(threshold if self.enabled else 0, self.window)
+        """Return the rule of a scope."""
+        return self.rules[scope_kind(scope)]
 
     def span(self) -> timedelta:
         """Return how far back a bucket can still count (the longest window and its bucket)."""

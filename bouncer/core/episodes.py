@@ -123,9 +123,17 @@ def opened(
     return episode, event
 
 
-def kept(episode: Episode, at: datetime, count: int) -> Episode:
-    """Return an open episode decided again at `at` with `count` in the window."""
-    return replace(episode, checked_at=max(at, episode.checked_at), peak=max(episode.peak, count))
+def kept(episode: Episode, at: datetime, count: int, rule: Rule) -> Episode:
+    """Return an open episode decided again at `at` with `count` in the window.
+
+    It comes back unchanged (nothing to write) unless its peak rises or a bucket width has
+    passed since its last decision: a decision after every report need not rewrite its row,
+    and an end is found to within a bucket anyway.
+    """
+    peak = max(episode.peak, count)
+    if peak == episode.peak and at - episode.checked_at < rule.width:
+        return episode
+    return replace(episode, checked_at=max(at, episode.checked_at), peak=peak)
 
 
 def ended(episode: Episode, at: datetime, count: int, rule: Rule) -> tuple[Episode, Event]:

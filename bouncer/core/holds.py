@@ -43,8 +43,11 @@ def names_the_recipient(status: str | None) -> bool:
 def withheld(kind: str, status: str | None) -> bool:
     """Tell whether a report of this kind and status, about a recipient at a provider that
     was blocking the sender when it was received, is held back: a bounce whose status does
-    not name the recipient (a complaint or delivery never is)."""
-    return kind == "bounce" and not names_the_recipient(status)
+    not name the recipient (a complaint or delivery never is).
+
+    `kind` is an observation's kind or a report's (an `unknown` report is read as a bounce).
+    """
+    return kind in ("bounce", "unknown") and not names_the_recipient(status)
 
 
 def hold(outcome: Outcome, observation: Observation, provider: str) -> Outcome:

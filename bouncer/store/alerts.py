@@ -100,6 +100,12 @@ def during(db: Database, scope: str, at: datetime) -> Episode | None:
     return found
 
 
+def open_episodes(db: Database) -> dict[str, Episode]:
+    """Return the open episodes by scope."""
+    rows = db.conn.execute(f"SELECT {_EPISODE} FROM alerts WHERE ended_at IS NULL")
+    return {episode.scope: episode for episode in map(_episode, rows)}
+
+
 def unchecked(db: Database, before: datetime, limit: int = 500) -> list[Episode]:
     """Return open episodes last decided before `before`, longest unchecked first."""
     rows = db.conn.execute(

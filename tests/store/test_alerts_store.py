@@ -80,6 +80,7 @@ def test_open_episodes_to_check_and_ended_ones_pruned(db) -> None:  # noqa: ANN0
     alerts.save(db, Episode("domain:a.example", T0, T0 + 2 * MINUTE, 10, 10))
     alerts.save(db, Episode("domain:b.example", T0, T0, 10, 10, ended_at=T0 + MINUTE))
     assert [e.scope for e in alerts.unchecked(db, T0 + MINUTE)] == ["all"]
+    assert set(alerts.open_episodes(db)) == {"all", "domain:a.example"}
     assert len(alerts.unchecked(db, T0 + 3 * MINUTE)) == 2
     assert alerts.prune_episodes(db, T0 + MINUTE) == 0
     assert alerts.prune_episodes(db, T0 + 2 * MINUTE) == 1

@@ -164,6 +164,7 @@ def _alert_workload(db, last: datetime) -> None:  # noqa: ANN001
     alerts.latest(db, "all")
     alerts.during(db, "provider:p", last)
     alerts.unchecked(db, last + minute)
+    alerts.open_episodes(db)
     alerts.prune_counts(db, hour_ago)
 
 
