@@ -56,7 +56,7 @@ class Scope:
             self.latest, event = episodes.opened("all", at, count, self.rule)
             self.fired.append((event.type, event.at))
         elif action == "keep":
-            self.latest = episodes.kept(self.latest, at, count, self.rule)
+            self.latest = episodes.kept(self.latest, at, count, self.rule.width)
         elif action == "close":
             buckets = sorted(self.buckets.items())
             end = end_time(buckets, self.rule, self.latest.checked_at, at)
@@ -180,9 +180,11 @@ def test_the_events_name_scope_count_sample_and_episode() -> None:
         "since": T0 - timedelta(minutes=10),
         "remote_mta": "mx",
     }
-    episode = episodes.kept(episode, T0 + timedelta(minutes=1), 30, rule)
+    episode = episodes.kept(episode, T0 + timedelta(minutes=1), 30, rule.width)
     assert (episode.peak, episode.checked_at) == (30, T0 + timedelta(minutes=1))
-    assert episodes.kept(episode, T0 + timedelta(minutes=1, seconds=5), 25, rule) is episode
+    soon = T0 + timedelta(minutes=1, seconds=5)
+    assert episodes.kept(episode, soon, 25, rule.width) is episode  # nothing worth a write
+    assert episodes.kept(episode, soon, 25).checked_at == soon
     later = T0 + timedelta(minutes=15)
     from dataclasses import replace
 

@@ -179,3 +179,15 @@ def test_bouncer_sweep_ends_episodes_deciding_alerts_at_the_real_time(tmp_path: 
     assert _sweep_command(tmp_path / "recent.db", config, "--now", later) == []
     assert _sweep_command(tmp_path / "old.db", config) == ["failures.spike_ended"]
     assert _sweep_command(tmp_path / "old.db", config) == []
+
+
+def test_a_sweep_step_decides_each_open_episode_once(db) -> None:  # noqa: ANN001
+    from bouncer.app import alerts as running_alerts
+
+    policy = replace(SMALL, domain_threshold=5)
+    for i in range(10):
+        bounce(db, f"u{i}@big.example", "5.1.1", UNKNOWN.format(i), T0, domain_threshold=5)
+    assert len(alerts_of(db)) == 2  # all, and big.example
+    now = T0 + timedelta(seconds=20)
+    steps = [running_alerts.sweep_step(db, now, policy, now, limit=1) for _ in range(3)]
+    assert steps == [([], True), ([], True), ([], False)]

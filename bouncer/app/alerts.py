@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
@@ -89,8 +89,8 @@ def sweep_step(
     (events written, whether more is left). With alerts disabled, open episodes end now."""
     due = alerts.unchecked(db, now, limit)
     written: list[dict] = []
-    for episode in due:
-        written += _decide(db, episode.scope, now, policy, recorded_at, episode)
+    for episode in due:  # each is decided at `now` and saved so: the next step skips it
+        written += _decide(db, episode.scope, now, policy, recorded_at, episode, lazy=False)
     pruned = alerts.prune_counts(db, now - policy.span(), limit)
     return written, max(len(due), pruned) >= limit
 
@@ -113,11 +113,14 @@ def _decide(
     recorded_at: datetime,
     current: Episode | None,
     sample: Failure | None = None,
+    *,
+    lazy: bool = True,
 ) -> list[dict]:
     """Decide one scope at `at` (never before its last decision): open, keep or close.
 
     `current` is the scope's open episode (None: none is open); a scope without one costs
-    one indexed sum unless its count reaches the threshold.
+    one indexed sum unless its count reaches the threshold. `lazy`: an episode kept open is
+    rewritten only when its peak rises or a bucket has passed since its last decision.
     """
     rule = policy.rule(scope)
     latest = current
@@ -129,7 +132,7 @@ def _decide(
     counted = alerts.total(db, scope, *rule.bounds(at))
     action = episodes.decide(latest, counted, rule)
     if action == "keep":
-        kept = episodes.kept(latest, at, counted, rule)
+        kept = episodes.kept(latest, at, counted, rule.width if lazy else timedelta(0))
         if kept != latest:
             alerts.save(db, kept)
     elif action == "close":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bouncer.core.alerts import Failure, Rule, scope_fields, scope_kind, window_count
 from bouncer.core.tracker_types import Event
@@ -123,15 +123,15 @@ def opened(
     return episode, event
 
 
-def kept(episode: Episode, at: datetime, count: int, rule: Rule) -> Episode:
+def kept(episode: Episode, at: datetime, count: int, within: timedelta = timedelta(0)) -> Episode:
     """Return an open episode decided again at `at` with `count` in the window.
 
-    It comes back unchanged (nothing to write) unless its peak rises or a bucket width has
-    passed since its last decision: a decision after every report need not rewrite its row,
-    and an end is found to within a bucket anyway.
+    It comes back unchanged (nothing to write) when its peak does not rise and less than
+    `within` has passed since its last decision: a decision after every report need not
+    rewrite its row when `within` is a bucket width, as an end is found to within a bucket.
     """
     peak = max(episode.peak, count)
-    if peak == episode.peak and at - episode.checked_at < rule.width:
+    if peak == episode.peak and at - episode.checked_at < within:
         return episode
     return replace(episode, checked_at=max(at, episode.checked_at), peak=peak)
 
