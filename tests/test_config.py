@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from bouncer.config import (
     CLASS_NAMES,
     REASON_NAMES,
+    AlertsConfig,
     Config,
     ConfigError,
     HttpConfig,
@@ -58,9 +59,19 @@ def test_documented_example_equals_defaults() -> None:
 
 def test_documented_example_shows_every_key() -> None:
     documented = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(documented) == {"store", "smtp", "classify", "tracker", "verp", "log", "http"}
+    assert set(documented) == {
+        "store",
+        "smtp",
+        "classify",
+        "tracker",
+        "alerts",
+        "verp",
+        "log",
+        "http",
+    }
     assert set(documented["http"]) == {f.name for f in fields(HttpConfig)}
     assert set(documented["smtp"]) == {f.name for f in fields(SmtpConfig)}
+    assert set(documented["alerts"]) == {f.name for f in fields(AlertsConfig)}
     assert set(documented["tracker"]) == {f.name for f in fields(TrackerConfig)}
     assert set(documented["verp"]) == {f.name for f in fields(VerpConfig)}
     assert set(documented["store"]) == {
@@ -120,6 +131,38 @@ def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) ->
         load(file)
     assert needle in str(error.value)
     assert str(file) in str(error.value)
+
+
+def test_alerts_section(tmp_path: Path) -> None:
+    file = tmp_path / "a.toml"
+    file.write_text(
+        '[alerts]\nthreshold = 50\nwindow = "15m"\ndomain_threshold = 0\n'
+        "blocked_threshold = 5\nblocked_window = 120\nenabled = false\n"
+    )
+    assert load(file).alerts == AlertsConfig(
+        enabled=False,
+        threshold=50,
+        window=timedelta(minutes=15),
+        domain_threshold=0,
+        blocked_threshold=5,
+        blocked_window=timedelta(minutes=2),
+    )
+
+
+def test_alert_defaults_are_the_alert_policy() -> None:
+    from bouncer.app.alerts import policy_from
+    from bouncer.core.alerts import AlertPolicy
+
+    assert policy_from(AlertsConfig()) == AlertPolicy()
+    assert policy_from(AlertsConfig(threshold=7)).threshold == 7
+
+
+def test_the_example_lists_every_event_type_a_webhook_may_take() -> None:
+    from bouncer.core.tracker_types import EVENT_TYPES
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    webhooks = text[text.index("# [[webhooks]]") :]
+    assert [name for name in EVENT_TYPES if name not in webhooks] == []
 
 
 def test_verp_section(tmp_path: Path) -> None:
@@ -223,6 +266,14 @@ BAD = [
     ('[tracker]\nsweep_interval = "0s"\n', "tracker.sweep_interval", "a duration above 0"),
     ("[tracker]\nsweep_interval = nan\n", "tracker.sweep_interval", "(got nan)"),
     ("[tracker]\nsoft_ttl = 1e300\n", "tracker.soft_ttl", "too long"),
+    # [alerts]
+    ("[alerts]\nthreshold = 0\n", "alerts.threshold", "at least 1 (got 0)"),
+    ("[alerts]\ndomain_threshold = -1\n", "alerts.domain_threshold", "0 (off) or more"),
+    ("[alerts]\nblocked_threshold = 2.5\n", "alerts.blocked_threshold", "0 (off) or more"),
+    ('[alerts]\nwindow = "0s"\n', "alerts.window", "a duration above 0"),
+    ('[alerts]\nblocked_window = "soon"\n', "alerts.blocked_window", "a duration above 0"),
+    ('[alerts]\nenabled = "yes"\n', "alerts.enabled", "true or false"),
+    ("[alerts]\nspike = 5\n", "alerts.spike", "[alerts] has enabled, threshold, window"),
     # [verp]
     ('[verp]\nkey_id = "ab"\n', "verp.key_id", "one of verp.keys"),
     ('[verp]\nmax_age = "forever"\n', "verp.max_age", "a duration"),

@@ -15,9 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from bouncer.app import alerts
 from bouncer.clock import from_iso
 from bouncer.config import TrackerConfig
 from bouncer.core import tracker
+from bouncer.core.alerts import AlertPolicy
+from bouncer.core.holds import hold
 from bouncer.core.model import Entry, Report, Verdict
 from bouncer.core.timers import aware, next_due
 from bouncer.core.tracker import Deferral, Event, Observation, Outcome, Policy, Standing
@@ -149,13 +152,21 @@ def track_entry(
     now: datetime,
     policy: Policy,
     message_id: int | None = None,
+    *,
+    held_by: str | None = None,
 ) -> list[dict]:
-    """Apply one classified entry to its recipient's state; return the events written."""
+    """Apply one classified entry to its recipient's state; return the events written.
+
+    `held_by`: the recipient's provider, when it was blocking the sender as the report was
+    received (no suppression, no soft day, unless the status names the recipient).
+    """
     observation = tracker.observe(report, entry, verdict, observed_at)
     open_rows = deferrals.open_for(db, observation.recipient, observation.final_recipient or "")
     current = tracker.match([d for _, d in open_rows], observation.key)
     row_id = next((rid for rid, d in open_rows if d is current), None)
     outcome = tracker.apply(current, observation, now, policy, standing(db, observation, policy))
+    if held_by is not None:
+        outcome = hold(outcome, observation, held_by)
     _count_soft(db, observation.recipient, outcome, message_id)
     written = persist(db, outcome, row_id, now, policy, message_id=message_id, siblings=open_rows)
     if outcome.lift:
@@ -201,12 +212,18 @@ def _lift_escalation(
 
 
 SWEEP_BATCH = 500  # deferrals (and expiries) per step: a step holds the write lock briefly
+DEFAULT_ALERTS = AlertPolicy()
 
 
 def sweep(
-    db: Database, now: datetime, policy: Policy, recorded_at: datetime | None = None
+    db: Database,
+    now: datetime,
+    policy: Policy,
+    recorded_at: datetime | None = None,
+    alert_policy: AlertPolicy = DEFAULT_ALERTS,
 ) -> list[dict]:
-    """Fire every due timer of open deferrals and lift expired suppressions; return events.
+    """Fire every due timer of open deferrals, lift expired suppressions and end alert
+    episodes whose count fell; return events.
 
     `now` is the time the sweep decides at; `recorded_at` (default: now) the real time of the
     write. Runs `sweep_step` until nothing is left, all in the caller's transaction.
@@ -214,7 +231,7 @@ def sweep(
     written: list[dict] = []
     more = True
     while more:
-        fired, more = sweep_step(db, now, policy, recorded_at)
+        fired, more = sweep_step(db, now, policy, recorded_at, alert_policy=alert_policy)
         written += fired
     return written
 
@@ -225,11 +242,20 @@ def sweep_step(
     policy: Policy,
     recorded_at: datetime | None = None,
     limit: int = SWEEP_BATCH,
+    *,
+    alert_policy: AlertPolicy = DEFAULT_ALERTS,
 ) -> tuple[list[dict], bool]:
-    """Do a bounded part of a sweep: up to `limit` due deferrals, expired suppressions and old
-    soft-failure days. Returns (events written, whether more is left). Its cost follows what is
-    due, not what is stored: deferrals are read by their next due time (indexed)."""
+    """Do a bounded part of a sweep: up to `limit` due deferrals, expired suppressions, old
+    soft-failure days, open alert episodes and old failure counts. Returns (events written,
+    whether more is left). Its cost follows what is due, not what is stored: deferrals are
+    read by their next due time (indexed).
+
+    Alerts are decided at the real time when `now` is later (`bouncer sweep --now`): the
+    counts are of real failures, and an episode ended early would open again."""
     recorded_at = recorded_at or now
+    fired, more = alerts.sweep_step(db, min(now, recorded_at), alert_policy, recorded_at, limit)
+    if more:
+        return fired, True
     dated_by = deferrals.dated_by(db)
     if dated_by is None:  # no due time written yet
         deferrals.set_dated_by(db, _timers(policy))
@@ -237,7 +263,7 @@ def sweep_step(
         if deferrals.forget_due(db, limit) < limit:
             deferrals.set_dated_by(db, _timers(policy))
         return [], True
-    written: list[dict] = []
+    written: list[dict] = fired
     due = deferrals.due(db, now, limit)
     for row_id, deferral in due:
         outcome = tracker.due(deferral, now, policy)
@@ -295,6 +321,7 @@ def sweep_once(
     *,
     dry_run: bool = False,
     recorded_at: datetime | None = None,
+    alert_policy: AlertPolicy = DEFAULT_ALERTS,
 ) -> list[dict]:
     """Run one sweep in one transaction; with dry_run, report what would fire and roll back.
 
@@ -304,7 +331,7 @@ def sweep_once(
     fired: list[dict] = []
     try:
         with db.atomic():
-            fired = sweep(db, now, policy, recorded_at)
+            fired = sweep(db, now, policy, recorded_at, alert_policy)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -81,6 +81,19 @@ class TrackerConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """Failure-spike and sender-block alerts; the defaults are bouncer.core.alerts.AlertPolicy's
+    (written out so that loading a config loads no rule tables; tests/test_config.py checks)."""
+
+    enabled: bool = True
+    threshold: int = 1000  # failures in `window` at all domains: failures.spike
+    window: timedelta = timedelta(hours=1)
+    domain_threshold: int = 500  # ... at one recipient domain (0: off)
+    blocked_threshold: int = 20  # block failures from one provider in blocked_window (0: off)
+    blocked_window: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
 class VerpConfig:
     """Signed VERP return paths: signing keys by id, the current key, and what to trust."""
 
@@ -149,6 +162,7 @@ class Config:
     class_overrides: dict[str, str] = field(default_factory=dict)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     verp: VerpConfig = field(default_factory=VerpConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
     http: HttpConfig = field(default_factory=HttpConfig)
@@ -236,6 +250,7 @@ def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
         class_overrides=dict(_given(file.classify).get("class_overrides", {})),
         smtp=_section(SmtpConfig(), file.smtp, "smtp"),
         tracker=_section(TrackerConfig(), file.tracker, "tracker"),
+        alerts=_section(AlertsConfig(), file.alerts, "alerts"),
         verp=_section(VerpConfig(), file.verp, "verp"),
         webhooks=tuple(
             WebhookConfig(**{k: tuple(v) if k == "events" else v for k, v in _given(hook).items()})

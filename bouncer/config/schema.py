@@ -50,6 +50,7 @@ def _allows(description: str, **constraints: Any) -> Meta:
 # error message says the key allows.
 _YEAR = f"{_SECONDS_MAX:.0f} (a year)"
 Count = Annotated[int, _allows("a whole number, at least 1", ge=1)]
+Threshold = Annotated[int, _allows("a whole number, 0 (off) or more", ge=0)]
 Seconds = Annotated[
     float, _allows(f"a number of seconds above 0, at most {_YEAR}", gt=0, le=_SECONDS_MAX)
 ]
@@ -134,6 +135,15 @@ class Tracker(Table):
     sweep_interval: Duration | UnsetType = UNSET
 
 
+class Alerts(Table):
+    enabled: bool | UnsetType = UNSET
+    threshold: Count | UnsetType = UNSET
+    window: Duration | UnsetType = UNSET
+    domain_threshold: Threshold | UnsetType = UNSET
+    blocked_threshold: Threshold | UnsetType = UNSET
+    blocked_window: Duration | UnsetType = UNSET
+
+
 class Verp(Table):
     keys: VerpKeys | UnsetType = UNSET
     key_id: VerpKeyId | UnsetType = UNSET
@@ -179,6 +189,7 @@ class File(Table):
     smtp: Smtp = msgspec.field(default_factory=Smtp)
     classify: Classify = msgspec.field(default_factory=Classify)
     tracker: Tracker = msgspec.field(default_factory=Tracker)
+    alerts: Alerts = msgspec.field(default_factory=Alerts)
     verp: Verp = msgspec.field(default_factory=Verp)
     log: Log = msgspec.field(default_factory=Log)
     webhooks: Webhooks = msgspec.field(default_factory=list)

@@ -126,6 +126,7 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         on_events=committed,
         retention=Retention(config.keep_raw, config.keep_records, config.keep_events),
         health=health,
+        alerts=settings.alerts,
     )
     gate = SessionGate(SessionLimits.from_config(config.smtp))
     gate.on_reply = metrics.reply

@@ -285,6 +285,34 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX bounces_listing ON bounces(received_at, class, kind);
     DROP INDEX bounces_received;
     """,
+    # 10: alerts: failures counted per scope (all, domain:, reason:, provider:) and bucket start,
+    # pruned past the longest window; alert episodes (one open per scope), kept as long as the
+    # records whose suppression they held back
+    """
+    CREATE TABLE failure_counts (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        start TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        UNIQUE (scope, start)
+    );
+    CREATE INDEX failure_counts_start ON failure_counts(start);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        type TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        checked_at TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        peak INTEGER NOT NULL,
+        event_id TEXT NOT NULL DEFAULT '',
+        ended_at TEXT
+    );
+    CREATE UNIQUE INDEX alerts_open ON alerts(scope) WHERE ended_at IS NULL;
+    CREATE INDEX alerts_scope ON alerts(scope, opened_at);
+    CREATE INDEX alerts_unchecked ON alerts(checked_at) WHERE ended_at IS NULL;
+    CREATE INDEX alerts_ended ON alerts(ended_at) WHERE ended_at IS NOT NULL;
+    """,
 )
 
 
