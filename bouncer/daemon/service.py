@@ -105,7 +105,7 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     processor = Processor(
         config.db_path, settings, clock, health, metrics, checkpoint_on_commit=False
     )
-    journal = Journal(processor.call, health)
+    journal = Journal(processor.call, health, on_rows=metrics.events_committed)
     outbox = None
     if config.webhooks:
         from bouncer.daemon.delivery import Outbox  # aiohttp only when webhooks are configured

@@ -63,6 +63,18 @@ class Metrics:
             "Events waiting for delivery to a webhook.",
             registry=r,
         )
+        self.events = Counter(
+            "bouncer_events",
+            "Events committed, by type (alerts too: failures.spike, sender.blocked, ...).",
+            ["type"],
+            registry=r,
+        )
+        self.alerts_open = Gauge(
+            "bouncer_alerts_open",
+            "Alert episodes open now, by type (failures.spike, sender.blocked).",
+            ["type"],
+            registry=r,
+        )
         self._stored_at: dict[int, float] = {}
         self._lock = threading.Lock()
 
@@ -102,6 +114,13 @@ class Metrics:
         self.suppressions.set(values["suppressions"])
         self.open_deferrals.set(values["open_deferrals"])
         self.pending_deliveries.set(values["pending_deliveries"])
+        for kind in ("failures.spike", "sender.blocked"):
+            self.alerts_open.labels(kind).set(values.get(f"alerts_open:{kind}", 0))
+
+    def events_committed(self, rows: Iterable[dict]) -> None:
+        """Count committed events by type (rows as `bouncer.store.events.search` lists them)."""
+        for row in rows:
+            self.events.labels(row["type"]).inc()
 
     def render(self) -> bytes:
         """Return every metric in the Prometheus text format."""

@@ -90,8 +90,9 @@ def counts(
 
 
 def gauges(db: Database, now: datetime) -> dict[str, int]:
-    """Return what is active or waiting now: active suppressions, open deferrals, and webhook
-    deliveries not yet made (pending, as the outbox holds them)."""
+    """Return what is active or waiting now: active suppressions, open deferrals, webhook
+    deliveries not yet made (pending, as the outbox holds them), and open alert episodes as
+    "alerts_open:<type>" (failures.spike, sender.blocked; a type with none is left out)."""
     return {
         "suppressions": db.conn.execute(
             "/* scan: counts the whole list, on a covering index (~20 ms a million) */ "
@@ -104,4 +105,10 @@ def gauges(db: Database, now: datetime) -> dict[str, int]:
         "pending_deliveries": db.conn.execute(
             "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'"
         ).fetchone()[0],
+        **{
+            f"alerts_open:{kind}": count
+            for kind, count in db.conn.execute(
+                "SELECT type, COUNT(*) FROM alerts WHERE ended_at IS NULL GROUP BY type"
+            )
+        },
     }

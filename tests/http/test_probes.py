@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.http.conftest import Api
+from bouncer.config import AlertsConfig
+from tests.conftest import start_daemon
+from tests.http.conftest import Api, api_config
 from tests.messages import postfix_dsn
 
 
@@ -91,3 +95,24 @@ def test_bad_api_options_are_one_line(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["serve", *option, "--db", str(tmp_path / "b.db")])
         assert result.exit_code == 78, result.output
         assert words in result.output and "Traceback" not in result.output
+
+
+def test_events_and_open_alerts_are_counted(tmp_path: Path) -> None:
+    """A burst over a (small) spike threshold: the events counter moves by type as the daemon
+    commits them, and the open-alerts gauge shows the episode."""
+    config = replace(api_config(tmp_path), alerts=AlertsConfig(threshold=3, domain_threshold=0))
+    running = start_daemon(config)
+    try:
+        api = Api(running)
+        api.send(*(postfix_dsn(f"gone{n}@example.com", "5.1.1", "550 5.1.1 no") for n in range(4)))
+        for _ in range(200):  # the journal counts committed events within its pass (bounded)
+            samples = _samples(api)
+            if samples.get(("bouncer_events_total", (("type", "failures.spike"),))):
+                break
+            time.sleep(0.05)
+        assert samples[("bouncer_events_total", (("type", "bounce.hard"),))] == 4
+        assert samples[("bouncer_events_total", (("type", "failures.spike"),))] == 1
+        assert samples[("bouncer_alerts_open", (("type", "failures.spike"),))] == 1
+        assert samples[("bouncer_alerts_open", (("type", "sender.blocked"),))] == 0
+    finally:
+        running.stop()
