@@ -85,7 +85,7 @@ def build(hours: list[datetime], failures: dict[str, int], threshold: int) -> Ch
     days = [
         (round(LEFT + index * step, 2), hour.strftime("%a %d"))
         for index, hour in enumerate(hours)
-        if hour.hour == 0
+        if hour.hour == 0 and LEFT + index * step < WIDTH - 40  # room for the label
     ]
     return Chart(bars, threshold, round(threshold_y, 2), off, days, scale_top)
 

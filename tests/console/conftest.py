@@ -84,7 +84,7 @@ class Browser:
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Iterator[Api]:
+def api(tmp_path: Path) -> Iterator[Api]:
     """A running daemon with a read token (READ) and an admin token (ADMIN)."""
     running = start_daemon(api_config(tmp_path))
     yield Api(running)

@@ -13,15 +13,15 @@ from tests.messages import arf_complaint, postfix_dsn
 HOSTILE = "550 5.1.1 <script>alert('x')</script> User unknown"
 
 
-def _signed_in(console: Api, token: str = ADMIN) -> Browser:
-    browser = Browser(console.daemon.http_base)
+def _signed_in(api: Api, token: str = ADMIN) -> Browser:
+    browser = Browser(api.daemon.http_base)
     answer = browser.sign_in(token)
     assert answer.status == 303 and answer.headers["Location"] == "/console/"
     return browser
 
 
-def test_nothing_is_served_without_sign_in(console: Api) -> None:
-    browser = Browser(console.daemon.http_base)
+def test_nothing_is_served_without_sign_in(api: Api) -> None:
+    browser = Browser(api.daemon.http_base)
     assert browser.get("/").headers["Location"] == "/console/"
     for path in ("/console/", "/console/overview", "/console/suppressions", "/console/messages/1"):
         answer = browser.get(path)
@@ -35,8 +35,8 @@ def test_nothing_is_served_without_sign_in(console: Api) -> None:
     assert refused.status == 401
 
 
-def test_sign_in_sets_a_strict_session_cookie_and_a_bad_token_is_refused(console: Api) -> None:
-    browser = Browser(console.daemon.http_base)
+def test_sign_in_sets_a_strict_session_cookie_and_a_bad_token_is_refused(api: Api) -> None:
+    browser = Browser(api.daemon.http_base)
     wrong = browser.sign_in("not-a-token")
     assert wrong.status == 401 and "not one bouncer knows" in wrong.text
     right = browser.sign_in(READ)
@@ -47,13 +47,13 @@ def test_sign_in_sets_a_strict_session_cookie_and_a_bad_token_is_refused(console
     assert log.status == 200 and "app (read)" in log.text
 
 
-def test_the_log_filters_by_recipient_kind_class_and_original(console: Api) -> None:
-    console.send(
+def test_the_log_filters_by_recipient_kind_class_and_original(api: Api) -> None:
+    api.send(
         postfix_dsn("ann@one.example", "5.1.1", "550 5.1.1 User unknown", message_id="<o1@shop>"),
         postfix_dsn("bob@two.example", "5.2.2", "552 5.2.2 Mailbox full", message_id="<o2@shop>"),
         postfix_dsn("cy@two.example", "4.4.1", "421 timed out", action="delayed"),
     )
-    browser = _signed_in(console, READ)
+    browser = _signed_in(api, READ)
 
     def shown(query: str) -> list[str]:
         page = browser.get(f"/console/?{query}")
@@ -77,22 +77,22 @@ def test_the_log_filters_by_recipient_kind_class_and_original(console: Api) -> N
     assert browser.get("/console/?since=yesterday").status == 400
 
 
-def test_log_pages_hold_while_reports_arrive(console: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_log_pages_hold_while_reports_arrive(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(log_views, "PAGE", 2)
-    console.send(*(postfix_dsn(f"u{n}@x.example", "5.1.1", "550 unknown") for n in range(3)))
-    browser = _signed_in(console, READ)
+    api.send(*(postfix_dsn(f"u{n}@x.example", "5.1.1", "550 unknown") for n in range(3)))
+    browser = _signed_in(api, READ)
     first = browser.get("/console/").text
     assert "u2@x.example" in first and "u1@x.example" in first and "u0@x.example" not in first
     older = first.split('href="?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
-    console.send(postfix_dsn("new@x.example", "5.1.1", "550 unknown"))
+    api.send(postfix_dsn("new@x.example", "5.1.1", "550 unknown"))
     second = browser.get(f"/console/?{older}").text
     assert "u0@x.example" in second and "new@x.example" not in second
     assert "u1@x.example" not in second and "Newest" in second
 
 
-def test_the_message_page_says_why_and_escapes_what_strangers_wrote(console: Api) -> None:
-    console.send(postfix_dsn("eve@evil.example", "5.1.1", HOSTILE, message_id="<o9@shop>"))
-    browser = _signed_in(console)
+def test_the_message_page_says_why_and_escapes_what_strangers_wrote(api: Api) -> None:
+    api.send(postfix_dsn("eve@evil.example", "5.1.1", HOSTILE, message_id="<o9@shop>"))
+    browser = _signed_in(api)
     log = browser.get("/console/?recipient=eve@evil.example")
     assert "<script>" not in log.text and "&lt;script&gt;alert(&#39;x&#39;)" in log.text
     page = browser.get("/console/messages/1?recipient=eve@evil.example")
@@ -106,14 +106,14 @@ def test_the_message_page_says_why_and_escapes_what_strangers_wrote(console: Api
     assert raw.status == 200 and raw.headers["Content-Type"].startswith("text/plain")
     assert raw.headers["Content-Disposition"].startswith("attachment")
     assert raw.headers["X-Content-Type-Options"] == "nosniff"
-    reader = _signed_in(console, READ)
+    reader = _signed_in(api, READ)
     assert reader.get("/console/messages/1/raw").status == 403
     assert "Download the raw report" not in reader.get("/console/messages/1").text
     assert browser.get("/console/messages/99").status == 404
 
 
-def test_every_page_sends_a_strict_content_security_policy(console: Api) -> None:
-    browser = _signed_in(console)
+def test_every_page_sends_a_strict_content_security_policy(api: Api) -> None:
+    browser = _signed_in(api)
     for path in ("/console/login", "/console/", "/console/suppressions", "/console/overview"):
         headers = browser.get(path).headers
         policy = headers["Content-Security-Policy"]
@@ -122,32 +122,32 @@ def test_every_page_sends_a_strict_content_security_policy(console: Api) -> None
     assert "<script" not in browser.get("/console/overview").text
 
 
-def test_a_form_without_its_csrf_token_is_refused(console: Api) -> None:
-    console.send(postfix_dsn("kim@x.example", "5.1.1", "550 unknown"))
-    browser = _signed_in(console)
+def test_a_form_without_its_csrf_token_is_refused(api: Api) -> None:
+    api.send(postfix_dsn("kim@x.example", "5.1.1", "550 unknown"))
+    browser = _signed_in(api)
     page = browser.get("/console/suppressions?q=kim@x.example")
     fields = {"address": "kim@x.example", "reason": "restored"}
     assert browser.post("/console/suppressions/remove", fields).status == 403
     assert browser.post("/console/suppressions/remove", {**fields, "csrf": "forged"}).status == 403
-    other = _signed_in(console)  # another session's token is not this one's
+    other = _signed_in(api)  # another session's token is not this one's
     assert other.post("/console/suppressions/remove", {**fields, "csrf": page.csrf}).status == 403
-    assert console.get("/v1/suppressions/kim@x.example").status == 200
+    assert api.get("/v1/suppressions/kim@x.example").status == 200
 
 
-def test_removing_and_adding_suppressions_shows_in_the_api(console: Api) -> None:
-    console.send(postfix_dsn("kim@x.example", "5.1.1", "550 unknown"))
-    browser = _signed_in(console)
+def test_removing_and_adding_suppressions_shows_in_the_api(api: Api) -> None:
+    api.send(postfix_dsn("kim@x.example", "5.1.1", "550 unknown"))
+    browser = _signed_in(api)
     page = browser.get("/console/suppressions?q=kim@x.example")
     assert "kim@x.example" in page.text and "suppressed" in page.text
     fields = {"csrf": page.csrf, "address": "kim@x.example", "reason": "mailbox restored"}
     done = browser.post("/console/suppressions/remove", fields)
     assert done.status == 303 and "done=removed" in done.headers["Location"]
-    assert console.get("/v1/suppressions/kim@x.example").status == 404
+    assert api.get("/v1/suppressions/kim@x.example").status == 404
     history = browser.get("/console/suppressions?q=kim@x.example").text
     assert "removed by console:ops — mailbox restored" in history
     add = {"csrf": page.csrf, "address": "lee@x.example", "reason": "asked by phone"}
     assert browser.post("/console/suppressions/add", {**add, "expires": "30d"}).status == 303
-    entry = console.get("/v1/suppressions/lee@x.example")
+    entry = api.get("/v1/suppressions/lee@x.example")
     assert entry.status == 200 and entry.body["source"] == "manual" and entry.body["expires_at"]
     assert entry.body["changes"][-1]["by"] == "console:ops"
     csv = browser.get("/console/suppressions.csv")
@@ -157,40 +157,40 @@ def test_removing_and_adding_suppressions_shows_in_the_api(console: Api) -> None
 
 
 def test_a_complaint_is_removed_only_when_confirmed_and_a_read_token_changes_nothing(
-    console: Api,
+    api: Api,
 ) -> None:
-    console.send(arf_complaint("zed@x.example"))
-    assert console.get("/v1/suppressions/zed@x.example").body["source"] == "complaint"
-    reader = _signed_in(console, READ)
+    api.send(arf_complaint("zed@x.example"))
+    assert api.get("/v1/suppressions/zed@x.example").body["source"] == "complaint"
+    reader = _signed_in(api, READ)
     page = reader.get("/console/suppressions?q=zed@x.example")
     assert "Remove" not in page.text
     fields = {"csrf": page.csrf, "address": "zed@x.example", "reason": "resubscribed"}
     assert reader.post("/console/suppressions/remove", fields).status == 403
-    admin = _signed_in(console)
+    admin = _signed_in(api)
     page = admin.get("/console/suppressions?q=zed@x.example")
     assert 'name="confirm"' in page.text
     fields["csrf"] = page.csrf
     refused = admin.post("/console/suppressions/remove", fields)
     assert refused.status == 409 and "complaint" in refused.text
-    assert console.get("/v1/suppressions/zed@x.example").status == 200
+    assert api.get("/v1/suppressions/zed@x.example").status == 200
     assert admin.post("/console/suppressions/remove", {**fields, "confirm": "yes"}).status == 303
-    assert console.get("/v1/suppressions/zed@x.example").status == 404
+    assert api.get("/v1/suppressions/zed@x.example").status == 404
 
 
-def test_the_overview_draws_failures_per_hour_and_the_threshold(console: Api) -> None:
-    console.send(
+def test_the_overview_draws_failures_per_hour_and_the_threshold(api: Api) -> None:
+    api.send(
         postfix_dsn("a@one.example", "5.1.1", "550 unknown"),
         postfix_dsn("b@one.example", "5.2.2", "552 full"),
     )
-    page = _signed_in(console, READ).get("/console/overview")
+    page = _signed_in(api, READ).get("/console/overview")
     assert page.status == 200 and "<svg" in page.text
     assert page.text.count('class="bar') == 1 and ": 2 failures" in page.text
     assert "spike threshold 1000/h" in page.text and "No alert is open" in page.text
     assert "userunknown" in page.text and "one.example" in page.text
 
 
-def test_signing_out_ends_the_session(console: Api) -> None:
-    browser = _signed_in(console)
+def test_signing_out_ends_the_session(api: Api) -> None:
+    browser = _signed_in(api)
     page = browser.get("/console/")
     out = browser.post("/console/logout", {"csrf": page.csrf})
     assert out.headers["Location"] == "/console/login"
