@@ -18,6 +18,7 @@ from datetime import datetime
 from aiohttp import web
 
 from bouncer.config import Config
+from bouncer.console import attach as attach_console
 from bouncer.daemon.health import Health
 from bouncer.daemon.worker import Processor
 from bouncer.http.app import Backend, make_app
@@ -102,8 +103,10 @@ class ApiServer:
             metrics=self._metrics,
             class_overrides=self._config.class_overrides,
         )
+        app = make_app(self._config.http, backend)
+        attach_console(app, self._config, backend)
         self._runner = web.AppRunner(
-            make_app(self._config.http, backend),
+            app,
             access_log=None,
             shutdown_timeout=SHUTDOWN_GRACE,
         )

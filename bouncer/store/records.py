@@ -158,6 +158,7 @@ def page(
     bounce_class: str | None = None,
     reason: str | None = None,
     kind: str | None = None,
+    subject: str | None = None,
     after: tuple[str, int] | None = None,
     limit: int = 100,
 ) -> list[tuple[tuple[str, int], dict]]:
@@ -166,7 +167,8 @@ def page(
 
     `recipient` as in `search` (an address or '@domain'); `sender` is the return path the
     report came back to (the original message's envelope sender, without regard to case);
-    `orig_message_id` the original's Message-ID, with or without its angle brackets.
+    `orig_message_id` the original's Message-ID, with or without its angle brackets;
+    `subject` words the original's Subject holds in this order (any case, "%" and "_" literal).
     """
     domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
     key = None if domain or not recipient else db.identity.key(recipient)
@@ -180,6 +182,7 @@ def page(
         ("class = ?", bounce_class),
         ("reason = ?", reason),
         ("kind = ?", kind),
+        ("orig_subject LIKE ? ESCAPE '\\'", _words(subject)),
     )
     if after:
         condition += " AND (received_at, id) < (?, ?)"
@@ -207,6 +210,16 @@ def page(
         sql = f"SELECT {columns} FROM bounces {hint}WHERE {condition} {order}"
         rows = db.conn.execute(sql, [*params, limit])
     return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
+
+
+def _words(text: str | None) -> str | None:
+    """Return a LIKE pattern matching text holding these words in order (None: no filter)."""
+    if not text or not text.split():
+        return None
+    escaped = [
+        w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in text.split()
+    ]
+    return "%" + "%".join(escaped) + "%"
 
 
 def for_message(db: Database, message_id: int) -> list[dict]:

@@ -128,6 +128,8 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
         {"orig_message_id": "orig-1@shop.example"},
         {"reason": "mailboxfull", "until": "2026-03-05"},
         {"bounce_class": "hard", "kind": "bounce", "since": "2026-03-03"},
+        {"subject": "your order", "since": "2026-03-03"},
+        {"recipient": "@domain1.example", "subject": "order"},
     ):
         first = records.page(db, limit=2, **filters)
         records.page(db, after=first[-1][0] if first else ("z", 1), **filters)
