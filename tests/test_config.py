@@ -57,6 +57,22 @@ def test_documented_example_equals_defaults() -> None:
     assert replace(config, source=None) == Config()  # every key, the new ones too
 
 
+def test_the_example_token_table_uncommented_is_a_working_config(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    table = text[text.index("# [[http.tokens]]") :].split("\n\n")[0].splitlines()
+    assert len(table) >= 4
+    uncommented = "\n".join(line.removeprefix("# ").split("  #")[0] for line in table)
+    digest = "0" * 64
+    file = tmp_path / "bouncer.toml"
+    file.write_text(
+        text.replace(
+            "\n".join(table), uncommented.replace("<the 64 hex digits of sha256sum>", digest)
+        )
+    )
+    [token] = load(file).http.tokens
+    assert (token.name, token.scope) == ("shop", "read")
+
+
 def test_documented_example_shows_every_key() -> None:
     documented = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert set(documented) == {
@@ -69,7 +85,8 @@ def test_documented_example_shows_every_key() -> None:
         "log",
         "http",
     }
-    assert set(documented["http"]) == {f.name for f in fields(HttpConfig)}
+    # tokens: shown as a commented [[http.tokens]] table, ready to uncomment
+    assert set(documented["http"]) | {"tokens"} == {f.name for f in fields(HttpConfig)}
     assert set(documented["smtp"]) == {f.name for f in fields(SmtpConfig)}
     assert set(documented["alerts"]) == {f.name for f in fields(AlertsConfig)}
     assert set(documented["tracker"]) == {f.name for f in fields(TrackerConfig)}
@@ -577,7 +594,8 @@ def test_token_option() -> None:
         (f"ci:write:{SECRET}", "read or admin"),
         ("ci:read:short", "at least 16"),
         (f"c i:read:{SECRET}", "NAME:SCOPE:SECRET"),
-        ("ci", "read or admin"),
+        ("ci", "NAME:SCOPE:SECRET expected"),
+        ("opsadminsecretsecret", "NAME:SCOPE:SECRET expected"),
     ]:
         with pytest.raises(ConfigError, match=words):
             parse_token(text)

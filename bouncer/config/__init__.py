@@ -206,6 +206,8 @@ def parse_token(text: str) -> TokenConfig:
     NAME: letters, digits, ".", "_" or "-"; SCOPE: read or admin; SECRET: at least 16
     characters (it may contain ":").
     """
+    if text.count(":") < 2:
+        raise ConfigError("--token: NAME:SCOPE:SECRET expected, e.g. ops:admin:<16+ characters>")
     name, _, rest = text.partition(":")
     scope, _, secret = rest.partition(":")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
