@@ -15,7 +15,7 @@ message, and the difference is what the alerts cost. The thresholds are the defa
 an hour; 20 blocks in 10 minutes), so the overall and Microsoft episodes open during the run
 and later messages are decided against open episodes. "busy window" runs the same on a store
 whose count table already holds an hour of 20,000 domains' buckets (what a large sender's
-peak leaves), to show the cost does not grow with it. "sweep" is one `tracking.sweep_once`
+peak leaves), to show the cost does not grow with it. "sweep" is one `sweeping.sweep_once`
 with the open episodes of the run (median of 5, CPU ms).
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bouncer.app import tracking  # noqa: E402
+from bouncer.app import sweeping  # noqa: E402
 from bouncer.app.processing import Settings, prepare, write  # noqa: E402
 from bouncer.clock import from_iso  # noqa: E402
 from bouncer.core.alerts import AlertPolicy  # noqa: E402
@@ -118,7 +118,7 @@ def sweep_ms(path: Path) -> tuple[float, int]:
     spans = []
     for _ in range(5):
         began = time.process_time()
-        tracking.sweep_once(db, now, DEFAULT_POLICY, dry_run=True, alert_policy=ON)
+        sweeping.sweep_once(db, now, DEFAULT_POLICY, dry_run=True, alert_policy=ON)
         spans.append((time.process_time() - began) * 1000)
     opened = len(alerts.unchecked(db, now + timedelta(days=1), 10_000))
     db.close()

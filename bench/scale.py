@@ -18,7 +18,7 @@ is the same at every size and only the history grows.
 
 The build stores each message with `inbox.insert_batch` (32 at a time, as intake batches) and
 writes it with `processor.write()` in a savepoint, as the worker does, with `now` its arrival,
-and runs `tracking.sweep_once` every 4 simulated hours (a timer event's `at` is the moment it
+and runs `sweeping.sweep_once` every 4 simulated hours (a timer event's `at` is the moment it
 became due whatever the cadence; only `recorded_at` moves). What differs, for speed: the
 transactions hold 1024 messages (synchronous=OFF, a large page cache), nothing is pruned, and
 prepare() runs once per template (kind, diagnostic, alias: ~1,000 of them) rather than per
@@ -92,7 +92,8 @@ sys.path.insert(0, str(ROOT))
 
 from bouncer.app.processing import Prepared, Settings, prepare, write  # noqa: E402
 from bouncer.app.reprocess import reprocess  # noqa: E402
-from bouncer.app.tracking import policy_from, sweep_once  # noqa: E402
+from bouncer.app.sweeping import sweep_once  # noqa: E402
+from bouncer.app.tracking import policy_from  # noqa: E402
 from bouncer.clock import from_iso, to_iso  # noqa: E402
 from bouncer.config import Config  # noqa: E402
 from bouncer.core.dsn.fingerprint import fingerprint  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bouncer.app import tracking
+from bouncer.app import sweeping
 from bouncer.app.processing import Settings, process
 from bouncer.cli.main import main
 from bouncer.clock import to_iso, utcnow
@@ -52,7 +52,7 @@ def bounce(db, address: str, status: str, text: str, at: datetime, **policy) -> 
 
 def sweep(db, now: datetime, policy: AlertPolicy = SMALL) -> list[dict]:  # noqa: ANN001
     with db.atomic():
-        return tracking.sweep(db, now, DEFAULT_POLICY, alert_policy=policy)
+        return sweeping.sweep(db, now, DEFAULT_POLICY, alert_policy=policy)
 
 
 def alerts_of(db, kind: str = "") -> list[dict]:  # noqa: ANN001

@@ -15,11 +15,8 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from bouncer.app import alerts
-from bouncer.clock import from_iso
 from bouncer.config import TrackerConfig
 from bouncer.core import tracker
-from bouncer.core.alerts import AlertPolicy
 from bouncer.core.holds import hold
 from bouncer.core.model import Entry, Report, Verdict
 from bouncer.core.timers import aware, next_due
@@ -28,7 +25,7 @@ from bouncer.store import changes, deferrals, events, soft_failures, suppression
 from bouncer.store.suppressions import SuppressionRequest
 
 _SOURCES = {"complaint": "complaint", "bounce.hard": "bounce"}
-_TICK = timedelta(milliseconds=1)
+TICK = timedelta(milliseconds=1)  # events of one step, a millisecond apart
 _NO_TIMERS = Policy()  # for outcomes that close their deferral (no due time to compute)
 
 
@@ -112,7 +109,7 @@ def _save(
         saved = tracker.settle(outcome.deferral, recorded_at)
         due = next_due(saved, policy)
         if due is not None:
-            deferrals.set_dated_by(db, _timers(policy), replace=False)
+            deferrals.set_dated_by(db, timer_settings(policy), replace=False)
         row_id = deferrals.save(db, row_id, saved, due)
     closing = outcome.deferral.close_reason if outcome.deferral else None
     if closing in ("hard", "complaint") or any(
@@ -211,93 +208,6 @@ def _lift_escalation(
     return write_events(db, (removed,), extra, now)
 
 
-SWEEP_BATCH = 500  # deferrals (and expiries) per step: a step holds the write lock briefly
-DEFAULT_ALERTS = AlertPolicy()
-
-
-def sweep(
-    db: Database,
-    now: datetime,
-    policy: Policy,
-    recorded_at: datetime | None = None,
-    alert_policy: AlertPolicy = DEFAULT_ALERTS,
-) -> list[dict]:
-    """Fire every due timer of open deferrals, lift expired suppressions and end alert
-    episodes whose count fell; return events.
-
-    `now` is the time the sweep decides at; `recorded_at` (default: now) the real time of the
-    write. Runs `sweep_step` until nothing is left, all in the caller's transaction.
-    """
-    written: list[dict] = []
-    more = True
-    while more:
-        fired, more = sweep_step(db, now, policy, recorded_at, alert_policy=alert_policy)
-        written += fired
-    return written
-
-
-def sweep_step(
-    db: Database,
-    now: datetime,
-    policy: Policy,
-    recorded_at: datetime | None = None,
-    limit: int = SWEEP_BATCH,
-    *,
-    alert_policy: AlertPolicy = DEFAULT_ALERTS,
-) -> tuple[list[dict], bool]:
-    """Do a bounded part of a sweep: up to `limit` due deferrals, expired suppressions, old
-    soft-failure days, open alert episodes and old failure counts. Returns (events written,
-    whether more is left). Its cost follows what is due, not what is stored: deferrals are
-    read by their next due time (indexed).
-
-    Alerts are decided at the real time when `now` is later (`bouncer sweep --now`): the
-    counts are of real failures, and an episode ended early would open again."""
-    recorded_at = recorded_at or now
-    fired, more = alerts.sweep_step(db, min(now, recorded_at), alert_policy, recorded_at, limit)
-    if more:
-        return fired, True
-    dated_by = deferrals.dated_by(db)
-    if dated_by is None:  # no due time written yet
-        deferrals.set_dated_by(db, _timers(policy))
-    elif dated_by != _timers(policy):  # the timer settings changed: date everything again
-        if deferrals.forget_due(db, limit) < limit:
-            deferrals.set_dated_by(db, _timers(policy))
-        return [], True
-    written: list[dict] = fired
-    due = deferrals.due(db, now, limit)
-    for row_id, deferral in due:
-        outcome = tracker.due(deferral, now, policy)
-        if outcome.events:
-            written += persist(db, outcome, row_id, now, policy, recorded_at=recorded_at)
-        else:  # nothing fired (an earlier due time was stored): look again at the next one
-            later = next_due(deferral, policy)
-            deferrals.set_due(db, [(row_id, later and max(later, now + _TICK))])
-    expired = suppressions.take_expired(db, now, limit)
-    for row in expired:
-        written += _expiry(db, row, recorded_at)
-    pruned = soft_failures.prune(db, (now - policy.escalation_window).date(), limit)
-    return written, max(len(due), len(expired), pruned) >= limit
-
-
-def _timers(policy: Policy) -> str:
-    """Name the timer settings due times are computed with (seconds)."""
-    spans = (policy.warn_after, policy.give_up_after, policy.retry_until_limit)
-    return "/".join(f"{span.total_seconds():g}" for span in spans)
-
-
-def _expiry(db: Database, row: dict, recorded_at: datetime) -> list[dict]:
-    """Write the suppression.expired event of a suppression past its expiry."""
-    expired = Event(
-        "suppression.expired",
-        from_iso(row["expires_at"]),
-        row["address"],
-        reason=row["reason"],
-        bounce_class=row["class"],
-        status=row["status"],
-    )
-    return write_events(db, (expired,), {"source": row["source"]}, recorded_at)
-
-
 def resolve(
     db: Database, recipient: str, key: str | None, now: datetime, by: str = "operator"
 ) -> list[dict]:
@@ -310,30 +220,7 @@ def resolve(
     return written
 
 
-class _DryRun(Exception):
-    """Raised inside the sweep transaction to roll it back."""
-
-
-def sweep_once(
-    db: Database,
-    now: datetime,
-    policy: Policy,
-    *,
-    dry_run: bool = False,
-    recorded_at: datetime | None = None,
-    alert_policy: AlertPolicy = DEFAULT_ALERTS,
-) -> list[dict]:
-    """Run one sweep in one transaction; with dry_run, report what would fire and roll back.
-
-    `now` is the time the sweep decides at (`bouncer sweep --now` simulates one);
-    `recorded_at` the real time of the write (default: now).
-    """
-    fired: list[dict] = []
-    try:
-        with db.atomic():
-            fired = sweep(db, now, policy, recorded_at, alert_policy)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    return fired
+def timer_settings(policy: Policy) -> str:
+    """Name the timer settings due times are computed with (seconds)."""
+    spans = (policy.warn_after, policy.give_up_after, policy.retry_until_limit)
+    return "/".join(f"{span.total_seconds():g}" for span in spans)

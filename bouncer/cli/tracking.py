@@ -193,7 +193,8 @@ def sweep_cmd(
     """
     from bouncer.app import notify
     from bouncer.app.alerts import policy_from as alert_policy_from
-    from bouncer.app.tracking import policy_from, sweep_once
+    from bouncer.app.sweeping import sweep_once
+    from bouncer.app.tracking import policy_from
     from bouncer.clock import from_iso
 
     log_to_stderr(config)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlite_utils import Database
 
-from bouncer.app import tracking
+from bouncer.app import sweeping
 from bouncer.clock import utcnow
 from bouncer.core.alerts import AlertPolicy
 from bouncer.core.tracker import Policy
@@ -52,7 +52,7 @@ class Scheduler:
 
         def step(db: Database) -> tuple[list[dict], bool]:
             with db.atomic():
-                return tracking.sweep_step(db, now, self._policy, alert_policy=self._alerts)
+                return sweeping.sweep_step(db, now, self._policy, alert_policy=self._alerts)
 
         fired: list[dict] = []
         more = True

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import bouncer.store
-from bouncer.app import editing, importing, tracking
+from bouncer.app import editing, importing, sweeping
 from bouncer.app.processing import process
 from bouncer.config import WebhookConfig
 from bouncer.core.episodes import Episode
@@ -98,9 +98,9 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     last = T0 + timedelta(days=9)
     for step in range(0, 10 * 24, 6):
         with db.atomic():
-            tracking.sweep_step(db, T0 + timedelta(hours=step), DEFAULT_POLICY)
+            sweeping.sweep_step(db, T0 + timedelta(hours=step), DEFAULT_POLICY)
     with db.atomic():  # other timer settings: every open deferral is dated again
-        tracking.sweep(db, last, replace(DEFAULT_POLICY, warn_after=timedelta(hours=2)))
+        sweeping.sweep(db, last, replace(DEFAULT_POLICY, warn_after=timedelta(hours=2)))
     deferrals.set_due(db, [(1, last)])
     inbox.mark_failed(db, message_id, "test", last)
     for message in inbox.select_for_reprocess(db, kind="bounce", since="2026-03-03", until="z"):
