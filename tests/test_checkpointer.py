@@ -69,3 +69,40 @@ def test_the_checkpointer_loop_copies_the_log(tmp_path: Path) -> None:
     assert asyncio.run(run()) >= 300
     _write(writer, 10)
     assert wal_checkpoint(open_db(path))[0] < 100  # the log started over
+
+
+def test_a_log_the_passive_checkpoint_cannot_catch_up_with_is_restarted(
+    tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    """A reader on an old snapshot keeps a PASSIVE checkpoint from copying the newest pages (as
+    a steady flood of writers does); past RESTART_PAGES the checkpointer runs a RESTART one,
+    which waits for the reader and then copies everything, so the log starts over."""
+    import threading
+
+    from bouncer.daemon import checkpointer as module
+
+    monkeypatch.setattr(module, "RESTART_PAGES", 100)
+    path = tmp_path / "f.db"
+    writer = _writer(path, checkpoint_on_commit=False)
+    _write(writer, 10)
+    reader = open_db(path)
+    reader.conn.execute("BEGIN")
+    reader.conn.execute("SELECT COUNT(*) FROM filler").fetchone()  # holds its snapshot
+    _write(writer, 300)
+    release = threading.Timer(0.5, lambda: reader.conn.execute("COMMIT"))
+    release.start()
+
+    async def one_pass() -> Checkpointer:
+        checkpointer = Checkpointer(path, Health())
+        await asyncio.get_running_loop().run_in_executor(
+            checkpointer._executor,  # noqa: SLF001 - one pass, on the loop's own thread
+            checkpointer._checkpoint,  # noqa: SLF001
+        )
+        await checkpointer.close()
+        return checkpointer
+
+    done = asyncio.run(one_pass())
+    release.join()
+    assert done.restarts == 1
+    _write(writer, 10)
+    assert wal_checkpoint(open_db(path))[0] < 100  # the log started over
