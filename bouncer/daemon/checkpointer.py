@@ -6,9 +6,7 @@ so a message's processing (or a sender's 250) now and then waits for the pages o
 commits to be copied, and the more the file outgrows the cache, the more that copy costs. The
 daemon's writers open their connections with `checkpoint_on_commit=False`, and this loop, on a
 thread and connection of its own, runs a PASSIVE checkpoint every `interval` seconds: it never
-waits for readers and never blocks a writer (sqlite.org/wal.html#ckpt). Under a steady flood
-a PASSIVE checkpoint never reaches the end of the log, which would then only grow: past
-RESTART_PAGES a RESTART checkpoint holds new writers back briefly and the log starts over.
+waits for readers and never blocks a writer (sqlite.org/wal.html#ckpt).
 """
 
 from __future__ import annotations
@@ -24,9 +22,6 @@ from bouncer.daemon.health import Health
 from bouncer.store import open_db, wal_checkpoint
 
 LOOP = "checkpointer"
-# Log pages left after a PASSIVE checkpoint beyond which a RESTART one runs (4,096 pages of
-# 4 KiB: 16 MiB): under a steady flood a PASSIVE checkpoint never reaches the log's end.
-RESTART_PAGES = 4096
 
 
 class Checkpointer:
@@ -39,7 +34,6 @@ class Checkpointer:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="bouncer-checkpoint")
         self._db: Database | None = None
         self.copied = 0  # log pages copied into the file by the last checkpoint
-        self.restarts = 0  # RESTART checkpoints run (the log had outgrown RESTART_PAGES)
 
     async def run(self) -> None:
         """Checkpoint, then sleep `interval`, until cancelled (a failure is raised to the
@@ -63,12 +57,7 @@ class Checkpointer:
         if self._db is None:
             self._db = open_db(self._db_path)
         try:
-            logged, copied = wal_checkpoint(self._db)
-            self.copied = copied
-            if logged > RESTART_PAGES and copied < logged:  # writers keep ahead of it
-                # make the log start over (RESTART waits for them, holding new ones back)
-                _, self.copied = wal_checkpoint(self._db, "RESTART")
-                self.restarts += 1
+            _logged, self.copied = wal_checkpoint(self._db)
         except Exception:
             db, self._db = self._db, None
             with contextlib.suppress(Exception):  # the connection is being thrown away

@@ -148,18 +148,12 @@ def open_reader(path: str | Path) -> BouncerDatabase:
 _RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
 
 
-def wal_checkpoint(db: Database, mode: str = "PASSIVE") -> tuple[int, int]:
-    """Copy what the write-ahead log holds back into the database file (sqlite.org/wal.html).
-
-    PASSIVE waits for no reader and blocks no writer. RESTART waits (up to the busy timeout)
-    for the writers and readers in progress, blocks new writers meanwhile, copies everything,
-    and makes the next commit start the log over: under a steady flood a PASSIVE checkpoint
-    never catches up with the end of the log, so the log would only grow.
+def wal_checkpoint(db: Database) -> tuple[int, int]:
+    """Copy what the write-ahead log holds back into the database file, without waiting for
+    readers or blocking writers (SQLite's PASSIVE checkpoint, sqlite.org/wal.html#ckpt).
 
     Returns (pages in the log, pages copied so far); both are -1 when the database is not in
-    WAL mode. Raises ValueError for another mode.
+    WAL mode.
     """
-    if mode not in ("PASSIVE", "RESTART"):
-        raise ValueError(f"checkpoint mode {mode!r}: PASSIVE or RESTART")
-    _busy, logged, copied = db.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return logged, copied
