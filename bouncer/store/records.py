@@ -90,17 +90,9 @@ def insert(db: Database, receipt: Receipt, report: Report, entry: Entry, verdict
             receipt.verp_recipient,
             verified,
             final,
-            *_keys(db, recipient, final),
+            *db.identity.keys(recipient, final),
         ),
     )
-
-
-def _keys(db: Database, recipient: str, final: str | None) -> tuple[str, str | None]:
-    """Return the record's recipient key and its final key, kept only when it differs (the
-    final-key indexes then hold only those rows: one random index write less per record)."""
-    key = db.identity.key(recipient)
-    final_key = db.identity.key(final) if final else None
-    return key, final_key if final_key != key else None
 
 
 def delete_for_message(db: Database, message_id: int) -> None:
