@@ -16,6 +16,7 @@ import pytest
 from bouncer.config import Config, HttpConfig, SmtpConfig
 from bouncer.daemon.service import serve
 from bouncer.store import open_db
+from tests import pg
 
 
 @dataclass
@@ -135,3 +136,13 @@ def deliver(
     finally:
         running.stop()
     return running
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg.Cluster]:
+    """A throwaway PostgreSQL server for the session (the tests using it skip without one)."""
+    reason = pg.available()
+    if reason:
+        pytest.skip(reason)
+    with pg.running() as cluster:
+        yield cluster
