@@ -146,3 +146,54 @@ def pg_cluster() -> Iterator[pg.Cluster]:
         pytest.skip(reason)
     with pg.running() as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster: pg.Cluster) -> str:
+    """A migrated PostgreSQL database (caseless addresses) that each test's database copies."""
+    name = pg_cluster.new_database()
+    open_db(pg_cluster.url(name)).close()
+    return name
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Make stores for one test on one backend (the test runs once per backend): call it for
+    the location of a new store, migrated (`empty=False`, the default) or not yet created
+    (`empty=True`: to create it with another address rule). SQLite: a file in tmp_path;
+    PostgreSQL: a database on the session's cluster, dropped after the test."""
+    made: list[str] = []
+    cluster = request.getfixturevalue("pg_cluster") if request.param == "postgresql" else None
+
+    def new(*, empty: bool = False) -> str:
+        if cluster is None:
+            path = tmp_path / f"store{len(made)}.db"
+            made.append(str(path))
+            if not empty:
+                open_db(path).close()
+            return str(path)
+        template = None if empty else request.getfixturevalue("pg_template")
+        made.append(cluster.new_database(template))
+        return cluster.url(made[-1])
+
+    yield new
+    if cluster is not None:
+        for name in made:
+            cluster.drop(name)
+
+
+@pytest.fixture
+def store_url(new_store: Callable[..., str]) -> str:
+    """The location of a new, migrated store on each backend in turn (see `new_store`)."""
+    return new_store()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator:
+    """An open, migrated store on each backend in turn: a BouncerDatabase or a PgDatabase."""
+    db = open_db(store_url)
+    yield db
+    db.close()

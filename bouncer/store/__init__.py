@@ -1,7 +1,10 @@
-"""SQLite store (WAL) through sqlite-utils: open, migrate, and one transaction per unit of work.
+"""The store: open, migrate, and one transaction per unit of work, on SQLite (WAL, through
+sqlite-utils; the embedded default) or PostgreSQL (psycopg 3; `bouncer.store.pg`).
 
 All SQL lives in this package: `inbox` (raw messages), `records` (bounce records),
-`suppressions`, `events`; each function takes the `Database` it works on.
+`suppressions`, `events`; each function takes the database it works on, a `BouncerDatabase`
+or a `PgDatabase` (same methods; `db.dialect` says which). `open_db` takes a location: a
+postgresql:// URL, a sqlite:// URL, or a plain file path.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bouncer.core.addresses import Identity
+from bouncer.store.dialect import POSTGRESQL, SQLITE
 from bouncer.store.schema import migrate
 
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -30,6 +34,8 @@ class BouncerDatabase(Database):
     upgrade); BEGIN IMMEDIATE waits for the lock (busy timeout) instead. Nested blocks stay
     savepoints.
     """
+
+    dialect = SQLITE
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[Database]:
@@ -61,14 +67,28 @@ class StoreError(RuntimeError):
         self.kind = kind
 
 
+def locate(location: str | Path) -> tuple[str, str]:
+    """Return (dialect, target) for a store location: ("postgresql", the URL) for a
+    postgresql:// or postgres:// URL; ("sqlite", the file path) for sqlite:///PATH (an
+    absolute path; sqlite://PATH a relative one) or a plain path."""
+    text = str(location)
+    scheme, sep, rest = text.partition("://")
+    if sep and scheme.lower() in ("postgresql", "postgres"):
+        return POSTGRESQL, text
+    if sep and scheme.lower() == "sqlite":
+        return SQLITE, rest
+    return SQLITE, text
+
+
 def open_db(
     path: str | Path,
     *,
     create: bool = True,
     identity: Identity | None = None,
     checkpoint_on_commit: bool = True,
-) -> BouncerDatabase:
-    """Open (and migrate) the database at path in WAL mode with synchronous=FULL.
+):  # noqa: ANN201 - a BouncerDatabase or a PgDatabase
+    """Open (and migrate) the store at a location (`locate`): a SQLite file in WAL mode with
+    synchronous=FULL, or a PostgreSQL database (`bouncer.store.pg`).
 
     `checkpoint_on_commit=False` leaves copying the write-ahead log back into the file to
     someone else (`wal_checkpoint`, run by the daemon's checkpointer): SQLite would otherwise
@@ -79,7 +99,10 @@ def open_db(
     is missing (create=False), is not a bouncer database, is newer than this code, or keeps
     addresses by another rule.
     """
-    file = Path(path)
+    dialect, target = locate(path)
+    if dialect == POSTGRESQL:
+        return _open_postgresql(target, create=create, identity=identity)
+    file = Path(target)
     if not create and not file.exists():
         raise StoreError(f"{file}: no such database (start `bouncer serve` or give --db)", "open")
     if create:
@@ -112,24 +135,56 @@ def open_db(
         raise StoreError(f"{file}: {exc}", "data") from exc
     if identity is not None and identity != stored:
         conn.close()
-        raise StoreError(
-            f"{file}: this database compares addresses {_RULES[stored.name]} (fixed when it "
-            f"was created), but store.case_sensitive_local_part = "
-            f"{str(identity.keep_local_case).lower()} asks to compare them "
-            f"{_RULES[identity.name]}",
-            "config",
-        )
+        raise _identity_error(str(file), stored, identity)
     db = BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
     db.identity = stored
     return db
 
 
-def open_reader(path: str | Path) -> BouncerDatabase:
+def _identity_error(where: str, stored: Identity, asked: Identity) -> StoreError:
+    """Say that a database keys addresses by another rule than the configuration asks."""
+    return StoreError(
+        f"{where}: this database compares addresses {_RULES[stored.name]} (fixed when it "
+        f"was created), but store.case_sensitive_local_part = "
+        f"{str(asked.keep_local_case).lower()} asks to compare them "
+        f"{_RULES[asked.name]}",
+        "config",
+    )
+
+
+def _open_postgresql(url: str, *, create: bool, identity: Identity | None, read_only=False):  # noqa: ANN001, ANN202
+    """Open a PostgreSQL store, its failures worded as StoreError (one line, password left
+    out)."""
+    import psycopg
+
+    from bouncer.store.pg import open_pg, shown_url
+
+    where = shown_url(url)
+    try:
+        db = open_pg(url, identity, create=create, read_only=read_only)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"{where}: cannot connect: {reason}", "open") from exc
+    except psycopg.Error as exc:
+        raise StoreError(f"{where}: {str(exc).strip().splitlines()[0]}", "data") from exc
+    except ValueError as exc:
+        raise StoreError(f"{where}: {exc}", "data") from exc
+    if identity is not None and identity != db.identity:
+        db.close()
+        raise _identity_error(where, db.identity, identity)
+    return db
+
+
+def open_reader(path: str | Path):  # noqa: ANN201 - a BouncerDatabase or a PgDatabase
     """Open an existing, migrated database for reading only (PRAGMA query_only), with its
     address rule; for the HTTP API's reader threads, beside the daemon's writers (WAL: readers
-    never wait for them). Raises StoreError when the file is missing or not a bouncer database.
+    never wait for them). On PostgreSQL, a session whose transactions are read-only. Raises
+    StoreError when the file is missing or not a bouncer database.
     """
-    file = Path(path)
+    dialect, target = locate(path)
+    if dialect == POSTGRESQL:
+        return _open_postgresql(target, create=False, identity=None, read_only=True)
+    file = Path(target)
     if not file.exists():
         raise StoreError(f"{file}: no such database", "open")
     try:
@@ -153,7 +208,9 @@ def wal_checkpoint(db: Database) -> tuple[int, int]:
     readers or blocking writers (SQLite's PASSIVE checkpoint, sqlite.org/wal.html#ckpt).
 
     Returns (pages in the log, pages copied so far); both are -1 when the database is not in
-    WAL mode.
+    WAL mode (or not SQLite).
     """
+    if db.dialect != SQLITE:
+        return -1, -1
     _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return logged, copied

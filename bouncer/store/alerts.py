@@ -28,7 +28,7 @@ def add_counts(db: Database, added: Mapping[tuple[str, datetime], int]) -> None:
     """Add failures to their buckets: {(scope, bucket start): failures}."""
     db.conn.executemany(
         "INSERT INTO failure_counts (scope, start, n) VALUES (?, ?, ?) "
-        "ON CONFLICT (scope, start) DO UPDATE SET n = n + excluded.n",
+        "ON CONFLICT (scope, start) DO UPDATE SET n = failure_counts.n + excluded.n",
         [(scope, to_iso(start), n) for (scope, start), n in added.items()],
     )
 
@@ -130,12 +130,12 @@ def save(db: Database, episode: Episode) -> Episode:
             (*changing, episode.id),
         )
         return episode
-    cursor = db.conn.execute(
+    row_id = db.conn.execute(
         "INSERT INTO alerts (scope, type, opened_at, count, checked_at, peak, event_id, "
-        "ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (episode.scope, episode.type, to_iso(episode.opened_at), episode.count, *changing),
-    )
-    return replace(episode, id=cursor.lastrowid)
+    ).fetchone()[0]
+    return replace(episode, id=row_id)
 
 
 def prune_episodes(db: Database, ended_before: datetime, limit: int = 1000) -> int:

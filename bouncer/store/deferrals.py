@@ -157,8 +157,9 @@ def save(db: Database, row_id: int | None, deferral: Deferral, due_at: datetime 
     }
     names = list(values)
     if row_id is None:
-        sql = f"INSERT INTO deferrals ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        return db.conn.execute(sql, list(values.values())).lastrowid
+        marks = ", ".join("?" * len(names))
+        sql = f"INSERT INTO deferrals ({', '.join(names)}) VALUES ({marks}) RETURNING id"
+        return db.conn.execute(sql, list(values.values())).fetchone()[0]
     assignments = ", ".join(f"{name} = ?" for name in names)
     db.conn.execute(f"UPDATE deferrals SET {assignments} WHERE id = ?", (*values.values(), row_id))
     return row_id

@@ -43,13 +43,13 @@ def add(
     final = data.get("final_recipient")
     keys = db.identity.keys(recipient, final)
     recorded = to_iso(recorded_at or at)
-    cursor = db.conn.execute(
+    seq = db.conn.execute(
         "INSERT INTO events (id, type, at, recorded_at, recipient, recipient_key, final_key, "
-        "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         (event_id, event_type, to_iso(at), recorded, recipient, *keys, body),
-    )
+    ).fetchone()[0]
     return {
-        "seq": cursor.lastrowid,
+        "seq": seq,
         "id": event_id,
         "type": event_type,
         "at": to_iso(at),

@@ -38,7 +38,7 @@ class StoredMessage:
 
 _INSERT = (
     "INSERT INTO messages (received_at, mail_from, rcpt_to, peer, size, raw) "
-    "VALUES (?, ?, ?, ?, ?, x'') RETURNING id"
+    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_RAW = "INSERT INTO raw_messages (message_id, raw) VALUES (?, ?)"
 # A raw copy lives in raw_messages (deleted whole when pruned); copies stored before that table
@@ -58,6 +58,7 @@ def insert_batch(db: Database, batch: Sequence[Incoming]) -> list[int]:
                 json.dumps(list(item.rcpt_to)),
                 item.peer,
                 len(item.raw),
+                b"",  # the raw copy goes to raw_messages
             )
             message_id = db.conn.execute(_INSERT, row).fetchone()[0]
             db.conn.execute(_INSERT_RAW, (message_id, item.raw))
@@ -178,7 +179,8 @@ def prune_raw(db: Database, received_before: datetime, now: datetime, limit: int
     marks = ",".join("?" * len(ids))
     db.conn.execute(f"DELETE FROM raw_messages WHERE message_id IN ({marks})", ids)
     return db.conn.execute(
-        f"UPDATE messages SET raw = x'', pruned_at = ? WHERE id IN ({marks})", [to_iso(now), *ids]
+        f"UPDATE messages SET raw = ?, pruned_at = ? WHERE id IN ({marks})",
+        [b"", to_iso(now), *ids],
     ).rowcount
 
 

@@ -96,7 +96,7 @@ def register(db: Database, urls: Iterable[str]) -> list[str]:
     with db.atomic():
         newest = _newest_seq(db)
         db.conn.executemany(
-            "INSERT OR IGNORE INTO webhook_cursors (url, last_seq) VALUES (?, ?)",
+            "INSERT INTO webhook_cursors (url, last_seq) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(url, newest) for url in wanted],
         )
     return [url for url in wanted if _cursor(db, url)[1] is not None]
@@ -164,7 +164,7 @@ def disable(db: Database, url: str, reason: str, now: datetime) -> int:
     """Stop a webhook: mark it disabled and its pending deliveries gone; return how many."""
     with db.atomic():
         db.execute(
-            "INSERT OR IGNORE INTO webhook_cursors (url, last_seq) VALUES (?, ?)",
+            "INSERT INTO webhook_cursors (url, last_seq) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (url, _newest_seq(db)),
         )
         db.execute(
@@ -233,8 +233,8 @@ def _enqueue_for(db: Database, hook: Subscription, now: datetime, limit: int) ->
     wanted = [event for event in batch if not hook.events or event["type"] in hook.events]
     stamp = to_iso(now)
     cursor = db.conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (url, event_seq, event_id, body, next_attempt_at) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO deliveries (url, event_seq, event_id, body, next_attempt_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             (hook.url, event["seq"], event["id"], stored_event_body(event), stamp)
             for event in wanted

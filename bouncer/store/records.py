@@ -174,7 +174,7 @@ def page(
         ("class = ?", bounce_class),
         ("reason = ?", reason),
         ("kind = ?", kind),
-        ("orig_subject LIKE ? ESCAPE '\\'", _words(subject)),
+        ("lower(orig_subject) LIKE lower(?) ESCAPE '\\'", _words(subject)),
     )
     if after:
         condition += " AND (received_at, id) < (?, ?)"
@@ -188,7 +188,7 @@ def page(
         parts = [
             f"SELECT * FROM (SELECT {columns} FROM bounces INDEXED BY {index} "
             f"WHERE {column} IS NOT NULL AND {_DOMAIN.format(column)} = ? AND {condition} "
-            f"{order})"
+            f"{order}) AS {index}"
             for index, column in (
                 ("bounces_domain", "recipient_key"),
                 ("bounces_final_domain", "final_key"),

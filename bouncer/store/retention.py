@@ -22,6 +22,7 @@ from sqlite_utils import Database
 
 from bouncer.clock import to_iso
 from bouncer.store import alerts, inbox
+from bouncer.store.dialect import SQLITE
 
 BATCH = 1000  # rows per table per pass: each pass holds the write lock for milliseconds
 VACUUM_PAGES = 2000  # freed pages returned per pass (8 MB with 4 KiB pages)
@@ -128,6 +129,8 @@ def give_back_pages(db: Database, pages: int = VACUUM_PAGES) -> int:
     """Return up to `pages` free pages to the file system (incremental auto-vacuum only).
     Returns how many were free before (0 when the database is not in incremental mode, or
     inside a transaction, which the pragma would commit)."""
+    if db.dialect != SQLITE:
+        return 0  # PostgreSQL's autovacuum reuses freed space on its own
     if db.conn.in_transaction or db.conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
         return 0
     free = db.conn.execute("PRAGMA freelist_count").fetchone()[0]

@@ -10,7 +10,8 @@ from sqlite_utils import Database
 def add(db: Database, address: str, day: date, message_id: int | None) -> None:
     """Count a soft failure of the address on `day`; the same report counts once."""
     db.execute(
-        "INSERT OR IGNORE INTO soft_failures (address_key, day, message_id) VALUES (?, ?, ?)",
+        "INSERT INTO soft_failures (address_key, day, message_id) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (db.identity.key(address), day.isoformat(), message_id),
     )
 

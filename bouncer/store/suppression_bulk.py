@@ -13,11 +13,15 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
+from bouncer.store.dialect import POSTGRESQL, SQLITE
 from bouncer.store.suppressions import COLUMNS
 
 LOOKUP_CHUNK = 500  # keys per lookup query
 _ACTIVE = "(expires_at IS NULL OR expires_at > ?)"
 _WRITTEN = (*COLUMNS, "final_key", "address_key")
+# A read transaction that sees one state throughout: SQLite's in WAL mode does; PostgreSQL's
+# default (read committed) takes a new snapshot per statement, repeatable read keeps one.
+_SNAPSHOT = {SQLITE: "BEGIN", POSTGRESQL: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
 
 
 def active(db: Database, now: datetime, page: int = 1000) -> Iterator[dict]:
@@ -31,7 +35,7 @@ def active(db: Database, now: datetime, page: int = 1000) -> Iterator[dict]:
         f"WHERE address_key > ? AND {_ACTIVE} ORDER BY address_key LIMIT ?"
     )
     after, stamp = "", to_iso(now)
-    db.conn.execute("BEGIN")
+    db.conn.execute(_SNAPSHOT[db.dialect])
     try:
         while True:
             rows = db.conn.execute(select, (after, stamp, page)).fetchall()
@@ -63,8 +67,10 @@ def active_by_key(db: Database, keys: Sequence[str], now: datetime) -> dict[str,
 def insert_many(db: Database, rows: Iterable[dict]) -> None:
     """Store new entries (every COLUMNS field, times as stored text), replacing expired ones."""
     marks = ", ".join("?" * len(_WRITTEN))
+    replaced = ", ".join(f"{name} = excluded.{name}" for name in _WRITTEN[:-1])
     db.conn.executemany(
-        f"INSERT OR REPLACE INTO suppressions ({', '.join(_WRITTEN)}) VALUES ({marks})",
+        f"INSERT INTO suppressions ({', '.join(_WRITTEN)}) VALUES ({marks}) "
+        f"ON CONFLICT (address_key) DO UPDATE SET {replaced}",
         (_values(db, row) for row in rows),
     )
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
+from bouncer.store.dialect import POSTGRESQL, SQLITE
 from bouncer.store.query import where
 
 COLUMNS = (
@@ -35,6 +36,11 @@ COLUMNS = (
 SOURCES = ("bounce", "complaint", "manual", "escalation", "expired")
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM suppressions"
 _ACTIVE = "(expires_at IS NULL OR expires_at > ?)"
+# The texts of a JSON array passed as one parameter (one statement whatever its length).
+_JSON_LIST = {
+    SQLITE: "SELECT value FROM json_each(?)",
+    POSTGRESQL: "SELECT json_array_elements_text(?::json)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +206,7 @@ def find_many(db: Database, addresses: Sequence[str], now: datetime) -> dict[str
     for column in ("final_key", "address_key"):  # own entries last: they win
         rows = db.conn.execute(
             f"SELECT {column}, {', '.join(COLUMNS)} FROM suppressions "
-            f"WHERE {column} IN (SELECT value FROM json_each(?)) AND {_ACTIVE}",
+            f"WHERE {column} IN ({_JSON_LIST[db.dialect]}) AND {_ACTIVE}",
             (wanted, to_iso(now)),
         )
         found.update((row[0], _row(row[1:])) for row in rows)

@@ -1,26 +1,25 @@
-"""The alert tables on a real SQLite file: counts added and read back by window, the top
-scopes, episodes saved, found by scope and time, checked and pruned."""
+"""The alert tables on each backend (a real SQLite file, a real PostgreSQL database): counts
+added and read back by window, the top scopes, episodes saved, found by scope and time,
+checked and pruned."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+import psycopg
 import pytest
 
 from bouncer.core.episodes import Episode
-from bouncer.store import alerts, open_db
+from bouncer.store import alerts
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
-def db(tmp_path: Path):  # noqa: ANN201
-    database = open_db(tmp_path / "alerts.db")
-    yield database
-    database.close()
+def db(store):  # noqa: ANN001, ANN201
+    return store
 
 
 def test_counts_add_up_per_bucket_and_are_read_by_window(db) -> None:  # noqa: ANN001
@@ -63,7 +62,7 @@ def test_episodes_are_saved_found_by_time_and_one_is_open_per_scope(db) -> None:
     assert alerts.latest(db, "provider:google") == first
     assert alerts.during(db, "provider:google", T0 + MINUTE) == first
     assert alerts.during(db, "provider:google", T0 - MINUTE) is None
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError), match="(?i)unique"):
         alerts.save(db, Episode("provider:google", T0 + MINUTE, T0 + MINUTE, 20, 20))
     end = T0 + 30 * MINUTE
     ended = alerts.save(db, Episode("provider:google", T0, end, 20, 31, "e1", end, first.id))

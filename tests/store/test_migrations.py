@@ -1,12 +1,15 @@
 """Upgrading a database written by an earlier bouncer (schema 4) keeps its history and keys it
-by the address identity rule."""
+by the address identity rule (SQLite); the PostgreSQL schema is kept in step with SQLite's;
+a database newer than the code or of something else is refused (both)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bouncer.store import StoreError, events, open_db, records, suppressions
@@ -161,3 +164,97 @@ def test_schema_7_gains_the_alert_tables_and_keeps_its_rows(tmp_path: Path) -> N
     assert alerts.total(db, "all", NOW.replace(hour=11), NOW) == 2
     saved = alerts.save(db, Episode("all", NOW, NOW, 2, 2))
     assert alerts.latest(db, "all") == saved
+
+
+def _sqlite_schema(db) -> tuple[dict[str, list[str]], set[str]]:  # noqa: ANN001
+    """Return {table: columns in order} and the index names of a SQLite store."""
+    tables = [
+        row[0] for row in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    ]
+    columns = {
+        table: [row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")]
+        for table in tables
+    }
+    indexes = {
+        row[0]
+        for row in db.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+    }
+    return columns, indexes
+
+
+def _postgresql_schema(db) -> tuple[dict[str, list[str]], set[str]]:  # noqa: ANN001
+    """Return {table: columns in order} and the index names (own, not the keys') of a
+    PostgreSQL store."""
+    columns: dict[str, list[str]] = {}
+    for table, column in db.conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+    ):
+        columns.setdefault(table, []).append(column)
+    indexes = {
+        row[0]
+        for row in db.conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND indexname NOT LIKE '%pkey' AND indexname NOT LIKE '%key'"
+        )
+    }
+    return columns, indexes
+
+
+def test_both_backends_hold_the_same_schema_at_the_same_version(
+    tmp_path: Path,
+    pg_cluster,
+    pg_template,  # noqa: ANN001
+) -> None:
+    lite = open_db(tmp_path / "s.db")
+    postgres = open_db(pg_cluster.url(pg_template))
+    try:
+        assert _postgresql_schema(postgres) == _sqlite_schema(lite)
+        version = postgres.conn.execute(
+            "SELECT value FROM meta WHERE name = 'schema_version'"
+        ).fetchone()[0]
+        assert int(version) == len(MIGRATIONS)
+    finally:
+        lite.close()
+        postgres.close()
+
+
+def test_every_postgresql_text_column_compares_bytes(pg_cluster, pg_template) -> None:  # noqa: ANN001
+    """Times, keys and scopes compare as on SQLite (byte order), whatever the locale."""
+    db = open_db(pg_cluster.url(pg_template))
+    try:
+        collations = db.conn.execute(
+            "SELECT DISTINCT collation_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND data_type = 'text'"
+        ).fetchall()
+    finally:
+        db.close()
+    assert collations == [("C",)]
+
+
+def test_a_store_newer_than_the_code_is_refused(new_store) -> None:  # noqa: ANN001
+    url = new_store()
+    db = open_db(url)
+    if db.dialect == "sqlite":
+        db.conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    else:
+        db.execute(
+            "UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(len(MIGRATIONS) + 1),)
+        )
+    db.close()
+    with pytest.raises(StoreError, match="newer than this bouncer"):
+        open_db(url)
+
+
+def test_a_database_of_something_else_is_refused(new_store) -> None:  # noqa: ANN001
+    url = new_store(empty=True)
+    if url.startswith("postgresql:"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE invoices (n integer)")
+    else:
+        with contextlib.closing(sqlite3.connect(url)) as conn:
+            conn.execute("CREATE TABLE invoices (n integer)")
+    with pytest.raises(StoreError, match="not a bouncer database"):
+        open_db(url)

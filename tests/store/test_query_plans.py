@@ -71,6 +71,12 @@ NOT_IN_WORKLOAD = {
     "bouncer.store.maintenance.vacuum": "VACUUM: an upkeep command",
     "bouncer.store.query.where": "builds SQL text",
     "bouncer.store.soft_failures.window_start": "date arithmetic",
+    "bouncer.store.pg.connect": "PostgreSQL: opens a connection",
+    "bouncer.store.pg.open_pg": "PostgreSQL: opens and migrates, once per connection",
+    "bouncer.store.pg.migrate": "PostgreSQL: runs once per connection",
+    "bouncer.store.pg.schema_version": "PostgreSQL: read once per connection (catalog tables)",
+    "bouncer.store.pg.shown_url": "builds text",
+    "bouncer.store.locate": "reads a location's text",
 }
 _PLAN_ROW = re.compile(r"^SCAN (\w+)(?: AS \w+)?(.*)$")
 

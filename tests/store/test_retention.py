@@ -1,5 +1,5 @@
-"""Retention on a real SQLite file: what is dropped, what a decision rests on stays, the file
-gives its space back."""
+"""Retention on each backend (a real SQLite file, a real PostgreSQL database): what is
+dropped, what a decision rests on stays; a SQLite file gives its space back."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def _drain(db, now: datetime, retention: Retention = KEEP) -> None:  # noqa: ANN
         pass
 
 
-def test_records_past_their_period_go_with_their_bounces(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "r.db")
+def test_records_past_their_period_go_with_their_bounces(store) -> None:  # noqa: ANN001
+    db = store
     old = [_receive(db, _soft(f"full{n}@example.com"), T0) for n in range(20)]
     recent = _receive(db, _soft("recent@example.com"), T0 + 25 * DAY)
     _drain(db, T0 + 40 * DAY)
@@ -54,8 +54,8 @@ def test_records_past_their_period_go_with_their_bounces(tmp_path: Path) -> None
     assert _count(db, "bounces") == 1
 
 
-def test_the_evidence_of_an_active_suppression_stays(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "r.db")
+def test_the_evidence_of_an_active_suppression_stays(store) -> None:  # noqa: ANN001
+    db = store
     evidence = _receive(db, _hard("gone@example.com"), T0)
     lifted = _receive(db, _hard("back@example.com"), T0)
     remove_manual(db, "back@example.com", T0 + DAY, "cli:test", "mailbox restored")
@@ -64,8 +64,8 @@ def test_the_evidence_of_an_active_suppression_stays(tmp_path: Path) -> None:
     assert lifted not in {row[0] for row in db.conn.execute("SELECT message_id FROM bounces")}
 
 
-def test_unprocessed_and_failed_messages_stay(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "r.db")
+def test_unprocessed_and_failed_messages_stay(store) -> None:  # noqa: ANN001
+    db = store
     [waiting] = inbox.insert_batch(db, [Incoming(T0, "<>", ("b@localhost",), None, b"x")])
     failed = _receive(db, _soft("f@example.com"), T0)
     inbox.mark_failed(db, failed, "boom", T0)
@@ -73,8 +73,8 @@ def test_unprocessed_and_failed_messages_stay(tmp_path: Path) -> None:
     assert {row[0] for row in db.conn.execute("SELECT id FROM messages")} == {waiting, failed}
 
 
-def test_raw_copies_go_before_their_records(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "r.db")
+def test_raw_copies_go_before_their_records(store) -> None:  # noqa: ANN001
+    db = store
     message = _receive(db, _soft("full@example.com"), T0)
     prune_once(db, T0 + 15 * DAY, KEEP)
     assert inbox.raw_of(db, message) == b""
@@ -83,8 +83,8 @@ def test_raw_copies_go_before_their_records(tmp_path: Path) -> None:
     assert db.conn.execute("SELECT id FROM messages").fetchall() == [(message,)]
 
 
-def test_events_go_unless_a_webhook_still_owes_them(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "r.db")
+def test_events_go_unless_a_webhook_still_owes_them(store) -> None:  # noqa: ANN001
+    db = store
     for n in range(5):
         _receive(db, _hard(f"gone{n}@example.com"), T0)
     seqs = [row[0] for row in db.conn.execute("SELECT seq FROM events ORDER BY seq")]
@@ -92,8 +92,8 @@ def test_events_go_unless_a_webhook_still_owes_them(tmp_path: Path) -> None:
     for seq, state in ((seqs[0], "pending"), (seqs[1], "delivered"), (seqs[2], "failed")):
         db.conn.execute(
             "INSERT INTO deliveries (url, event_seq, event_id, body, state, next_attempt_at) "
-            "VALUES ('https://hooks.example/in', ?, 'e', x'', ?, '2026-01-10T09:00:00Z')",
-            (seq, state),
+            "VALUES ('https://hooks.example/in', ?, 'e', ?, ?, '2026-01-10T09:00:00Z')",
+            (seq, b"", state),
         )
     prune_once(db, T0 + 59 * DAY, KEEP)
     assert _count(db, "events") == len(seqs)
@@ -102,8 +102,8 @@ def test_events_go_unless_a_webhook_still_owes_them(tmp_path: Path) -> None:
     assert db.conn.execute("SELECT state FROM deliveries").fetchall() == [("pending",)]
 
 
-def test_closed_deferrals_go_open_ones_stay(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "r.db")
+def test_closed_deferrals_go_open_ones_stay(store) -> None:  # noqa: ANN001
+    db = store
     delayed = postfix_dsn(
         "slow@example.com", "4.4.1", "421 4.4.1 timed out", action="delayed", at=T0
     )
@@ -117,6 +117,7 @@ def test_closed_deferrals_go_open_ones_stay(tmp_path: Path) -> None:
 
 
 def test_freed_space_goes_back_to_the_file_system(tmp_path: Path) -> None:
+    """SQLite only: incremental vacuum (PostgreSQL's autovacuum reuses the space itself)."""
     path = tmp_path / "r.db"
     db = open_db(path)
     assert db.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bouncer.app.processing import process
 from bouncer.clock import to_iso
-from bouncer.store import inbox, open_db, stats
+from bouncer.store import inbox, stats
 from bouncer.store.inbox import Incoming
 from tests.messages import postfix_dsn
 
@@ -23,8 +22,8 @@ def _received(db, at: datetime, recipient: str, status: str, text: str, **kw) ->
 
 
 @pytest.fixture
-def db(tmp_path: Path):  # noqa: ANN201
-    db = open_db(tmp_path / "s.db")
+def db(store):  # noqa: ANN001, ANN201
+    db = store
     _received(db, T0, "a@example.org", "5.1.1", "550 5.1.1 user unknown")
     _received(db, T0 + timedelta(minutes=5), "b@example.org", "5.1.1", "550 5.1.1 no such user")
     _received(db, T0 + timedelta(hours=1), "c@example.net", "5.2.2", "552 5.2.2 mailbox full")

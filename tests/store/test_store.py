@@ -1,4 +1,5 @@
-"""The store on a real SQLite file: migrations, suppressions, records, events."""
+"""The store on each backend (a real SQLite file, a real PostgreSQL database): opening,
+suppressions, records, events."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path):  # noqa: ANN201
-    database = open_db(tmp_path / "s.db")
-    yield database
-    database.close()
+def db(store):  # noqa: ANN001, ANN201
+    return store
 
 
-def test_open_creates_migrates_and_uses_wal(db) -> None:  # noqa: ANN001
+def test_open_creates_migrates_and_uses_wal(tmp_path: Path) -> None:
+    """SQLite only: PRAGMAs and the WAL are SQLite's."""
+    db = open_db(tmp_path / "s.db")
     assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {"messages", "bounces", "suppressions", "events"} <= set(db.table_names())
@@ -44,17 +45,20 @@ def test_suppression_lookup_ignores_case_and_keeps_the_written_form(db) -> None:
     assert suppressions.get(db, "jo@example.co", NOW) is None
 
 
-def test_local_part_case_is_kept_when_the_database_says_so(tmp_path: Path) -> None:
-    exact = open_db(tmp_path / "exact.db", identity=Identity(keep_local_case=True))
+def test_local_part_case_is_kept_when_the_database_says_so(new_store) -> None:  # noqa: ANN001
+    url = new_store(empty=True)
+    exact = open_db(url, identity=Identity(keep_local_case=True))
     suppressions.upsert(
         exact, SuppressionRequest("Jo@Example.COM", "userunknown", "hard", "bounce"), NOW
     )
     assert suppressions.get(exact, "<Jo@EXAMPLE.com>", NOW) is not None
     assert suppressions.get(exact, "jo@example.com", NOW) is None
     exact.close()
-    assert open_db(tmp_path / "exact.db").identity == Identity(keep_local_case=True)
+    again = open_db(url)
+    assert again.identity == Identity(keep_local_case=True)
+    again.close()
     with pytest.raises(StoreError, match="local part's case .* = false asks"):
-        open_db(tmp_path / "exact.db", identity=Identity())
+        open_db(url, identity=Identity())
 
 
 def test_repeat_suppression_counts_and_permanent_is_not_downgraded(db) -> None:  # noqa: ANN001
@@ -84,7 +88,8 @@ def test_expired_suppressions_are_inactive_and_taken(db) -> None:  # noqa: ANN00
 def test_bounce_log_filters_and_orders_newest_first(db) -> None:  # noqa: ANN001
     db.execute(
         "INSERT INTO messages (id, received_at, mail_from, rcpt_to, size, raw) "
-        "VALUES (1, 'x', '<>', '[]', 0, x'')"
+        "VALUES (1, 'x', '<>', '[]', 0, ?)",
+        (b"",),
     )
     report = Report(kind="bounce")
     for hours, address in ((1, "a@one.example"), (2, "b@two.example"), (3, "a@one.example")):
