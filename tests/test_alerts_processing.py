@@ -31,8 +31,9 @@ DENIED = "550 5.7.1 Recipient address rejected: Access denied"  # classified har
 
 
 @pytest.fixture
-def db(tmp_path: Path):  # noqa: ANN201
-    database = open_db(tmp_path / "alerts.db")
+def db(store_url: str):  # noqa: ANN201
+    """A store on each backend in turn (SQLite, PostgreSQL)."""
+    database = open_db(store_url)
     yield database
     database.close()
 

@@ -94,6 +94,7 @@ def test_documented_example_shows_every_key() -> None:
     assert set(documented["store"]) == {
         "path", "keep_raw", "keep_records", "keep_events", "case_sensitive_local_part"
     }  # fmt: skip
+    assert "\n# url = " in EXAMPLE.read_text(encoding="utf-8")  # [store] url: in place of path
     assert set(documented["log"]) == {"format", "level"}
     assert set(documented["classify"]) == {"class_overrides"}
     commented = set(re.findall(r"^# (\w+) = ", EXAMPLE.read_text(encoding="utf-8"), re.M))
@@ -599,3 +600,25 @@ def test_token_option() -> None:
     ]:
         with pytest.raises(ConfigError, match=words):
             parse_token(text)
+
+
+def test_the_store_may_be_a_url_but_is_given_once(tmp_path: Path) -> None:
+    file = tmp_path / "b.toml"
+    url = "postgresql://bouncer:hunter2-long@db.example:5432/bouncer"
+    file.write_text(f'[store]\nurl = "{url}"\n')
+    assert load(file).db_path == url
+    file.write_text('[store]\nurl = "sqlite:///var/lib/bouncer/b.db"\n')
+    assert load(file).db_path == "sqlite:///var/lib/bouncer/b.db"
+    file.write_text(f'[store]\nurl = "{url}"\npath = "b.db"\n')
+    with pytest.raises(ConfigError, match=r"^\S+: store.url: give store.url or store.path, not"):
+        load(file)
+
+
+def test_a_store_url_of_another_kind_is_one_line_without_its_password(tmp_path: Path) -> None:
+    file = tmp_path / "b.toml"
+    file.write_text('[store]\nurl = "mysql://bouncer:hunter2-long@db.example/bouncer"\n')
+    with pytest.raises(ConfigError) as caught:
+        load(file)
+    message = str(caught.value)
+    assert "store.url: must be a postgresql://" in message and "\n" not in message
+    assert "hunter2" not in message

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,9 @@ def signed(recipient: str) -> str:
 
 
 @pytest.fixture
-def db(tmp_path: Path):  # noqa: ANN201
-    database = open_db(tmp_path / "p.db")
+def db(store_url: str):  # noqa: ANN201
+    """A store on each backend in turn (SQLite, PostgreSQL)."""
+    database = open_db(store_url)
     yield database
     database.close()
 

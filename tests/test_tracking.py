@@ -4,7 +4,6 @@ suppressions and their events, identity, duplicates and the operator's word."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ UNKNOWN = "550 5.1.1 Recipient address rejected: User unknown"
 
 
 @pytest.fixture
-def db(tmp_path: Path):  # noqa: ANN201
-    database = open_db(tmp_path / "t.db")
+def db(store_url: str):  # noqa: ANN201
+    """A store on each backend in turn (SQLite, PostgreSQL)."""
+    database = open_db(store_url)
     yield database
     database.close()
 

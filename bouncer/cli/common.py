@@ -33,14 +33,17 @@ config_option = click.option(
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --db and --config (with BOUNCER_DB / BOUNCER_CONFIG fallbacks) to a command."""
+    """Add --db (alias --database) and --config (with BOUNCER_DB / BOUNCER_CONFIG fallbacks)
+    to a command."""
 
     @config_option
     @click.option(
         "--db",
+        "--database",
         "db_path",
-        type=click.Path(dir_okay=False),
-        help="SQLite database (default: $BOUNCER_DB, else the config's store.path).",
+        metavar="PATH|URL",
+        help="The store: a SQLite file (or sqlite:///PATH), or postgresql://USER@HOST/DB "
+        "(default: $BOUNCER_DB, else the config's store.url or store.path).",
     )
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:

@@ -42,9 +42,11 @@ class ConfigProblem(click.ClickException):
 @click.option("--listen", help="HOST:PORT to listen on (overrides smtp.listen).")
 @click.option(
     "--db",
+    "--database",
     "db_path",
-    type=click.Path(dir_okay=False),
-    help="SQLite database (overrides store.path and $BOUNCER_DB).",
+    metavar="PATH|URL",
+    help="The store: a SQLite file (or sqlite:///PATH), or postgresql://USER@HOST/DB "
+    "(overrides store.url, store.path and $BOUNCER_DB).",
 )
 @click.option(
     "--domain",

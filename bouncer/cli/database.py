@@ -1,4 +1,5 @@
-"""`bouncer db`: back up, check, prune and vacuum the database, with the daemon running."""
+"""`bouncer db`: the schema's status and migration (SQLite or PostgreSQL); back up, check,
+prune and vacuum the database, with the daemon running (backup, check and vacuum: SQLite)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,88 @@ from bouncer.cli.common import Unavailable, open_store, store_options
 
 @click.group("db")
 def db_group() -> None:
-    """Back up, check, prune and vacuum the database (safe while the daemon runs)."""
+    """Schema status and migration; back up, check, prune and vacuum (safe while the daemon
+    runs)."""
+
+
+@db_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@store_options
+def status_cmd(as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
+    """Show the store's backend, schema version and address rule, without changing it.
+
+    Exit status 0 when the schema is this bouncer's, 1 when `bouncer db migrate` (or the
+    daemon's start) has work to do, 3 when the store cannot be read.
+    """
+    from bouncer.store import StoreError
+    from bouncer.store.status import schema_status
+
+    try:
+        status = schema_status(db_path)
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from exc
+    facts = {
+        "backend": status.backend,
+        "location": status.location,
+        "schema_version": status.version,
+        "latest_version": status.latest,
+        "identity": status.identity,
+        "current": status.current,
+    }
+    if as_json:
+        click.echo(json.dumps(facts))
+    else:
+        for name, value in facts.items():
+            click.echo(f"{name}: {'(none)' if value is None else value}")
+    raise SystemExit(0 if status.current else 1)
+
+
+@db_group.command("migrate")
+@store_options
+def migrate_cmd(config, db_path: str) -> None:  # noqa: ANN001
+    """Create the store's tables, or bring them to this bouncer's schema version.
+
+    The daemon does the same when it starts; this does it ahead of time (before starting
+    several hosts on one PostgreSQL database, say). A new store gets the config's address
+    rule (store.case_sensitive_local_part).
+    """
+    from bouncer.store.status import schema_status
+
+    before = schema_status(db_path) if _readable(db_path) else None
+    open_store(db_path, create=True, config=config).close()
+    after = schema_status(db_path)
+    was = "new" if before is None or before.version is None else f"version {before.version}"
+    click.echo(f"{after.location}: schema version {after.version} (was {was})")
+
+
+def _readable(db_path: str) -> bool:
+    """True when the store's status can be read now (else migrate says why it cannot open)."""
+    from bouncer.store import StoreError
+    from bouncer.store.status import schema_status
+
+    try:
+        schema_status(db_path)
+    except StoreError:
+        return False
+    return True
+
+
+def _sqlite_file(db_path: str, command: str) -> str:
+    """Return the SQLite file of a store location; a PostgreSQL store gets one line saying
+    what to use instead."""
+    from bouncer.store import locate
+
+    backend, target = locate(db_path)
+    if backend != "sqlite":
+        raise Unavailable(f"db {command} works on a SQLite file; for PostgreSQL use {_PG[command]}")
+    return target
+
+
+_PG = {
+    "backup": "pg_dump (or the server's own backups)",
+    "check": "amcheck (pg_amcheck) and `bouncer db status`",
+    "vacuum": "PostgreSQL's autovacuum (VACUUM FULL to shrink a table)",
+}
 
 
 @db_group.command("backup")
@@ -25,6 +107,7 @@ def backup_cmd(path: str, config, db_path: str) -> None:  # noqa: ANN001
     """
     from bouncer.store.maintenance import backup
 
+    db_path = _sqlite_file(db_path, "backup")
     try:
         facts = backup(db_path, path)
     except (OSError, sqlite3.Error) as exc:
@@ -44,6 +127,7 @@ def check_cmd(quick: bool, as_json: bool, config, db_path: str) -> None:  # noqa
     """
     from bouncer.store.maintenance import check
 
+    db_path = _sqlite_file(db_path, "check")
     try:
         report = check(db_path, full=not quick)
     except (OSError, sqlite3.Error) as exc:
@@ -93,6 +177,7 @@ def vacuum_cmd(config, db_path: str) -> None:  # noqa: ANN001
     """
     from bouncer.store.maintenance import vacuum
 
+    db_path = _sqlite_file(db_path, "vacuum")
     try:
         before, after = vacuum(db_path)
     except (OSError, sqlite3.Error) as exc:

@@ -152,7 +152,7 @@ class HttpConfig:
 class Config:
     """The whole configuration, with the file it came from (None for built-in defaults)."""
 
-    db_path: str = "state/bouncer.db"
+    db_path: str = "state/bouncer.db"  # store.url or store.path: a URL or a SQLite file
     keep_raw: timedelta | None = timedelta(days=90)
     keep_records: timedelta | None = timedelta(days=400)  # None: forever
     keep_events: timedelta | None = timedelta(days=400)
@@ -231,7 +231,7 @@ def parse_duration(value: Any, key: str) -> timedelta:
 
 
 # Keys of [store] and [log] that Config names otherwise (the others keep their names).
-_TOP_LEVEL = {"path": "db_path", "format": "log_format", "level": "log_level"}
+_TOP_LEVEL = {"path": "db_path", "url": "db_path", "format": "log_format", "level": "log_level"}
 
 
 def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:

@@ -53,8 +53,13 @@ def _check_smtp(smtp: SmtpConfig, data: dict[str, Any]) -> None:
 
 
 def _check_store(config: Config, data: dict[str, Any]) -> None:
-    """Check that records are kept at least as long as raw copies (a raw copy lives in its
-    message record)."""
+    """Check that the store is given once (url or path), and that records are kept at least
+    as long as raw copies (a raw copy lives in its message record)."""
+    store = data.get("store", {})
+    if "url" in store and "path" in store:
+        raise ConfigError(
+            "store.url: give store.url or store.path, not both (a path is sqlite:///PATH)"
+        )
     records, raw = config.keep_records, config.keep_raw
     if records is None or (raw is not None and raw <= records):
         return

@@ -62,6 +62,15 @@ Retention = Annotated[
     RetentionText | Annotated[float, Meta(gt=0)], _allows(f'{DURATION_WORDS}, or "forever"')
 ]
 FilePath = Annotated[str, _allows("a file path (not empty)", min_length=1)]
+# A store URL may hold a password: an error message gives its length only ("secret").
+StoreUrl = Annotated[
+    str,
+    _allows(
+        "a postgresql://USER:PASSWORD@HOST:PORT/DATABASE or sqlite:///PATH URL",
+        pattern=r"^(?:postgres|postgresql|sqlite)://\S+$",
+        extra={"secret": True},
+    ),
+]
 PemFile = Annotated[str, _allows('a file path, or "" for no STARTTLS')]
 Listen = Annotated[
     str, _allows('HOST:PORT such as "127.0.0.1:2525" or "[::1]:2525"', pattern=_LISTEN)
@@ -98,6 +107,7 @@ class Table(Struct, forbid_unknown_fields=True):
 
 class Store(Table):
     path: FilePath | UnsetType = UNSET
+    url: StoreUrl | UnsetType = UNSET
     keep_raw: Retention | UnsetType = UNSET
     keep_records: Retention | UnsetType = UNSET
     keep_events: Retention | UnsetType = UNSET

@@ -157,16 +157,15 @@ def _open_postgresql(url: str, *, create: bool, identity: Identity | None, read_
     out)."""
     import psycopg
 
-    from bouncer.store.pg import open_pg, shown_url
+    from bouncer.store.pg import describe, open_pg, shown_url
 
     where = shown_url(url)
     try:
         db = open_pg(url, identity, create=create, read_only=read_only)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise StoreError(f"{where}: cannot connect: {reason}", "open") from exc
+        raise StoreError(f"{where}: cannot connect: {describe(exc)}", "open") from exc
     except psycopg.Error as exc:
-        raise StoreError(f"{where}: {str(exc).strip().splitlines()[0]}", "data") from exc
+        raise StoreError(f"{where}: {describe(exc)}", "data") from exc
     except ValueError as exc:
         raise StoreError(f"{where}: {exc}", "data") from exc
     if identity is not None and identity != db.identity:

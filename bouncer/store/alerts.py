@@ -67,7 +67,8 @@ def top(
         "GROUP BY scope ORDER BY failures DESC, scope LIMIT ?",
         (f"{kind}:", f"{kind};", to_iso(after), to_iso(until), limit),
     )
-    return [(scope.partition(":")[2], failures) for scope, failures in rows]
+    # int(): PostgreSQL's SUM of a bigint is a numeric (a Decimal)
+    return [(scope.partition(":")[2], int(failures)) for scope, failures in rows]
 
 
 def prune_counts(db: Database, before: datetime, limit: int = 1000) -> int:

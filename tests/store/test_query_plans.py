@@ -76,6 +76,8 @@ NOT_IN_WORKLOAD = {
     "bouncer.store.pg.migrate": "PostgreSQL: runs once per connection",
     "bouncer.store.pg.schema_version": "PostgreSQL: read once per connection (catalog tables)",
     "bouncer.store.pg.shown_url": "builds text",
+    "bouncer.store.pg.describe": "builds text",
+    "bouncer.store.status.schema_status": "PRAGMA user_version or the meta row, once a command",
     "bouncer.store.locate": "reads a location's text",
 }
 _PLAN_ROW = re.compile(r"^SCAN (\w+)(?: AS \w+)?(.*)$")
