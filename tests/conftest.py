@@ -29,6 +29,7 @@ class RunningDaemon:
     stop_event: asyncio.Event
     thread: threading.Thread
     http_port: int | None = None
+    store: str = ""  # the store's location as configured (a path or a URL)
 
     @property
     def http_base(self) -> str:
@@ -48,7 +49,7 @@ class RunningDaemon:
     def wait_processed(self, count: int, timeout: float = 10.0) -> None:
         """Wait until at least count messages have left the 'new' state."""
         deadline = time.monotonic() + timeout
-        db = open_db(self.db_path)
+        db = open_db(self.store or self.db_path)
         try:
             while time.monotonic() < deadline:
                 done = db.conn.execute(
@@ -104,6 +105,7 @@ def start_daemon(config: Config, clock: Callable[[], datetime] | None = None) ->
         holder["stop"],
         thread,
         holder.get("http_port"),
+        str(config.db_path),
     )
 
 

@@ -1,4 +1,5 @@
-"""Tests for the webhook outbox: the store functions, and the loop against a loopback server."""
+"""Tests for the webhook outbox: the store functions, and the loop against a loopback server,
+on each backend (a real SQLite file, a real PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ class Receiver:
         return [post["id"] for post in self.posts if status in (None, post["status"])]
 
 
-def add_events(path: Path, *types: str, at: datetime = NOW) -> list[str]:
+def add_events(path: str | Path, *types: str, at: datetime = NOW) -> list[str]:
     """Commit one event per type (recipient numbered) and return their ids."""
     db = open_db(path)
     try:
@@ -117,7 +118,7 @@ def add_events(path: Path, *types: str, at: datetime = NOW) -> list[str]:
     return [event["id"] for event in added]
 
 
-def query(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+def query(path: str | Path, sql: str, params: tuple = ()) -> list[tuple]:
     db = open_db(path)
     try:
         return db.conn.execute(sql, params).fetchall()
@@ -142,7 +143,7 @@ async def settle(outbox: Outbox, passes: int = 5) -> None:
 
 @asynccontextmanager
 async def running(
-    path: Path, hooks: list[WebhookConfig], clock: FakeClock, **options: object
+    path: str | Path, hooks: list[WebhookConfig], clock: FakeClock, **options: object
 ) -> AsyncIterator[Outbox]:
     """Run an Outbox (over a real Processor on the database file) for the block."""
     processor = Processor(path, clock=clock)
@@ -181,8 +182,8 @@ def scenario(
 # --- the loop against a real server ----------------------------------------------------------
 
 
-def test_each_event_is_delivered_once_with_a_valid_signature(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_each_event_is_delivered_once_with_a_valid_signature(store_url: str):
+    path, clock = store_url, FakeClock()
     added: list[str] = []
 
     async def body(receiver: Receiver) -> None:
@@ -204,8 +205,8 @@ def test_each_event_is_delivered_once_with_a_valid_signature(tmp_path: Path):
     assert states == [("delivered", 1)] * 3
 
 
-def test_server_error_is_retried_then_delivered_once(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_server_error_is_retried_then_delivered_once(store_url: str):
+    path, clock = store_url, FakeClock()
 
     async def body(receiver: Receiver) -> None:
         async with running(path, [receiver.hook()], clock) as outbox:
@@ -229,8 +230,8 @@ def test_server_error_is_retried_then_delivered_once(tmp_path: Path):
     ]
 
 
-def test_gone_disables_the_webhook_and_later_events_are_not_sent(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_gone_disables_the_webhook_and_later_events_are_not_sent(store_url: str):
+    path, clock = store_url, FakeClock()
 
     async def body(receiver: Receiver) -> None:
         async with running(path, [receiver.hook()], clock) as outbox:
@@ -249,8 +250,8 @@ def test_gone_disables_the_webhook_and_later_events_are_not_sent(tmp_path: Path)
     assert query(path, "SELECT state FROM deliveries") == [("gone",)]
 
 
-def test_a_restart_resumes_pending_deliveries_without_duplicates(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_a_restart_resumes_pending_deliveries_without_duplicates(store_url: str):
+    path, clock = store_url, FakeClock()
     added: list[str] = []
 
     async def body(receiver: Receiver) -> None:
@@ -274,8 +275,8 @@ def test_a_restart_resumes_pending_deliveries_without_duplicates(tmp_path: Path)
     assert query(path, "SELECT DISTINCT state FROM deliveries") == [("delivered",)]
 
 
-def test_event_type_filter_selects_what_each_webhook_gets(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_event_type_filter_selects_what_each_webhook_gets(store_url: str):
+    path, clock = store_url, FakeClock()
 
     async def body(receiver: Receiver) -> None:
         hooks = [receiver.hook("hard", ("bounce.hard", "complaint")), receiver.hook("all")]
@@ -294,8 +295,8 @@ def test_event_type_filter_selects_what_each_webhook_gets(tmp_path: Path):
     assert query(path, "SELECT last_seq FROM webhook_cursors") == [(4,), (4,)]
 
 
-def test_retries_stop_with_failed_after_the_give_up_time(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_retries_stop_with_failed_after_the_give_up_time(store_url: str):
+    path, clock = store_url, FakeClock()
     policy = RetryPolicy(
         base=timedelta(seconds=30), cap=timedelta(seconds=60), give_up_after=timedelta(seconds=100)
     )
@@ -324,8 +325,8 @@ def test_retries_stop_with_failed_after_the_give_up_time(tmp_path: Path):
     ]
 
 
-def test_concurrent_attempts_are_bounded(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_concurrent_attempts_are_bounded(store_url: str):
+    path, clock = store_url, FakeClock()
 
     async def body(receiver: Receiver) -> None:
         async with running(path, [receiver.hook()], clock, concurrency=8, per_webhook=3) as box:
@@ -351,8 +352,8 @@ class FlakyCaller:
         return work(self.db)
 
 
-def test_the_loop_survives_a_failed_pass(tmp_path: Path):
-    path, clock = tmp_path / "b.db", FakeClock()
+def test_the_loop_survives_a_failed_pass(store_url: str):
+    path, clock = store_url, FakeClock()
     db = open_db(path)
 
     async def body(receiver: Receiver) -> None:
@@ -378,8 +379,8 @@ def hook(url: str = "http://127.0.0.1:9/h", types: tuple[str, ...] = ()) -> Webh
     return WebhookConfig(url, SECRET, "k1", types)
 
 
-def test_new_webhook_on_an_old_database_starts_after_the_newest_event(tmp_path: Path):
-    path = tmp_path / "b.db"
+def test_new_webhook_on_an_old_database_starts_after_the_newest_event(store_url: str):
+    path = store_url
     add_events(path, "bounce.hard", "bounce.soft")
     db = open_db(path)
     assert store.enqueue_new(db, [hook()], NOW) == 0
@@ -388,19 +389,19 @@ def test_new_webhook_on_an_old_database_starts_after_the_newest_event(tmp_path: 
     assert [d.event_seq for d in store.due(db, NOW)] == [3]
 
 
-def test_fresh_database_delivers_from_the_first_event(tmp_path: Path):
-    db = open_db(tmp_path / "b.db")
+def test_fresh_database_delivers_from_the_first_event(store_url: str):
+    db = open_db(store_url)
     assert store.register(db, [hook().url]) == []
-    add_events(tmp_path / "b.db", "bounce.hard", "bounce.soft")
+    add_events(store_url, "bounce.hard", "bounce.soft")
     assert store.enqueue_new(db, [hook()], NOW) == 2
     assert store.enqueue_new(db, [hook()], NOW) == 0  # the cursor moved past them
 
 
-def test_due_orders_by_time_and_filters_by_url(tmp_path: Path):
-    db = open_db(tmp_path / "b.db")
+def test_due_orders_by_time_and_filters_by_url(store_url: str):
+    db = open_db(store_url)
     first, second = hook("http://a/"), hook("http://b/")
     store.register(db, [first.url, second.url])
-    add_events(tmp_path / "b.db", "bounce.hard")
+    add_events(store_url, "bounce.hard")
     store.enqueue_new(db, [first, second], NOW)
     assert store.due(db, NOW - timedelta(seconds=1)) == []
     assert [d.url for d in store.due(db, NOW)] == ["http://a/", "http://b/"]
@@ -409,10 +410,10 @@ def test_due_orders_by_time_and_filters_by_url(tmp_path: Path):
     assert json.loads(delivery.body)["type"] == "bounce.hard"
 
 
-def test_record_result_moves_through_the_states(tmp_path: Path):
-    db = open_db(tmp_path / "b.db")
+def test_record_result_moves_through_the_states(store_url: str):
+    db = open_db(store_url)
     store.register(db, [hook().url])
-    add_events(tmp_path / "b.db", "bounce.hard", "bounce.soft")
+    add_events(store_url, "bounce.hard", "bounce.soft")
     store.enqueue_new(db, [hook()], NOW)
     one, two = store.due(db, NOW)
     later = NOW + timedelta(minutes=1)
@@ -441,8 +442,8 @@ def test_record_result_moves_through_the_states(tmp_path: Path):
     ]
 
 
-def test_disable_marks_pending_gone_and_enable_resumes_from_newest(tmp_path: Path):
-    path = tmp_path / "b.db"
+def test_disable_marks_pending_gone_and_enable_resumes_from_newest(store_url: str):
+    path = store_url
     db = open_db(path)
     store.register(db, [hook().url])
     add_events(path, "bounce.hard", "bounce.soft")
@@ -460,10 +461,10 @@ def test_disable_marks_pending_gone_and_enable_resumes_from_newest(tmp_path: Pat
     assert stats.next_attempt_at == "2026-03-02T09:00:00.000Z"
 
 
-def test_prune_removes_only_old_finished_deliveries(tmp_path: Path):
-    db = open_db(tmp_path / "b.db")
+def test_prune_removes_only_old_finished_deliveries(store_url: str):
+    db = open_db(store_url)
     store.register(db, [hook().url])
-    add_events(tmp_path / "b.db", "bounce.hard", "bounce.soft")
+    add_events(store_url, "bounce.hard", "bounce.soft")
     store.enqueue_new(db, [hook()], NOW)
     one, _ = store.due(db, NOW)
     store.record_result(db, one.id, DeliveryResult("delivered", 200), NOW, None)

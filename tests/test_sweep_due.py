@@ -18,7 +18,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-def _deferred(path: Path, count: int, at: datetime = T0):  # noqa: ANN202
+def _deferred(path: str | Path, count: int, at: datetime = T0):  # noqa: ANN202
     """A database with `count` open deferrals opened at `at` (one delay notice each)."""
     db = open_db(path)
     for n in range(count):
@@ -38,8 +38,8 @@ def _open_due(db) -> list[str | None]:  # noqa: ANN001
     return [row[0] for row in rows]
 
 
-def test_each_open_deferral_carries_its_next_due_time(tmp_path: Path) -> None:
-    db = _deferred(tmp_path / "d.db", 3)
+def test_each_open_deferral_carries_its_next_due_time(store_url: str) -> None:
+    db = _deferred(store_url, 3)
     # started at the Arrival-Date, a minute before the report: warned 4 hours after that
     assert set(_open_due(db)) == {"2026-03-02T12:59:00.000Z"}
     with db.atomic():
@@ -50,8 +50,8 @@ def test_each_open_deferral_carries_its_next_due_time(tmp_path: Path) -> None:
     assert _open_due(db) == []
 
 
-def test_a_step_is_bounded_and_the_sweep_finishes(tmp_path: Path) -> None:
-    db = _deferred(tmp_path / "d.db", 12)
+def test_a_step_is_bounded_and_the_sweep_finishes(store_url: str) -> None:
+    db = _deferred(store_url, 12)
     steps, fired, more = 0, [], True
     while more:
         with db.atomic():
@@ -64,6 +64,7 @@ def test_a_step_is_bounded_and_the_sweep_finishes(tmp_path: Path) -> None:
 
 
 def test_nothing_due_reads_nothing(tmp_path: Path) -> None:
+    """SQLite only: the statements are seen through sqlite3's trace callback."""
     db = _deferred(tmp_path / "d.db", 4)
     with db.atomic():
         assert sweeping.sweep_step(db, T0 + HOUR, DEFAULT_POLICY) == ([], False)
@@ -75,8 +76,8 @@ def test_nothing_due_reads_nothing(tmp_path: Path) -> None:
     assert not [sql for sql in read if sql.startswith("UPDATE deferrals")]
 
 
-def test_changed_timer_settings_date_every_open_deferral_again(tmp_path: Path) -> None:
-    db = _deferred(tmp_path / "d.db", 7)
+def test_changed_timer_settings_date_every_open_deferral_again(store_url: str) -> None:
+    db = _deferred(store_url, 7)
     sooner = replace(DEFAULT_POLICY, warn_after=HOUR)
     with db.atomic():
         fired = sweeping.sweep(db, T0 + 2 * HOUR, sooner)
@@ -86,8 +87,8 @@ def test_changed_timer_settings_date_every_open_deferral_again(tmp_path: Path) -
     assert set(_open_due(db)) == {"2026-03-06T08:59:00.000Z"}
 
 
-def test_deferrals_from_before_due_times_are_dated_on_the_first_sweep(tmp_path: Path) -> None:
-    db = _deferred(tmp_path / "d.db", 3)
+def test_deferrals_from_before_due_times_are_dated_on_the_first_sweep(store_url: str) -> None:
+    db = _deferred(store_url, 3)
     db.conn.execute("UPDATE deferrals SET due_at = NULL")  # as a migrated database has them
     with db.atomic():
         assert _types(sweeping.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY)) == ["delivery.delayed"]

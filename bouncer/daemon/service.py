@@ -33,7 +33,7 @@ from bouncer.daemon.smtp import BounceHandler
 from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
 from bouncer.daemon.worker import Processor
 from bouncer.http.metrics import Metrics
-from bouncer.store import open_db
+from bouncer.store import open_db, shown_location
 from bouncer.store.retention import Retention
 
 if TYPE_CHECKING:
@@ -290,7 +290,7 @@ async def _run(
         "service.started",
         listen=f"{config.listen_host}:{port}",
         http=http,
-        db=str(config.db_path),
+        db=shown_location(config.db_path),
         domains=list(config.smtp.domains),
         webhooks=len(config.webhooks),
     )

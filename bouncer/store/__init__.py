@@ -80,6 +80,20 @@ def locate(location: str | Path) -> tuple[str, str]:
     return SQLITE, text
 
 
+def shown_location(location: str | Path) -> str:
+    """Return a store location fit for logs and messages: a URL's password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    text = str(location)
+    if locate(text)[0] != POSTGRESQL:
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+
+
 def open_db(
     path: str | Path,
     *,
@@ -157,9 +171,9 @@ def _open_postgresql(url: str, *, create: bool, identity: Identity | None, read_
     out)."""
     import psycopg
 
-    from bouncer.store.pg import describe, open_pg, shown_url
+    from bouncer.store.pg import describe, open_pg
 
-    where = shown_url(url)
+    where = shown_location(url)
     try:
         db = open_pg(url, identity, create=create, read_only=read_only)
     except psycopg.OperationalError as exc:

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from bouncer.clock import from_iso, to_iso
 from bouncer.core.episodes import Episode
+from bouncer.store.dialect import among
 
 _EPISODE = "id, scope, opened_at, checked_at, count, peak, event_id, ended_at"
 
@@ -74,9 +75,9 @@ def top(
 def prune_counts(db: Database, before: datetime, limit: int = 1000) -> int:
     """Delete up to `limit` buckets starting before `before` (outside every window); return
     how many."""
+    ids = among(db.dialect, "SELECT id FROM failure_counts WHERE start < ? LIMIT ?")
     return db.conn.execute(
-        "DELETE FROM failure_counts WHERE id IN "
-        "(SELECT id FROM failure_counts WHERE start < ? LIMIT ?)",
+        f"DELETE FROM failure_counts WHERE id {ids}",
         (to_iso(before), limit),
     ).rowcount
 
@@ -141,9 +142,13 @@ def save(db: Database, episode: Episode) -> Episode:
 
 def prune_episodes(db: Database, ended_before: datetime, limit: int = 1000) -> int:
     """Delete up to `limit` episodes that ended before a time; return how many."""
+    ids = among(
+        db.dialect,
+        "SELECT id FROM alerts WHERE ended_at IS NOT NULL AND ended_at < ? "
+        "ORDER BY ended_at LIMIT ?",
+    )
     return db.conn.execute(
-        "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts "
-        "WHERE ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at LIMIT ?)",
+        f"DELETE FROM alerts WHERE id {ids}",
         (to_iso(ended_before), limit),
     ).rowcount
 

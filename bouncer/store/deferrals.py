@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from bouncer.clock import from_iso, to_iso
 from bouncer.core.model import Original
 from bouncer.core.tracker import Deferral
+from bouncer.store.dialect import among
 from bouncer.store.query import where
 
 COLUMNS = (
@@ -119,9 +120,12 @@ def set_dated_by(db: Database, policy: str, *, replace: bool = True) -> None:
 
 def forget_due(db: Database, limit: int) -> int:
     """Clear up to `limit` open deferrals' due times (to date them again); return how many."""
+    ids = among(
+        db.dialect,
+        "SELECT id FROM deferrals WHERE closed_at IS NULL AND due_at IS NOT NULL LIMIT ?",
+    )
     return db.conn.execute(
-        "UPDATE deferrals SET due_at = NULL WHERE id IN (SELECT id FROM deferrals "
-        "WHERE closed_at IS NULL AND due_at IS NOT NULL LIMIT ?)",
+        f"UPDATE deferrals SET due_at = NULL WHERE id {ids}",
         (limit,),
     ).rowcount
 

@@ -25,6 +25,16 @@ POSTGRESQL = "postgresql"
 _HINT = re.compile(r"\bINDEXED\s+BY\s+\w+\s*", re.IGNORECASE)
 
 
+def among(dialect: str, subquery: str) -> str:
+    """Return the condition "is one of the ids this subquery selects", for `id {among(...)}`.
+
+    SQLite: `IN (subquery)`. PostgreSQL plans `IN (SELECT ... LIMIT n)` as a join that reads
+    the whole table once the table is large (measured: a hash semi join over 200,000 rows to
+    delete 1,000); `= ANY(ARRAY(subquery))` runs the subquery once and looks each id up.
+    """
+    return f"IN ({subquery})" if dialect == SQLITE else f"= ANY(ARRAY({subquery}))"
+
+
 @functools.lru_cache(maxsize=1024)
 def to_postgresql(sql: str) -> str:
     """Return the PostgreSQL form of a statement written for SQLite (see the module's list).

@@ -30,6 +30,7 @@ from bouncer.store.dialect import POSTGRESQL, to_postgresql
 
 WRITE_LOCK = 0x626F756E6365_00  # pg_advisory_xact_lock key of the one-writer lock
 CONNECT_SECONDS = 10
+LOCK_SECONDS = 10  # the longest wait for a lock, as SQLite's busy timeout (then an error)
 
 
 class PgConnection:
@@ -117,14 +118,17 @@ class PgDatabase:
 
 def connect(url: str, *, read_only: bool = False) -> psycopg.Connection:
     """Open an autocommit connection to a postgresql:// URL (read-only sessions with
-    `read_only`). Raises psycopg.OperationalError when the server cannot be reached."""
-    options = "-c default_transaction_read_only=on" if read_only else None
+    `read_only`); waiting for a lock (the write lock, a row) fails after LOCK_SECONDS.
+    Raises psycopg.OperationalError when the server cannot be reached."""
+    options = f"-c lock_timeout={LOCK_SECONDS}s"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
     return psycopg.connect(
         url,
         autocommit=True,
         connect_timeout=CONNECT_SECONDS,
         application_name="bouncer",
-        **({"options": options} if options else {}),
+        options=options,
     )
 
 
@@ -139,8 +143,8 @@ def open_pg(
     """
     conn = connect(url, read_only=read_only)
     try:
-        if read_only or not create:
-            _stored_identity(conn)
+        if not (read_only or create):
+            _stored_identity(conn)  # refuses a database without bouncer's tables
         stored = _stored_identity(conn) if read_only else migrate(conn, identity)
     except BaseException:
         conn.close()
@@ -198,18 +202,6 @@ def migrate(conn: psycopg.Connection, identity: Identity | None = None) -> Ident
             conn.execute(pg_schema.MIGRATIONS[number])
             conn.execute("UPDATE meta SET value = %s WHERE name = 'schema_version'", (str(number),))
     return _stored_identity(conn)
-
-
-def shown_url(url: str) -> str:
-    """Return a postgresql:// URL fit for messages and logs: its password replaced by ***."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    user = netloc[0].partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
 
 
 def describe(error: BaseException) -> str:

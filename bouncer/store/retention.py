@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from bouncer.clock import to_iso
 from bouncer.store import alerts, inbox
-from bouncer.store.dialect import SQLITE
+from bouncer.store.dialect import SQLITE, among
 
 BATCH = 1000  # rows per table per pass: each pass holds the write lock for milliseconds
 VACUUM_PAGES = 2000  # freed pages returned per pass (8 MB with 4 KiB pages)
@@ -99,9 +99,13 @@ def prune_records(db: Database, received_before: datetime, batch: int = BATCH) -
 
 def prune_deferrals(db: Database, closed_before: datetime, batch: int = BATCH) -> int:
     """Delete deferrals closed before a time (open ones stay, however old). Returns how many."""
+    ids = among(
+        db.dialect,
+        "SELECT id FROM deferrals WHERE closed_at IS NOT NULL AND closed_at < ? "
+        "ORDER BY closed_at LIMIT ?",
+    )
     return db.conn.execute(
-        "DELETE FROM deferrals WHERE id IN (SELECT id FROM deferrals "
-        "WHERE closed_at IS NOT NULL AND closed_at < ? ORDER BY closed_at LIMIT ?)",
+        f"DELETE FROM deferrals WHERE id {ids}",
         (to_iso(closed_before), batch),
     ).rowcount
 

@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
+from bouncer.store.dialect import among
+
 
 def add(db: Database, address: str, day: date, message_id: int | None) -> None:
     """Count a soft failure of the address on `day`; the same report counts once."""
@@ -32,9 +34,9 @@ def reset(db: Database, address: str) -> None:
 
 def prune(db: Database, before: date, limit: int = 1000) -> int:
     """Delete up to `limit` rows older than `before` (outside every window); return how many."""
+    ids = among(db.dialect, "SELECT id FROM soft_failures WHERE day < ? LIMIT ?")
     cursor = db.execute(
-        "DELETE FROM soft_failures WHERE id IN "
-        "(SELECT id FROM soft_failures WHERE day < ? LIMIT ?)",
+        f"DELETE FROM soft_failures WHERE id {ids}",
         (before.isoformat(), limit),
     )
     return cursor.rowcount

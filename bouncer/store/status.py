@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from bouncer.store import StoreError, locate
+from bouncer.store import StoreError, locate, shown_location
 from bouncer.store.dialect import POSTGRESQL
 from bouncer.store.schema import MIGRATIONS
 
@@ -66,7 +66,7 @@ def _postgresql(url: str) -> SchemaStatus:
 
     from bouncer.store import pg
 
-    shown = pg.shown_url(url)
+    shown = shown_location(url)
     try:
         with pg.connect(url, read_only=True) as conn:
             version = pg.schema_version(conn)

@@ -78,7 +78,7 @@ class Api:
         """Count the messages the daemon has processed so far."""
         from bouncer.store import open_db
 
-        db = open_db(self.daemon.db_path)
+        db = open_db(self.daemon.store or self.daemon.db_path)
         try:
             return db.conn.execute("SELECT COUNT(*) FROM messages WHERE state != 'new'").fetchone()[
                 0
@@ -101,8 +101,8 @@ def api_config(tmp_path: Path, **http: Any) -> Any:
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    """A running daemon with tokens, and its API client."""
-    running = start_daemon(api_config(tmp_path))
+def api(tmp_path: Path, store_url: str) -> Iterator[Api]:
+    """A running daemon with tokens, and its API client, on each backend in turn."""
+    running = start_daemon(replace(api_config(tmp_path), db_path=store_url))
     yield Api(running)
     running.stop()

@@ -8,10 +8,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from bouncer.config import AlertsConfig
+from bouncer.store.pg import WRITE_LOCK
 from tests.conftest import start_daemon
 from tests.http.conftest import Api, api_config
 from tests.messages import postfix_dsn
@@ -35,8 +37,14 @@ def test_health_and_readiness_of_a_running_daemon(api: Api) -> None:
 
 
 def test_readiness_fails_while_the_database_cannot_be_written(api: Api) -> None:
-    holder = sqlite3.connect(api.daemon.db_path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    # another process (another node, on PostgreSQL) holds the write lock
+    if api.daemon.store.startswith("postgresql:"):
+        holder = psycopg.connect(api.daemon.store, autocommit=True)
+        holder.execute("BEGIN")
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+    else:
+        holder = sqlite3.connect(api.daemon.db_path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
     try:
         answer = api.get("/readyz", token=None)
     finally:

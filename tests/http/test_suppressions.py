@@ -18,7 +18,7 @@ UNKNOWN = "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknow
 def _suppress(api: Api, addresses: list[str], start=None, source: str = "bounce") -> None:  # noqa: ANN001
     """Write suppressions straight into the store, one a second apart from `start`."""
     start = start or utcnow() - timedelta(days=1)
-    db = open_db(api.daemon.db_path)
+    db = open_db(api.daemon.store)
     try:
         with db.atomic():
             for number, address in enumerate(addresses):
@@ -133,7 +133,7 @@ def test_manual_add_and_remove_record_who_when_and_why(api: Api) -> None:
     assert removed.status == 200
     assert removed.body["removed"]["address"] == "hand@example.com"  # as the last change wrote it
     assert api.get("/v1/suppressions/hand@example.com").status == 404
-    db = open_db(api.daemon.db_path)
+    db = open_db(api.daemon.store)
     try:
         history = changes.history(db, "hand@example.com")
     finally:

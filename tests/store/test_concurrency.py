@@ -40,3 +40,40 @@ def test_read_then_write_transactions_wait_instead_of_failing(tmp_path: Path) ->
         writer.join()
     assert len(suppressions.list_active(db, NOW)) == 150
     assert len(inserted) > 0
+
+
+def test_writers_on_the_same_addresses_at_once_lose_no_update(store_url: str) -> None:
+    """Four connections (four nodes, on PostgreSQL) suppress the same new addresses at once,
+    each from its own reports: every address is added once and counts every report."""
+    addresses = [f"same{n}@example.com" for n in range(25)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def node(number: int) -> None:
+        db = open_db(store_url)
+        try:
+            start.wait()
+            for address in addresses:
+                request = suppressions.SuppressionRequest(
+                    address, "userunknown", "hard", "bounce", message_id=number
+                )
+                with db.atomic():
+                    suppressions.upsert(db, request, NOW)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=node, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    db = open_db(store_url)
+    try:
+        rows = suppressions.list_active(db, NOW)
+    finally:
+        db.close()
+    assert sorted(row["address"] for row in rows) == sorted(addresses)
+    assert {row["count"] for row in rows} == {4}

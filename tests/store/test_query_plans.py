@@ -75,10 +75,11 @@ NOT_IN_WORKLOAD = {
     "bouncer.store.pg.open_pg": "PostgreSQL: opens and migrates, once per connection",
     "bouncer.store.pg.migrate": "PostgreSQL: runs once per connection",
     "bouncer.store.pg.schema_version": "PostgreSQL: read once per connection (catalog tables)",
-    "bouncer.store.pg.shown_url": "builds text",
+    "bouncer.store.shown_location": "builds text",
     "bouncer.store.pg.describe": "builds text",
     "bouncer.store.status.schema_status": "PRAGMA user_version or the meta row, once a command",
     "bouncer.store.locate": "reads a location's text",
+    "bouncer.store.dialect.among": "builds SQL text",
 }
 _PLAN_ROW = re.compile(r"^SCAN (\w+)(?: AS \w+)?(.*)$")
 

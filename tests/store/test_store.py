@@ -10,7 +10,7 @@ import pytest
 
 from bouncer.core.addresses import Identity
 from bouncer.core.model import Entry, Report, Verdict
-from bouncer.store import StoreError, events, open_db, records, suppressions
+from bouncer.store import StoreError, events, open_db, records, suppression_bulk, suppressions
 from bouncer.store.records import Receipt
 from bouncer.store.schema import MIGRATIONS
 from bouncer.store.suppressions import SuppressionRequest
@@ -117,3 +117,35 @@ def test_event_ids_are_time_ordered(db) -> None:  # noqa: ANN001
     ids = [events.add(db, "bounce.hard", at, f"u{n}@example.org", {})["id"] for n in range(50)]
     assert ids == sorted(ids) and len(set(ids)) == 50
     assert all(len(event_id) == 32 and int(event_id, 16) for event_id in ids)
+
+
+def test_the_list_in_bulk_is_written_looked_up_and_read_in_key_order(db) -> None:  # noqa: ANN001
+    stamp = "2026-11-24T12:00:00.000Z"
+    rows = [
+        {
+            "address": f"User{n}@Example.com",
+            "reason": "userunknown",
+            "class": "hard",
+            "source": "manual",
+            "first_seen": stamp,
+            "last_seen": stamp,
+            "count": 1,
+            "expires_at": "2026-11-25T00:00:00.000Z" if n == 3 else None,
+        }
+        for n in range(5)
+    ]
+    with db.atomic():
+        suppression_bulk.insert_many(db, rows)
+        suppression_bulk.insert_many(db, [{**rows[0], "reason": "feedback"}])  # replaces it
+        suppression_bulk.update_many(db, [{**rows[1], "count": 7}])
+    found = suppression_bulk.active_by_key(db, ["user0@example.com", "nobody@example.com"], NOW)
+    assert list(found) == ["user0@example.com"] and found["user0@example.com"]["reason"] == (
+        "feedback"
+    )
+    later = NOW + timedelta(days=2)  # user3's entry has expired by then
+    listed = list(suppression_bulk.active(db, later, page=2))
+    assert [row["address"] for row in listed] == [f"User{n}@Example.com" for n in (0, 1, 2, 4)]
+    assert listed[1]["count"] == 7
+    many = suppressions.find_many(db, ["USER2@example.com", "user3@example.com", "x@y.z"], later)
+    assert list(many) == ["USER2@example.com"]
+    assert not db.conn.in_transaction  # the read transaction ended with the pages
