@@ -11,13 +11,14 @@ Transactions: the connection is in autocommit mode, so a statement outside `atom
 on its own, as on SQLite (isolation_level=None). The outermost `atomic()` opens a transaction
 and takes a transaction-level advisory lock (WRITE_LOCK): one writer at a time, as SQLite's
 BEGIN IMMEDIATE gives, so a read-then-write unit of work (a suppression's count, a deferral)
-sees no other writer between its read and its write, on one node or many. Nested blocks are
-savepoints.
+sees no other writer between its read and its write, on one node or many; a write outside
+`atomic()` takes the same lock for itself. Nested blocks are savepoints. Readers never wait.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from bouncer.store.dialect import POSTGRESQL, to_postgresql
 
 WRITE_LOCK = 0x626F756E6365_00  # pg_advisory_xact_lock key of the one-writer lock
 CONNECT_SECONDS = 10
+_WRITE = re.compile(r"\s*(?:/\*.*?\*/\s*)*(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)
 LOCK_SECONDS = 10  # the longest wait for a lock, as SQLite's busy timeout (then an error)
 
 
@@ -40,20 +42,35 @@ class PgConnection:
         self.raw = conn
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor:
-        """Run one statement (SQLite spelling); return its cursor.
+        """Run one statement (SQLite spelling); return its cursor (its rows already read).
 
-        "BEGIN IMMEDIATE" (SQLite's write transaction) begins one holding the write lock.
+        "BEGIN IMMEDIATE" (SQLite's write transaction) begins one holding the write lock. A
+        write outside a transaction commits on its own holding the write lock, as every
+        SQLite write does: no write ever commits while another writer's transaction is open,
+        so events commit in `seq` order (the webhook cursors rely on it).
         """
         if sql.strip().upper() == "BEGIN IMMEDIATE":
             self.raw.execute("BEGIN")
             return self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-        return self.raw.execute(to_postgresql(sql), tuple(params or ()))
+        with self._writing(sql):
+            return self.raw.execute(to_postgresql(sql), tuple(params or ()))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor:
         """Run one statement for each row of parameters; the cursor's rowcount is their sum."""
         cursor = self.raw.cursor()
-        cursor.executemany(to_postgresql(sql), [tuple(row) for row in rows])
+        with self._writing(sql):
+            cursor.executemany(to_postgresql(sql), [tuple(row) for row in rows])
         return cursor
+
+    @contextlib.contextmanager
+    def _writing(self, sql: str) -> Iterator[None]:
+        """Hold the write lock for a write statement outside a transaction (else nothing)."""
+        if self.in_transaction or not _WRITE.match(sql):
+            yield
+            return
+        with self.raw.transaction():
+            self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield
 
     def executescript(self, script: str) -> None:
         """Run several statements as written (PostgreSQL's own SQL, no parameters)."""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bouncer.app.editing import add_manual
-from bouncer.store import inbox, open_db, suppressions
+from bouncer.store import events, inbox, open_db, suppressions
 from bouncer.store.inbox import Incoming
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -77,3 +77,38 @@ def test_writers_on_the_same_addresses_at_once_lose_no_update(store_url: str) ->
         db.close()
     assert sorted(row["address"] for row in rows) == sorted(addresses)
     assert {row["count"] for row in rows} == {4}
+
+
+def test_a_write_outside_a_transaction_waits_for_the_open_writer_on_postgresql(
+    pg_cluster,
+    pg_template,  # noqa: ANN001
+) -> None:
+    """As on SQLite, nothing commits while another connection's write transaction is open
+    (so events commit in seq order, which the webhook cursors rely on)."""
+    name = pg_cluster.new_database(pg_template)
+    first, second = open_db(pg_cluster.url(name)), open_db(pg_cluster.url(name))
+    added: list[dict] = []
+    late = threading.Thread(
+        target=lambda: added.append(events.add(second, "bounce.soft", NOW, "b@example.com", {}))
+    )
+    try:
+        with first.atomic():
+            held = events.add(first, "bounce.hard", NOW, "a@example.com", {})
+            late.start()
+            _wait_for_a_waiting_lock(first)
+            assert added == []
+        late.join()
+        assert [e["seq"] for e in events.search(first)] == [held["seq"], added[0]["seq"]]
+    finally:
+        first.close()
+        second.close()
+        pg_cluster.drop(name)
+
+
+def _wait_for_a_waiting_lock(db, seconds: float = 10.0) -> None:  # noqa: ANN001
+    """Return once some session waits for an advisory lock; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    query = "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    while db.conn.raw.execute(query).fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "the second writer did not wait for the lock"
+        time.sleep(0.01)
