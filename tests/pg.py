@@ -26,8 +26,10 @@ START_SECONDS = 30.0
 def _bin_dir() -> Path | None:
     """Return the directory holding initdb and postgres (newest Debian version first)."""
     found = shutil.which("initdb")
-    if found and shutil.which("postgres"):
-        return Path(found).parent
+    if found:  # Debian links them onto PATH from their own directory
+        directory = Path(found).resolve().parent
+        if all((directory / name).exists() for name in ("postgres", "pg_ctl")):
+            return directory
     for directory in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
         if (Path(directory) / "initdb").exists() and (Path(directory) / "postgres").exists():
             return Path(directory)
@@ -42,8 +44,15 @@ def available() -> str | None:
         return "psycopg is not installed (pip install 'psycopg[binary]')"
     if _bin_dir() is None:
         return "PostgreSQL's initdb/postgres not found (apt-get install postgresql)"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "running as root without runuser to start PostgreSQL as the postgres user"
+    if os.geteuid() == 0:
+        import pwd
+
+        if shutil.which("runuser") is None:
+            return "running as root without runuser to start PostgreSQL as the postgres user"
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root without a postgres user to run PostgreSQL as"
     return None
 
 

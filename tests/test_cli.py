@@ -29,9 +29,10 @@ def run(*args: str, env: dict | None = None) -> tuple[int, str]:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """A database holding one processed hard bounce and one mailbox-full delay."""
-    path = tmp_path / "cli.db"
+def db_path(store_url: str) -> Path | str:
+    """A store holding one processed hard bounce and one mailbox-full delay, on each backend
+    in turn (a SQLite file's path, or a postgresql:// URL)."""
+    path = store_url if "://" in store_url else Path(store_url)
     db = open_db(path)
     raws = [
         postfix_dsn("gone@example.com", "5.1.1", UNKNOWN),

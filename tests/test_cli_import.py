@@ -21,9 +21,10 @@ def run(*args: str, stdin: str | None = None) -> Result:
 
 
 @pytest.fixture
-def source(tmp_path: Path) -> Path:
-    """A database with bounce-made entries (one about an alias) and manual ones."""
-    path = tmp_path / "source.db"
+def source(store_url: str) -> Path | str:
+    """A store with bounce-made entries (one about an alias) and manual ones, on each backend
+    in turn (a SQLite file's path, or a postgresql:// URL)."""
+    path = store_url if "://" in store_url else Path(store_url)
     db = open_db(path)
     raws = [
         postfix_dsn("gone@example.com", "5.1.1", "550 5.1.1 <gone@example.com>: unknown, sorry"),

@@ -27,9 +27,10 @@ def _hour(moment: datetime) -> str:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """Hard failures at org and net addresses, received at the SPREAD hours before now."""
-    path = tmp_path / "stats.db"
+def db_path(store_url: str) -> Path | str:
+    """Hard failures at org and net addresses, received at the SPREAD hours before now, on
+    each backend in turn (a SQLite file's path, or a postgresql:// URL)."""
+    path = store_url if "://" in store_url else Path(store_url)
     db = open_db(path)
     n = 0
     for hours, count in SPREAD.items():

@@ -13,12 +13,16 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
 from bouncer.core.addresses import Identity
 from bouncer.store.dialect import POSTGRESQL, SQLITE
 from bouncer.store.schema import migrate
+
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL store is opened
+    from bouncer.store.pg import PgDatabase
 
 BUSY_TIMEOUT_SECONDS = 10.0
 
@@ -100,7 +104,7 @@ def open_db(
     create: bool = True,
     identity: Identity | None = None,
     checkpoint_on_commit: bool = True,
-):  # noqa: ANN201 - a BouncerDatabase or a PgDatabase
+) -> BouncerDatabase | PgDatabase:
     """Open (and migrate) the store at a location (`locate`): a SQLite file in WAL mode with
     synchronous=FULL, or a PostgreSQL database (`bouncer.store.pg`).
 
@@ -166,7 +170,9 @@ def _identity_error(where: str, stored: Identity, asked: Identity) -> StoreError
     )
 
 
-def _open_postgresql(url: str, *, create: bool, identity: Identity | None, read_only=False):  # noqa: ANN001, ANN202
+def _open_postgresql(
+    url: str, *, create: bool, identity: Identity | None, read_only: bool = False
+) -> PgDatabase:
     """Open a PostgreSQL store, its failures worded as StoreError (one line, password left
     out)."""
     import psycopg
@@ -188,7 +194,7 @@ def _open_postgresql(url: str, *, create: bool, identity: Identity | None, read_
     return db
 
 
-def open_reader(path: str | Path):  # noqa: ANN201 - a BouncerDatabase or a PgDatabase
+def open_reader(path: str | Path) -> BouncerDatabase | PgDatabase:
     """Open an existing, migrated database for reading only (PRAGMA query_only), with its
     address rule; for the HTTP API's reader threads, beside the daemon's writers (WAL: readers
     never wait for them). On PostgreSQL, a session whose transactions are read-only. Raises
