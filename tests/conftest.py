@@ -21,10 +21,11 @@ from tests import pg
 
 @dataclass
 class RunningDaemon:
-    """A daemon started by a test: its port, database path, and a way to stop it."""
+    """A daemon started by a test: its port, database path (a postgresql:// URL for a
+    PostgreSQL store), and a way to stop it."""
 
     port: int
-    db_path: Path
+    db_path: Path | str
     loop: asyncio.AbstractEventLoop
     stop_event: asyncio.Event
     thread: threading.Thread
@@ -100,7 +101,7 @@ def start_daemon(config: Config, clock: Callable[[], datetime] | None = None) ->
         raise RuntimeError(f"daemon did not start: {holder.get('error')}")
     return RunningDaemon(
         holder["port"],
-        Path(config.db_path),
+        config.db_path if "://" in config.db_path else Path(config.db_path),
         holder["loop"],
         holder["stop"],
         thread,
@@ -109,12 +110,12 @@ def start_daemon(config: Config, clock: Callable[[], datetime] | None = None) ->
     )
 
 
-def make_config(tmp_path: Path, **smtp_changes: object) -> Config:
+def make_config(tmp_path: Path, store: str | None = None, **smtp_changes: object) -> Config:
     """Return a config on free loopback ports (SMTP and the API) with its database under
-    tmp_path."""
+    tmp_path (or at `store`: a path or URL, as the `store_url` fixture gives)."""
     smtp = replace(SmtpConfig(), listen="127.0.0.1:0", shutdown_grace=2.0, **smtp_changes)
     http = HttpConfig(listen="127.0.0.1:0")
-    return Config(db_path=str(tmp_path / "bouncer.db"), smtp=smtp, http=http)
+    return Config(db_path=store or str(tmp_path / "bouncer.db"), smtp=smtp, http=http)
 
 
 @pytest.fixture

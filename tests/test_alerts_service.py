@@ -78,7 +78,7 @@ def _send(running: RunningDaemon, reports: list[bytes]) -> None:
 
 
 def test_one_spike_one_block_no_suppression_and_both_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = _Log()
     monkeypatch.setattr(notify, "log", log)  # the journal logs each committed event through it
@@ -89,7 +89,7 @@ def test_one_spike_one_block_no_suppression_and_both_end(
         f"http://127.0.0.1:{http.server_address[1]}/", "s" * 16, "k1", events=tuple(ALERT_TYPES)
     )
     config = replace(
-        make_config(tmp_path),
+        make_config(tmp_path, store_url),
         tracker=TrackerConfig(sweep_interval=timedelta(seconds=0.05)),
         alerts=AlertsConfig(threshold=20, domain_threshold=0, blocked_threshold=5),
         webhooks=(hook,),

@@ -15,7 +15,7 @@ from tests.messages import postfix_dsn
 UNKNOWN = "550 5.1.1 Recipient address rejected: User unknown"
 
 
-def _cli(db_path: Path, *args: str) -> tuple[int, list[dict] | str]:
+def _cli(db_path: Path | str, *args: str) -> tuple[int, list[dict] | str]:
     """Run a command with --json where it has one; return exit code and parsed lines."""
     result = CliRunner().invoke(main, [*args, "--db", str(db_path)])
     if "--json" not in args:
@@ -23,8 +23,10 @@ def _cli(db_path: Path, *args: str) -> tuple[int, list[dict] | str]:
     return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()]
 
 
-def test_a_mixed_case_address_is_one_identity_everywhere(tmp_path: Path) -> None:
-    running = deliver(make_config(tmp_path), postfix_dsn("Gone.Mixed@Dest.Test", "5.1.1", UNKNOWN))
+def test_a_mixed_case_address_is_one_identity_everywhere(tmp_path: Path, store_url: str) -> None:
+    running = deliver(
+        make_config(tmp_path, store_url), postfix_dsn("Gone.Mixed@Dest.Test", "5.1.1", UNKNOWN)
+    )
     for asked in ("gone.mixed@dest.test", "GONE.MIXED@dest.TEST"):
         code, (entry,) = _cli(running.db_path, "suppression", "show", asked, "--json")
         assert code == 0 and entry["address"] == "Gone.Mixed@Dest.Test"
@@ -32,10 +34,12 @@ def test_a_mixed_case_address_is_one_identity_everywhere(tmp_path: Path) -> None
         assert [r["recipient"] for r in records] == ["Gone.Mixed@Dest.Test"]
 
 
-def test_records_are_about_the_address_the_application_sent_to(tmp_path: Path) -> None:
+def test_records_are_about_the_address_the_application_sent_to(
+    tmp_path: Path, store_url: str
+) -> None:
     alias, sent_to = "u4711@mbox.dest.test", "Ann.Lee@Dest.Test"
     running = deliver(
-        make_config(tmp_path),
+        make_config(tmp_path, store_url),
         postfix_dsn(
             alias, "4.2.2", "452 4.2.2 Mailbox full", action="delayed", original_recipient=sent_to
         ),
@@ -51,8 +55,10 @@ def test_records_are_about_the_address_the_application_sent_to(tmp_path: Path) -
         assert (deferral["recipient"], deferral["final_recipient"]) == (sent_to, alias)
 
 
-def test_reprocess_does_not_undo_a_removal_and_new_evidence_does(tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+def test_reprocess_does_not_undo_a_removal_and_new_evidence_does(
+    tmp_path: Path, store_url: str
+) -> None:
+    config = make_config(tmp_path, store_url)
     running = deliver(config, postfix_dsn("back@example.com", "5.1.1", UNKNOWN))
     db = running.db_path
     removal = ("suppression", "remove", "Back@Example.com", "--reason", "mailbox recreated")

@@ -1,10 +1,13 @@
-"""The daemon end to end: real SMTP client, real server on loopback, real SQLite file."""
+"""The daemon end to end: real SMTP client, real server on loopback, a real SQLite file (and
+the tests taking `daemon`, a real PostgreSQL database too)."""
 
 from __future__ import annotations
 
 import os
 import smtplib
 import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,17 @@ from tests.messages import postfix_dsn
 USER_UNKNOWN = "550 5.1.1 <user@example.com>: Recipient address rejected: User unknown"
 
 
-def _rows(db_path: Path, sql: str) -> list[tuple]:
+@pytest.fixture
+def daemon(tmp_path: Path, store_url: str) -> Iterator[RunningDaemon]:
+    """A running daemon accepting bounces for localhost and bounces.example, on each backend
+    in turn."""
+    config = make_config(tmp_path, domains=("localhost", "bounces.example"))
+    running = start_daemon(replace(config, db_path=store_url))
+    yield running
+    running.stop()
+
+
+def _rows(db_path: Path | str, sql: str) -> list[tuple]:
     """Run a query on a fresh connection."""
     db = open_db(db_path)
     try:

@@ -30,20 +30,20 @@ from tests.tracker_helpers import FakeClock
 FULL = "452 4.2.2 Mailbox full"
 
 
-def _cli(db_path: Path, *args: str) -> tuple[int, str]:
+def _cli(db_path: Path | str, *args: str) -> tuple[int, str]:
     """Run a bouncer command against the database; return exit code and stdout."""
     result = CliRunner().invoke(main, [*args, "--db", str(db_path)])
     return result.exit_code, result.stdout
 
 
-def _sweep(db_path: Path, at: str) -> list[str]:
+def _sweep(db_path: Path | str, at: str) -> list[str]:
     """Sweep at the given time; return the fired event types."""
     code, output = _cli(db_path, "sweep", "--now", at, "--json")
     assert code == 0, output
     return [json.loads(line)["type"] for line in output.splitlines() if line.strip()]
 
 
-def _events(db_path: Path, recipient: str) -> list[dict]:
+def _events(db_path: Path | str, recipient: str) -> list[dict]:
     """Return the events about a recipient, in commit order."""
     db = open_db(db_path)
     try:
@@ -52,7 +52,7 @@ def _events(db_path: Path, recipient: str) -> list[dict]:
         db.close()
 
 
-def _wait_for(db_path: Path, recipient: str, count: int, kind: str = "") -> list[dict]:
+def _wait_for(db_path: Path | str, recipient: str, count: int, kind: str = "") -> list[dict]:
     """Wait until `count` events about the recipient (of type `kind`, if given) are stored;
     return all the recipient's events."""
     deadline = time.monotonic() + 10
@@ -84,13 +84,13 @@ def _send(running: RunningDaemon, raw: bytes) -> None:
         client.sendmail("", ["bounces@localhost"], raw)
 
 
-def test_events_contract_with_the_daemons_own_clock(tmp_path: Path) -> None:
+def test_events_contract_with_the_daemons_own_clock(tmp_path: Path, store_url: str) -> None:
     _Hook.bodies = []
     http = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     hook = WebhookConfig(f"http://127.0.0.1:{http.server_address[1]}/", "s", "k1")
     tracker = TrackerConfig(sweep_interval=timedelta(seconds=0.05))
-    config = replace(make_config(tmp_path), tracker=tracker, webhooks=(hook,))
+    config = replace(make_config(tmp_path, store_url), tracker=tracker, webhooks=(hook,))
     clock = FakeClock(utcnow())
     running = start_daemon(config, clock)
     try:
@@ -142,8 +142,8 @@ def _heard() -> set[tuple[str, str]]:
     return {(body["recipient"], body["type"]) for body in list(_Hook.bodies)}
 
 
-def test_sweep_now_fires_each_timer_once_across_a_restart(tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+def test_sweep_now_fires_each_timer_once_across_a_restart(tmp_path: Path, store_url: str) -> None:
+    config = make_config(tmp_path, store_url)
     running = deliver(
         config,
         postfix_dsn("full@example.com", "4.2.2", FULL, action="delayed", arrival=None),
@@ -180,8 +180,8 @@ def test_sweep_now_fires_each_timer_once_across_a_restart(tmp_path: Path) -> Non
     assert deferral["warned_at"] <= deferral["closed_at"] <= to_iso(utcnow())
 
 
-def test_dry_run_fires_nothing(tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+def test_dry_run_fires_nothing(tmp_path: Path, store_url: str) -> None:
+    config = make_config(tmp_path, store_url)
     running = deliver(
         config,
         postfix_dsn(
@@ -200,8 +200,8 @@ def test_dry_run_fires_nothing(tmp_path: Path) -> None:
     ]
 
 
-def test_resolve_closes_the_deferral(tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+def test_resolve_closes_the_deferral(tmp_path: Path, store_url: str) -> None:
+    config = make_config(tmp_path, store_url)
     running = deliver(
         config,
         postfix_dsn("late@example.com", "4.2.2", FULL, action="delayed", arrival=None),
@@ -211,8 +211,8 @@ def test_resolve_closes_the_deferral(tmp_path: Path) -> None:
     assert _sweep(running.db_path, "2099-01-01T00:00:00Z") == []
 
 
-def test_a_sweep_at_a_future_time_leaves_the_store_in_order(tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+def test_a_sweep_at_a_future_time_leaves_the_store_in_order(tmp_path: Path, store_url: str) -> None:
+    config = make_config(tmp_path, store_url)
     delay = postfix_dsn("later@example.com", "4.2.2", FULL, action="delayed", arrival=None)
     running = deliver(config, delay)
     future = to_iso(utcnow() + timedelta(hours=5))

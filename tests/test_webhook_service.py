@@ -33,12 +33,15 @@ class _Receiver(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-def test_hard_bounce_reaches_the_webhook_signed_once_per_event(tmp_path: Path) -> None:
+def test_hard_bounce_reaches_the_webhook_signed_once_per_event(
+    tmp_path: Path, store_url: str
+) -> None:
     _Receiver.received = []
     http = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{http.server_address[1]}/hook"
-    config = replace(make_config(tmp_path), webhooks=(WebhookConfig(url, SECRET, "k7"),))
+    hooks = (WebhookConfig(url, SECRET, "k7"),)
+    config = replace(make_config(tmp_path, store_url), webhooks=hooks)
     running = start_daemon(config)
     try:
         with running.client() as client:
