@@ -59,3 +59,12 @@ def test_sqlite_upkeep_commands_say_what_to_use_on_postgresql(command: str) -> N
     result = _run(*args, *(["copy.db"] if command == "backup" else []))
     assert result.exit_code == 3
     assert "works on a SQLite file; for PostgreSQL use" in result.output
+
+
+def test_a_command_on_a_store_not_yet_created_is_one_line(new_store) -> None:  # noqa: ANN001
+    url = new_store(empty=True)
+    result = _run("suppression", "show", "a@example.com", "--database", url)
+    assert result.exit_code == 3
+    assert result.output.count("\n") == 1
+    assert "no such database" in result.output or "no bouncer tables" in result.output
+    assert _run("db", "status", "--database", url).exit_code == 1  # nothing was created
