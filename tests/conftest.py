@@ -141,6 +141,17 @@ def deliver(
     return running
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs on PostgreSQL `postgresql` (`-m "not postgresql"` for a
+    quick SQLite-only run): those using the cluster, and the PostgreSQL runs of tests made
+    on each backend (`new_store`)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_each = callspec is not None and callspec.params.get("new_store") == "postgresql"
+        if on_each or "pg_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[pg.Cluster]:
     """A throwaway PostgreSQL server for the session (the tests using it skip without one)."""
