@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.messages import postfix_dsn
 
 
@@ -32,14 +34,18 @@ def _connect(port: int, deadline: float) -> smtplib.SMTP:
             time.sleep(0.05)
 
 
-def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path, processes: int) -> None:
     port = _free_port()
+    (tmp_path / "b.toml").write_text(f"[smtp]\nprocesses = {processes}\n")
     daemon = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "bouncer",
             "serve",
+            "--config",
+            str(tmp_path / "b.toml"),
             "--listen",
             f"127.0.0.1:{port}",
             "--db",

@@ -56,15 +56,14 @@ def serve_cmd(
     config_path: str | None, listen: str | None, db_path: str | None, domains: tuple[str, ...]
 ) -> None:
     """Receive bounces over SMTP, store, classify and track them."""
-    import asyncio
-
+    from bouncer.daemon.eventloop import run
     from bouncer.daemon.service import serve
     from bouncer.logs import configure
 
     config = _config(config_path, listen, db_path, domains)
     configure(config.log_format, config.log_level)
     try:
-        asyncio.run(serve(config))
+        run(serve(config))
     except Exception as exc:  # noqa: BLE001 - start-up failures end in one line and a status
         status, cause = _failure(exc, config.smtp.listen)
         if status is None:

@@ -28,7 +28,7 @@ from bouncer.daemon.intake import InboxWriter
 from bouncer.daemon.journal import Journal
 from bouncer.daemon.scheduler import Scheduler
 from bouncer.daemon.sdnotify import sd_notify, watchdog
-from bouncer.daemon.smtp import BounceHandler
+from bouncer.daemon.smtp import BounceHandler, verp_refusal
 from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
 from bouncer.daemon.worker import Processor
 from bouncer.store import open_db
@@ -36,20 +36,10 @@ from bouncer.store.retention import Retention
 
 if TYPE_CHECKING:
     from bouncer.daemon.delivery import Outbox
+    from bouncer.daemon.pool import Pool
 
 __all__ = ["sd_notify", "serve"]
 log = structlog.get_logger("bouncer.service")
-
-
-async def _drain_sessions(gate: SessionGate, grace: float) -> None:
-    """Close idle sessions and wait (up to grace seconds) for in-flight transactions to end."""
-    deadline = asyncio.get_running_loop().time() + grace
-    while gate.sessions and asyncio.get_running_loop().time() < deadline:
-        gate.close_idle()
-        await asyncio.sleep(0.05)
-    for smtp in list(gate.sessions):
-        if smtp.transport is not None:
-            smtp.transport.close()
 
 
 async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # noqa: ANN202
@@ -89,6 +79,7 @@ class _Parts:
     gate: SessionGate
     health: Health
     checkpointer: Checkpointer
+    pool: Pool | None = None  # intake and processing in worker processes (smtp.processes > 1)
 
 
 def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
@@ -120,30 +111,26 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         retention=Retention(config.keep_raw, config.keep_records, config.keep_events),
         health=health,
     )
-    gate = SessionGate(SessionLimits.from_config(config.smtp))
+    pool = None
+    if config.smtp.intake_processes() > 1:
+        from bouncer.daemon.pool import Pool
+
+        pool = Pool(config, health, committed)
+    gate = pool.gate if pool else SessionGate(SessionLimits.from_config(config.smtp))
     checkpointer = Checkpointer(config.db_path, health)
-    return _Parts(writer, processor, scheduler, journal, outbox, gate, health, checkpointer)
-
-
-def _verp_refusal(
-    config: Config, clock: Callable[[], datetime]
-) -> Callable[[str], str | None] | None:
-    """Return the RCPT check of signed return paths when they are required (else None)."""
-    verp = config.verp
-    if not (verp.require_valid and verp.keys):
-        return None
-    from bouncer.core.verp import day_number, refusal
-
-    secrets = verp.secrets()
-    return lambda address: refusal(address, secrets, day_number(clock()), verp.max_age.days)
+    parts = _Parts(writer, processor, scheduler, journal, outbox, gate, health, checkpointer)
+    parts.pool = pool
+    return parts
 
 
 def _status(parts: _Parts) -> Callable[[], str]:
     """Return the STATUS= line maker: backlog, sessions, and the last unresolved error."""
 
     def status() -> str:
-        error = parts.writer.last_error or parts.health.last_error()
-        line = f"sessions {len(parts.gate.sessions)}, processing backlog {parts.processor.backlog}"
+        pool = parts.pool
+        error = parts.writer.last_error or (pool and pool.last_error()) or parts.health.last_error()
+        backlog = pool.backlog if pool else parts.processor.backlog
+        line = f"sessions {len(parts.gate.sessions)}, processing backlog {backlog}"
         return f"{line}; last error: {error}" if error else line
 
     return status
@@ -161,6 +148,9 @@ async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
         with contextlib.suppress(Exception):  # the outbox registers on its first pass too
             await parts.outbox.register()
         loops["outbox"] = parts.outbox.run
+    if parts.pool is not None:  # processing has a process of its own
+        del loops["processor"]
+        loops.update(parts.pool.loops())
     tasks = [
         asyncio.create_task(supervise(name, run, parts.health), name=name)
         for name, run in loops.items()
@@ -174,7 +164,7 @@ async def _shutdown(
 ) -> None:
     """Stop accepting, let transactions in flight finish, then stop the background work."""
     server.close()
-    await _drain_sessions(parts.gate, grace)
+    await (parts.pool.stop_intake(grace) if parts.pool else parts.gate.drain(grace))
     for task in tasks:
         task.cancel()
     _, stuck = await asyncio.wait(tasks, timeout=10)  # bounded: shutdown must finish
@@ -208,6 +198,8 @@ async def serve(
     Raises OSError when the address cannot be bound (before any database file is created),
     StoreError when the database cannot be used (or keeps another address rule).
     """
+    if clock is not utcnow and config.smtp.intake_processes() > 1:
+        raise ValueError("a clock can be given only to one process: set smtp.processes = 1")
     stop = stop or asyncio.Event()
     parts = _build(config, clock)  # no database file is touched before the first message
     handler = BounceHandler(
@@ -216,10 +208,10 @@ async def serve(
         max_recipients=config.smtp.max_recipients,
         on_stored=parts.processor.wake,
         clock=clock,
-        refuse=_verp_refusal(config, clock),
+        refuse=verp_refusal(config, clock),
     )
     try:
-        server = await _bind(config, handler, parts.gate)
+        server = await (parts.pool.bind() if parts.pool else _bind(config, handler, parts.gate))
         try:
             open_db(config.db_path, identity=config.identity).close()  # migrate before traffic
         except BaseException:

@@ -109,6 +109,18 @@ class SessionGate:
             if smtp not in busy:
                 smtp.say_goodbye("421 4.3.2 Service shutting down, try again later")
 
+    async def drain(self, grace: float) -> None:
+        """Close idle sessions and wait (up to grace seconds) for transactions in flight to
+        end; then close what is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self.sessions and loop.time() < deadline:
+            self.close_idle()
+            await asyncio.sleep(0.05)
+        for smtp in list(self.sessions):
+            if smtp.transport is not None:
+                smtp.transport.close()
+
 
 def server_tls(cert: str, key: str) -> ssl.SSLContext | None:
     """Return the STARTTLS context for a PEM certificate chain and key ('' , '': no STARTTLS).

@@ -103,7 +103,9 @@ class Processor:
     def _guarded(self, work: Callable[[Database], T]) -> T:
         """Run work on the (possibly new) connection; drop the connection if it fails."""
         if self._db is None:
-            self._db = open_db(self._db_path, checkpoint_on_commit=self._checkpoint_on_commit)
+            self._db = open_db(
+                self._db_path, checkpoint_on_commit=self._checkpoint_on_commit, take_turns=True
+            )
         try:
             return work(self._db)
         except Exception:
@@ -119,8 +121,11 @@ class Processor:
             prepared = [self._prepare_one(db, message) for message in batch]
             done: list[Processed] = []
             with db.atomic():
+                # Claimed inside the write transaction: a message another processor (a worker
+                # process still finishing) wrote meanwhile is skipped, never processed twice.
+                claimed = inbox.still_new(db, [item.message.id for item in prepared if item])
                 for item in prepared:
-                    if item is not None:
+                    if item is not None and item.message.id in claimed:
                         result = self._write_one(db, item)
                         if result is not None:
                             done.append(result)

@@ -1,0 +1,287 @@
+"""Several processes for one daemon (smtp.processes above 1): SMTP intake on every CPU.
+
+One Python process serves SMTP sessions on one core at most (aiosmtpd's work per line and
+per command holds the interpreter), so the main process accepts the connections and hands
+each (the socket itself, over a control channel: bouncer.daemon.channel) to the intake process
+with the fewest sessions; each intake process commits its messages itself (its own
+group-commit writer on the same WAL database) before its 250. Processing runs in one process
+of its own. The scheduler, journal, webhook outbox and checkpointer stay in the main process,
+which alone speaks to systemd.
+
+The main process counts every session (smtp.max_connections, max_connections_per_ip hold for
+all intake processes together) and refuses over a limit with the same 421 as one process
+does. Each worker process runs under `health.supervise`: one that exits is started again with
+backoff, its sessions released; one silent for `Health.stuck_after` makes the daemon
+unhealthy (no watchdog ping). Every message is processed once: only the processing process
+processes while the daemon runs, and a processor claims its batch inside its write
+transaction (bouncer.daemon.worker), so one still finishing cannot process a message twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import pickle
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+
+import structlog
+
+from bouncer.config import Config
+from bouncer.daemon.channel import Channel, pair
+from bouncer.daemon.child import WorkerSpec
+from bouncer.daemon.health import Health
+from bouncer.daemon.smtp_session import SessionGate, SessionLimits, client_ip, server_tls
+
+log = structlog.get_logger("bouncer.service")
+REFUSED = "421 4.3.2 Service not available, try again later"
+STOP_TIMEOUT = 8.0  # seconds a processing process may take to finish its batch
+_SYSTEMD_ONLY = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
+
+
+class WorkerExited(RuntimeError):
+    """A worker process ended while the daemon runs (it is started again)."""
+
+
+@dataclass(eq=False)
+class _Session:
+    """A session as the main process counts it (SessionGate's view of a session)."""
+
+    client_ip: str
+    conn_id: int
+    envelope: None = None
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One worker process: its role, its channel, the sessions handed to it."""
+
+    name: str
+    role: str
+    process: asyncio.subprocess.Process | None = None
+    channel: Channel | None = None
+    sessions: dict[int, _Session] = field(default_factory=dict)
+    last_error: str | None = None
+
+
+class Pool:
+    """The worker processes of a daemon and the connections handed to them."""
+
+    def __init__(self, config: Config, health: Health, on_processed: Callable[[], None]) -> None:
+        """`on_processed()` is called when the processing process has written a pass."""
+        db_path = os.path.abspath(config.db_path)  # workers resolve it as the main one does
+        self._config = replace(config, db_path=db_path)
+        self._health = health
+        self._on_processed = on_processed
+        self.gate = SessionGate(SessionLimits.from_config(config.smtp))
+        count = config.smtp.intake_processes()
+        self.intake = [_Worker(f"intake-{n}", "intake") for n in range(1, count + 1)]
+        self.processing = _Worker("processing", "processing")
+        self.backlog = 0  # messages stored since the last processing pass (approximate)
+        self._ids = itertools.count(1)
+        self._stopping = False
+        self.started = asyncio.Event()  # set once every worker process has been started
+
+    def loops(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Return the supervised loops: one per worker process, each keeping it running."""
+        workers = [*self.intake, self.processing]
+        return {worker.name: partial(self._keep, worker) for worker in workers}
+
+    def last_error(self) -> str | None:
+        """Return an intake process's last storage error, if it is still unresolved."""
+        return next((w.last_error for w in self.intake if w.last_error), None)
+
+    async def bind(self) -> Listener:
+        """Bind the listening socket(s) of smtp.listen (not yet accepting).
+
+        Raises OSError as asyncio's create_server does when the address cannot be bound,
+        ConfigError when the STARTTLS certificate or key cannot be loaded (checked here, once,
+        before any intake process loads them).
+        """
+        smtp = self._config.smtp
+        server_tls(smtp.tls_cert, smtp.tls_key)
+        return Listener(_bind(self._config.listen_host, self._config.listen_port), self)
+
+    async def stop_intake(self, grace: float) -> None:
+        """Stop every intake process, each letting its transactions in flight finish."""
+        self._stopping = True
+        await asyncio.gather(*(self._stop(w, grace + 5.0) for w in self.intake))
+
+    def hand_over(self, conn: socket.socket, address: object) -> None:
+        """Give an accepted connection to the intake process with the fewest sessions, or
+        refuse it (421) over a connection limit or when no intake process is running."""
+        session = _Session(client_ip(address), next(self._ids))
+        self.gate.enter(session)  # type: ignore[arg-type]
+        reply = self.gate.refusal(session)  # type: ignore[arg-type]
+        running = [w for w in self.intake if w.channel is not None]
+        worker = min(running, key=lambda w: len(w.sessions), default=None)
+        channel = worker.channel if worker is not None and reply is None else None
+        if channel is not None and channel.send(f"conn {session.conn_id}", (conn.fileno(),)):
+            worker.sessions[session.conn_id] = session  # type: ignore[union-attr]
+            conn.close()
+            return
+        self.gate.leave(session)  # type: ignore[arg-type]
+        _refuse(conn, reply or REFUSED)
+
+    async def _keep(self, worker: _Worker) -> None:
+        """Run a worker process until it exits (raise WorkerExited: supervise starts it
+        again) or until cancelled (stop it)."""
+        if self._stopping and worker.role == "intake":
+            await asyncio.Future()  # stopped for good: wait for the cancellation
+        process = await self._start(worker)
+        try:
+            code = await process.wait()
+        except asyncio.CancelledError:
+            await self._stop(worker, STOP_TIMEOUT)
+            raise
+        finally:
+            self._release(worker)
+        if self._stopping and worker.role == "intake":
+            await asyncio.Future()
+        raise WorkerExited(f"{worker.name} exited with status {code}")
+
+    async def _start(self, worker: _Worker) -> asyncio.subprocess.Process:
+        """Start a worker process with its end of a new control channel."""
+        ours, theirs = pair()
+        spec = WorkerSpec(worker.role, worker.name, self._config, theirs.fileno())
+        env = {k: v for k, v in os.environ.items() if k not in _SYSTEMD_ONLY}
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-P",
+                "-m",
+                "bouncer.daemon.child",
+                stdin=asyncio.subprocess.PIPE,
+                pass_fds=(theirs.fileno(),),
+                env=env,
+            )
+        finally:
+            theirs.close()
+        assert process.stdin is not None
+        process.stdin.write(pickle.dumps(spec))
+        process.stdin.close()
+        worker.process, worker.channel = process, Channel(ours)
+        worker.channel.listen(partial(self._on_message, worker), lambda: None)
+        self._health.busy(worker.name)  # silent for stuck_after: unhealthy
+        if all(w.channel is not None for w in (*self.intake, self.processing)):
+            self.started.set()
+        log.info("service.worker_started", worker=worker.name, pid=process.pid)
+        return process
+
+    async def _stop(self, worker: _Worker, timeout: float) -> None:
+        """SIGTERM a worker process and wait for it (SIGKILL after timeout seconds)."""
+        process = worker.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            log.error("service.worker_killed", worker=worker.name, after=timeout)
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+    def _release(self, worker: _Worker) -> None:
+        """Forget a worker process that ended: close its channel, release its sessions."""
+        if worker.channel is not None:
+            worker.channel.close()
+            worker.channel = None
+        for session in worker.sessions.values():
+            self.gate.leave(session)  # type: ignore[arg-type]
+        worker.sessions.clear()
+
+    def _on_message(self, worker: _Worker, text: str, fds: list[int]) -> None:
+        """Act on one report from a worker process."""
+        for fd in fds:
+            os.close(fd)
+        kind, _, rest = text.partition(" ")
+        if kind == "closed":
+            with contextlib.suppress(ValueError, KeyError):
+                self.gate.leave(worker.sessions.pop(int(rest)))  # type: ignore[arg-type]
+        elif kind == "stored":
+            self.backlog += int(rest) if rest.isdigit() else 1
+            if self.processing.channel is not None:
+                self.processing.channel.send("wake")  # dropped when many are queued already
+        elif kind == "processed":
+            self.backlog = 0
+            self._on_processed()
+        elif kind == "beat":
+            worker.last_error = rest or None
+            self._health.beat(worker.name)
+            self._health.busy(worker.name)
+        elif kind == "failing":
+            self._health.fail(worker.name, rest)
+
+
+class Listener:
+    """The main process's listening sockets: accepts connections and hands them to the pool
+    (the part of asyncio.Server the daemon uses: sockets, start_serving, close)."""
+
+    def __init__(self, sockets: list[socket.socket], pool: Pool) -> None:
+        self.sockets = sockets
+        self._pool = pool
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start_serving(self) -> None:
+        """Start accepting connections once the worker processes have been started."""
+        await asyncio.wait_for(self._pool.started.wait(), 60)
+        self._loop = asyncio.get_running_loop()
+        for sock in self.sockets:
+            self._loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def close(self) -> None:
+        """Stop accepting and close the listening sockets (idempotent)."""
+        for sock in self.sockets:
+            if self._loop is not None and sock.fileno() >= 0:
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+
+    def _accept(self, sock: socket.socket) -> None:
+        """Accept the waiting connections (a bounded number per turn of the loop)."""
+        for _ in range(64):
+            try:
+                conn, address = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # out of file descriptors, ...: try again on the next turn
+                log.error("smtp.accept_failed", error=str(exc))
+                return
+            self._pool.hand_over(conn, address)
+
+
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Bind and listen on every address host resolves to (as asyncio's create_server does:
+    SO_REUSEADDR, IPv6 sockets IPv6 only); close them all if one fails."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(100)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _refuse(conn: socket.socket, reply: str) -> None:
+    """Answer a connection with one reply line and close it (never waits)."""
+    with contextlib.suppress(OSError):
+        conn.setblocking(False)
+        conn.send(reply.encode("ascii") + b"\r\n")
+    conn.close()
