@@ -189,7 +189,7 @@ def table(results: dict[Load, list[dict]]) -> list[str]:
 
 def verdicts(results: dict[Load, list[dict]]) -> list[str]:
     """Return one line per target: the figure and whether it holds."""
-    main = results[LOADS[0]] if LOADS[0] in results else next(iter(results.values()))
+    main = next(iter(results.values()))
     ref = next(r for r in main if r["server"].startswith("(a)"))
     mine = next(r for r in main if r["server"].startswith("(b)"))
     twenty = [r for load, rows in results.items() if load.sessions == 20 for r in rows]
@@ -216,8 +216,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0, help="messages per run × this")
     parser.add_argument("--quick", action="store_true", help="only 20 sessions, 4 KB, reused")
+    parser.add_argument(
+        "--load", type=int, action="append", help="only LOADS[N] (1-8, repeatable), first as main"
+    )
     args = parser.parse_args()
     loads = LOADS[:1] if args.quick else LOADS
+    loads = tuple(LOADS[n - 1] for n in args.load) if args.load else loads
     print(f"# {platform.node()}: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} at start")
     print(f"# Python {platform.python_version()}, bouncer loop: {_loop_name()}")
     ref, sink = servers.start_aiosmtpd(), servers.start_smtp_sink()

@@ -1,8 +1,11 @@
 """Durable intake: a writer thread that commits received messages in group transactions.
 
 SMTP sessions hand a message over and await its id; the thread commits whatever is queued in one
-transaction (no waiting window), then resolves each waiter. A failure resolves every waiter of the
-batch with the exception, so the session answers 451 and the sender retries.
+transaction (no waiting window), then resolves each waiter (one wake-up of the event loop per
+batch). A failure resolves every waiter of the batch with the exception, so the session answers
+451 and the sender retries. Its transactions queue with the daemon's other writers (processing,
+other intake processes) on the writers' lock (`open_db(take_turns=True)`), so none of them
+sleeps in SQLite's busy handler while the database is free.
 """
 
 from __future__ import annotations

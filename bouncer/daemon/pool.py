@@ -42,6 +42,10 @@ from bouncer.daemon.smtp_session import SessionGate, SessionLimits, client_ip, s
 log = structlog.get_logger("bouncer.service")
 REFUSED = "421 4.3.2 Service not available, try again later"
 STOP_TIMEOUT = 8.0  # seconds a processing process may take to finish its batch
+# A connection over a limit is looked at again this often, this many times, before its 421: an
+# intake process reports a session's end a moment after the client has closed it, and a sender
+# at its limit opens the next connection at once.
+RECHECK_DELAY, RECHECKS = 0.02, 10
 _SYSTEMD_ONLY = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID")
 
 
@@ -113,11 +117,17 @@ class Pool:
         self._stopping = True
         await asyncio.gather(*(self._stop(w, grace + 5.0) for w in self.intake))
 
-    def hand_over(self, conn: socket.socket, address: object) -> None:
+    def hand_over(self, conn: socket.socket, address: object, tries: int = 0) -> None:
         """Give an accepted connection to the intake process with the fewest sessions, or
-        refuse it (421) over a connection limit or when no intake process is running."""
+        refuse it (421) over a connection limit (after RECHECKS looks) or when no intake
+        process is running."""
         session = _Session(client_ip(address), next(self._ids))
         self.gate.enter(session)  # type: ignore[arg-type]
+        if tries < RECHECKS and self.gate.over_limit(session):  # type: ignore[arg-type]
+            self.gate.leave(session)  # type: ignore[arg-type]
+            loop = asyncio.get_running_loop()
+            loop.call_later(RECHECK_DELAY, self.hand_over, conn, address, tries + 1)
+            return
         reply = self.gate.refusal(session)  # type: ignore[arg-type]
         running = [w for w in self.intake if w.channel is not None]
         worker = min(running, key=lambda w: len(w.sessions), default=None)

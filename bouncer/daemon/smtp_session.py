@@ -88,6 +88,11 @@ class SessionGate:
             if self._per_ip[smtp.client_ip] <= 0:
                 del self._per_ip[smtp.client_ip]
 
+    def over_limit(self, smtp: BounceSMTP) -> bool:
+        """Tell whether a registered session is over a cap (as `refusal`, without a log line)."""
+        per_ip = self.limits.max_per_ip and self._per_ip[smtp.client_ip] > self.limits.max_per_ip
+        return len(self.sessions) > self.limits.max_sessions or bool(per_ip)
+
     def refusal(self, smtp: BounceSMTP) -> str | None:
         """Return the 421 reply for a session over a cap (None: admit it)."""
         if len(self.sessions) > self.limits.max_sessions:
