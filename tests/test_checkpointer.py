@@ -69,3 +69,30 @@ def test_the_checkpointer_loop_copies_the_log(tmp_path: Path) -> None:
     assert asyncio.run(run()) >= 300
     _write(writer, 10)
     assert wal_checkpoint(open_db(path))[0] < 100  # the log started over
+
+
+def test_a_log_over_the_bound_is_restarted_in_turn_with_the_writers(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import threading
+
+    from bouncer.daemon import checkpointer
+
+    path = tmp_path / "f.db"
+    writer = _writer(path, checkpoint_on_commit=False, take_turns=True)
+    reader = open_db(path)
+    reader.conn.execute("BEGIN")
+    reader.conn.execute("SELECT COUNT(*) FROM filler").fetchone()  # a snapshot before the pages
+    _write(writer, 400)
+    assert wal_checkpoint(open_db(path))[1] < 400  # PASSIVE: not past the reader's snapshot
+    monkeypatch.setattr(checkpointer, "RESTART_PAGES", 100)
+    pass_ = checkpointer.Checkpointer(path, Health())
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (pass_._checkpoint(), done.set()))
+    thread.start()
+    assert not done.wait(0.3)  # RESTART waits for the reader to finish
+    reader.conn.execute("COMMIT")
+    thread.join(10)
+    assert done.is_set() and pass_.restarts == 1
+    _write(writer, 10)
+    assert wal_checkpoint(open_db(path))[0] < 100  # the log started over

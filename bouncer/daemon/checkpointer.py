@@ -7,6 +7,12 @@ commits to be copied, and the more the file outgrows the cache, the more that co
 daemon's writers open their connections with `checkpoint_on_commit=False`, and this loop, on a
 thread and connection of its own, runs a PASSIVE checkpoint every `interval` seconds: it never
 waits for readers and never blocks a writer (sqlite.org/wal.html#ckpt).
+
+A PASSIVE checkpoint cannot let the log start over while writes keep coming (a flood of bounces
+for minutes): when the log holds more than `RESTART_PAGES` after one, the checkpointer runs a
+RESTART checkpoint in turn with the daemon's writers (the writers' lock), which holds them for
+the few pages written since and makes the next commit start the log over, so the log file stays
+bounded (a full file system would otherwise stop intake).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from bouncer.daemon.health import Health
 from bouncer.store import open_db, wal_checkpoint
 
 LOOP = "checkpointer"
+RESTART_PAGES = 4096  # 16 MB of 4 KB pages
 
 
 class Checkpointer:
@@ -34,15 +41,18 @@ class Checkpointer:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="bouncer-checkpoint")
         self._db: Database | None = None
         self.copied = 0  # log pages copied into the file by the last checkpoint
+        self.restarts = 0  # RESTART checkpoints run (the log was over RESTART_PAGES)
 
     async def run(self) -> None:
         """Checkpoint, then sleep `interval`, until cancelled (a failure is raised to the
         supervisor, which starts the loop again with backoff)."""
         loop = asyncio.get_running_loop()
         while True:
+            restarts = self.restarts
             await loop.run_in_executor(self._executor, self._checkpoint)
             self._health.beat(LOOP)
-            await asyncio.sleep(self._interval)
+            flooded = self.restarts > restarts  # writes keep coming: look again sooner
+            await asyncio.sleep(self._interval / 4 if flooded else self._interval)
 
     async def close(self) -> None:
         """Close the connection and the thread (SQLite checkpoints when the last one closes)."""
@@ -55,9 +65,12 @@ class Checkpointer:
         """Run one checkpoint on this thread's connection (opened on first use, dropped when a
         checkpoint fails so that the next one starts afresh)."""
         if self._db is None:
-            self._db = open_db(self._db_path)
+            self._db = open_db(self._db_path, take_turns=True)
         try:
-            _logged, self.copied = wal_checkpoint(self._db)
+            logged, self.copied = wal_checkpoint(self._db)
+            if logged > RESTART_PAGES:
+                self.restarts += 1
+                wal_checkpoint(self._db, restart=True)
         except Exception:
             db, self._db = self._db, None
             with contextlib.suppress(Exception):  # the connection is being thrown away

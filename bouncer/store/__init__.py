@@ -167,12 +167,22 @@ def open_db(
 _RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
 
 
-def wal_checkpoint(db: Database) -> tuple[int, int]:
+def wal_checkpoint(db: Database, *, restart: bool = False) -> tuple[int, int]:
     """Copy what the write-ahead log holds back into the database file, without waiting for
     readers or blocking writers (SQLite's PASSIVE checkpoint, sqlite.org/wal.html#ckpt).
+
+    With `restart`, SQLite's RESTART checkpoint: it waits for the writers (as a writer does:
+    in turn on the writers' lock when the connection takes turns) and the readers, copies
+    everything, and makes the next writer start the log over. A PASSIVE checkpoint alone never
+    lets the log start over while writes keep coming (each finds new pages behind it), so under
+    a steady flood the log file would grow without end.
 
     Returns (pages in the log, pages copied so far); both are -1 when the database is not in
     WAL mode.
     """
-    _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    if not restart:
+        _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return logged, copied
+    with db._turn() if isinstance(db, BouncerDatabase) else contextlib.nullcontext():
+        _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
     return logged, copied
