@@ -167,7 +167,9 @@ def open_db(
 _RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
 
 
-def wal_checkpoint(db: Database, *, restart: bool = False) -> tuple[int, int]:
+def wal_checkpoint(
+    db: Database, *, restart: bool = False, truncate: bool = False
+) -> tuple[int, int]:
     """Copy what the write-ahead log holds back into the database file, without waiting for
     readers or blocking writers (SQLite's PASSIVE checkpoint, sqlite.org/wal.html#ckpt).
 
@@ -177,12 +179,16 @@ def wal_checkpoint(db: Database, *, restart: bool = False) -> tuple[int, int]:
     lets the log start over while writes keep coming (each finds new pages behind it), so under
     a steady flood the log file would grow without end.
 
+    With `truncate`, SQLite's TRUNCATE checkpoint: as RESTART, and the log file is cut to
+    nothing, which gives its space back to a full file system.
+
     Returns (pages in the log, pages copied so far); both are -1 when the database is not in
     WAL mode.
     """
-    if not restart:
+    if not (restart or truncate):
         _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return logged, copied
+    mode = "TRUNCATE" if truncate else "RESTART"
     with db._turn() if isinstance(db, BouncerDatabase) else contextlib.nullcontext():
-        _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        _busy, logged, copied = db.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
     return logged, copied
