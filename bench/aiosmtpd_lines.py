@@ -42,6 +42,7 @@ class WholeData(SMTP):
         if await self.check_helo_needed() or not self.envelope.rcpt_tos:
             return await SMTP.smtp_DATA(self, arg)
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self._reader._limit = max(self._reader._limit, self.data_size_limit or 1 << 25)
         data = await self._reader.readuntil(b"\\r\\n.\\r\\n")
         content = data[:-3].replace(b"\\r\\n..", b"\\r\\n.")
         if content.startswith(b".."):

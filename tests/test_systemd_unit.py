@@ -147,9 +147,7 @@ def test_system_call_filter_lines_are_each_an_allow_or_a_deny_list(
         assert not any(item.startswith("~") for item in items), line
     allowed = {i for line in lines if not line.startswith("~") for i in line.split()}
     denied = {i for line in lines if line.startswith("~") for i in line[1:].split()}
-    # setpriority: processing lowers its own priority (raising needs CAP_SYS_NICE, not given)
-    assert allowed == {"@system-service", "setpriority"}
-    assert "CAP_SYS_NICE" not in words(service, "CapabilityBoundingSet")
+    assert allowed == {"@system-service"}
     assert {"@privileged", "@resources"} <= denied
 
 

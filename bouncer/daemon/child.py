@@ -30,8 +30,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import structlog
-
 from bouncer.clock import utcnow
 from bouncer.config import Config
 from bouncer.daemon.channel import Channel
@@ -39,7 +37,6 @@ from bouncer.daemon.health import Health, supervise
 
 BEAT_INTERVAL = 1.0
 REPORT_DELAY = 0.01  # seconds: stored messages are reported together, at most this late
-PROCESSING_NICE = 10  # processing's CPU priority (nice): SMTP sessions go first
 
 
 @dataclass(frozen=True)
@@ -148,12 +145,17 @@ async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -
     from bouncer.app.processing import Settings
     from bouncer.daemon.worker import LOOP, Processor
 
-    _lower_priority()
     health = Health()
     settings = Settings.from_config(spec.config)
     processor = Processor(spec.config.db_path, settings, utcnow, health, checkpoint_on_commit=False)
     processor.on_processed = lambda: channel.send("processed")
-    channel.listen(lambda text, _fds: processor.wake() if text == "wake" else None, stop.set)
+
+    def on_message(text: str, _fds: list[int]) -> None:
+        kind, _, count = text.partition(" ")
+        if kind == "wake":
+            processor.wake(count=int(count) if count.isdigit() else 1)
+
+    channel.listen(on_message, stop.set)
     loop = asyncio.get_running_loop()
     running = loop.create_task(supervise(LOOP, processor.run, health))
     beats = loop.create_task(_beats(channel, health.last_error, "failing"))
@@ -163,18 +165,6 @@ async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -
     with contextlib.suppress(asyncio.CancelledError):
         await running
     await processor.release()
-
-
-def _lower_priority() -> None:
-    """Run at nice PROCESSING_NICE: when the CPUs are short, SMTP sessions (a sender waits for
-    each 250) go before processing (stored messages wait without harm), which takes every
-    idle moment and catches up after a burst. Where the priority cannot be changed (a system
-    call filter), processing goes on at the priority it has."""
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, 0)
-        os.setpriority(os.PRIO_PROCESS, 0, max(current, PROCESSING_NICE))
-    except OSError as exc:
-        structlog.get_logger("bouncer.service").info("processing.priority_kept", error=str(exc))
 
 
 async def _main(spec: WorkerSpec) -> None:

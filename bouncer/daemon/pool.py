@@ -217,9 +217,10 @@ class Pool:
             with contextlib.suppress(ValueError, KeyError):
                 self.gate.leave(worker.sessions.pop(int(rest)))  # type: ignore[arg-type]
         elif kind == "stored":
-            self.backlog += int(rest) if rest.isdigit() else 1
-            if self.processing.channel is not None:
-                self.processing.channel.send("wake")  # dropped when many are queued already
+            count = int(rest) if rest.isdigit() else 1
+            self.backlog += count
+            if self.processing.channel is not None:  # dropped when many are queued already
+                self.processing.channel.send(f"wake {count}")
         elif kind == "processed":
             self.backlog = 0
             self._on_processed()

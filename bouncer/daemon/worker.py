@@ -30,11 +30,14 @@ from bouncer.store.inbox import StoredMessage
 
 log = structlog.get_logger("bouncer.processor")
 T = TypeVar("T")
-BATCH = 64  # messages a write transaction holds while nothing is arriving (fewer fsyncs)
-# ... and while messages keep arriving: a short hold of the write lock, so that the intake
-# writers (the senders' 250s) seldom wait behind processing, even when processing runs at a
-# lower CPU priority and is preempted inside its transaction
-BUSY_BATCH, BUSY_FOR = 8, 0.25  # seconds since the last wake that count as busy
+BATCH = 64  # messages a write transaction holds while intake is quiet (fewer fsyncs)
+# While intake is busy (at least BUSY_RATE messages/s arriving, over BUSY_FOR seconds), the
+# senders go first: processing writes BUSY_BATCH messages a transaction (a short hold of the
+# write lock, so the intake writers seldom wait behind it) and pauses BUSY_PAUSE seconds
+# between batches, leaving the CPU to the SMTP sessions; the backlog is processed at full
+# speed as soon as the flood eases. A bounce storm of a few hundred messages/s is processed
+# as it comes.
+BUSY_BATCH, BUSY_RATE, BUSY_FOR, BUSY_PAUSE = 8, 1000, 0.25, 0.05
 LOOP = "processor"
 
 
@@ -60,13 +63,14 @@ class Processor:
         self._db: Database | None = None
         self._wake = asyncio.Event()
         self.backlog = 0  # messages stored since the last pass finished (approximate)
-        self._woken_at = float("-inf")  # time.monotonic() of the last wake()
+        self._busy_at = float("-inf")  # time.monotonic() when intake was last seen busy
+        self._window = (float("-inf"), 0)  # (start, messages stored since) over BUSY_FOR
         self.on_processed: Callable[[], None] | None = None  # called on the loop after a pass
 
-    def wake(self, _message_id: int | None = None) -> None:
+    def wake(self, _message_id: int | None = None, *, count: int = 1) -> None:
         """Ask for a processing pass (called after each stored message)."""
         self._health.busy(LOOP)
-        self._woken_at = time.monotonic()
+        self._count_arrivals(count)
         self.backlog += 1
         self._wake.set()
 
@@ -140,11 +144,24 @@ class Processor:
                 _log_processed(processed)
             handled += len(batch)
             self._health.beat(LOOP)
+            if len(batch) == BUSY_BATCH and self._batch_size() == BUSY_BATCH:
+                time.sleep(BUSY_PAUSE)  # intake is busy: leave it the CPU a moment
         return handled
 
     def _batch_size(self) -> int:
         """Return BUSY_BATCH while messages keep arriving (woken within BUSY_FOR), else BATCH."""
-        return BUSY_BATCH if time.monotonic() - self._woken_at < BUSY_FOR else BATCH
+        return BUSY_BATCH if time.monotonic() - self._busy_at < BUSY_FOR else BATCH
+
+    def _count_arrivals(self, count: int) -> None:
+        """Count stored messages; note intake busy once BUSY_RATE a second arrive."""
+        now = time.monotonic()
+        start, arrived = self._window
+        if now - start > BUSY_FOR:
+            start, arrived = now, 0
+        arrived += count
+        self._window = (start, arrived)
+        if arrived >= BUSY_RATE * BUSY_FOR:
+            self._busy_at = now
 
     def _prepare_one(self, db: Database, message: StoredMessage) -> Prepared | None:
         """Parse and classify one message; mark it failed (None) if that raises."""
