@@ -88,6 +88,7 @@ def write_config(path: Path, db: Path, port: int, clients: int) -> None:
         f'[smtp]\nlisten = "{HOST}:{port}"\ndomains = ["localhost"]\n'
         f"max_connections = {max(100, per_ip)}\nmax_connections_per_ip = {per_ip}\n"
         "shutdown_grace = 5.0\n\n"
+        '[http]\nlisten = "127.0.0.1:0"\n\n'
         '[log]\nformat = "json"\nlevel = "info"\n'
     )
 

@@ -114,6 +114,7 @@ def start_bouncer(folder: Path) -> Server:
     env["BOUNCER_CACHE_DIR"] = str(folder / "cache")
     log = (folder / "log.jsonl").open("w+")
     command = [str(Path(sys.executable).parent / "bouncer"), "serve", "--listen", "127.0.0.1:0"]
+    command += ["--http", "127.0.0.1:0"]  # the API on a free port (8025 may be taken)
     process = subprocess.Popen(
         [*command, "--db", str(folder / "bouncer.db")],
         cwd=folder,

@@ -18,7 +18,7 @@ is the same at every size and only the history grows.
 
 The build stores each message with `inbox.insert_batch` (32 at a time, as intake batches) and
 writes it with `processor.write()` in a savepoint, as the worker does, with `now` its arrival,
-and runs `tracking.sweep_once` every 4 simulated hours (a timer event's `at` is the moment it
+and runs `sweeping.sweep_once` every 4 simulated hours (a timer event's `at` is the moment it
 became due whatever the cadence; only `recorded_at` moves). What differs, for speed: the
 transactions hold 1024 messages (synchronous=OFF, a large page cache), nothing is pruned, and
 prepare() runs once per template (kind, diagnostic, alias: ~1,000 of them) rather than per
@@ -73,6 +73,7 @@ import contextlib
 import dataclasses
 import hashlib
 import math
+import os
 import random
 import shutil
 import statistics
@@ -91,7 +92,8 @@ sys.path.insert(0, str(ROOT))
 
 from bouncer.app.processing import Prepared, Settings, prepare, write  # noqa: E402
 from bouncer.app.reprocess import reprocess  # noqa: E402
-from bouncer.app.tracking import policy_from, sweep_once  # noqa: E402
+from bouncer.app.sweeping import sweep_once  # noqa: E402
+from bouncer.app.tracking import policy_from  # noqa: E402
 from bouncer.clock import from_iso, to_iso  # noqa: E402
 from bouncer.config import Config  # noqa: E402
 from bouncer.core.dsn.fingerprint import fingerprint  # noqa: E402
@@ -591,6 +593,7 @@ def cached_build(keep_dir: Path | None, work: Path, n: int, per_day: int) -> str
         partial.rename(kept)
         how = f"{time.perf_counter() - started:.0f} s"
     shutil.copyfile(kept, work)
+    os.sync()  # the copy's pages on disk before timing: its writeback would stall every fsync
     return how
 
 

@@ -23,18 +23,19 @@ _SHARED = (
 
 
 class _LineLogger:
-    """Writes each rendered line to whatever sys.<to> is at the time (tests swap it); named
-    for the `logger` field."""
+    """Writes each rendered line to whatever sys.<to> is at the time (tests swap it), `to` as
+    the latest configure() said (loggers are cached on first use, so it is read per line);
+    named for the `logger` field."""
 
     _lock = threading.Lock()  # lines from several threads never mix
+    to = "stdout"
 
-    def __init__(self, to: str, name: str) -> None:
-        self._to = to
+    def __init__(self, name: str) -> None:
         self.name = name
 
     def msg(self, line: str) -> None:
         """Write one line and flush it."""
-        stream = getattr(sys, self._to)
+        stream = getattr(sys, _LineLogger.to)
         with self._lock:
             stream.write(line + "\n")
             stream.flush()
@@ -81,6 +82,7 @@ def quiet_libraries() -> None:
 def configure(log_format: str = "auto", level: str = "info", to: str = "stdout") -> None:
     """Send structlog and stdlib logging (aiosmtpd, asyncio) to sys.stdout/stderr in one shape."""
     stream = getattr(sys, to)
+    _LineLogger.to = to
     numeric = logging.getLevelName(level.upper())
     numeric = numeric if isinstance(numeric, int) else logging.INFO
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -110,7 +112,7 @@ def configure(log_format: str = "auto", level: str = "info", to: str = "stdout")
             structlog.processors.format_exc_info,
             _renderer(log_format, stream),
         ],
-        logger_factory=lambda name="", *_: _LineLogger(to, name),
+        logger_factory=lambda name="", *_: _LineLogger(name),
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=True,
     )

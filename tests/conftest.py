@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bouncer.config import Config, SmtpConfig
+from bouncer.config import Config, HttpConfig, SmtpConfig
 from bouncer.daemon.service import serve
 from bouncer.store import open_db
 
@@ -27,6 +27,12 @@ class RunningDaemon:
     loop: asyncio.AbstractEventLoop
     stop_event: asyncio.Event
     thread: threading.Thread
+    http_port: int | None = None
+
+    @property
+    def http_base(self) -> str:
+        """Return the API's base URL, http://127.0.0.1:PORT."""
+        return f"http://127.0.0.1:{self.http_port}"
 
     def client(self) -> smtplib.SMTP:
         """Return a connected SMTP client."""
@@ -72,8 +78,13 @@ def start_daemon(config: Config, clock: Callable[[], datetime] | None = None) ->
             holder["port"] = port
             ready.set()
 
+        def on_http(port: int) -> None:
+            holder["http_port"] = port
+
         try:
-            options = {} if clock is None else {"clock": clock}
+            options: dict = {"http_ready": on_http}
+            if clock is not None:
+                options["clock"] = clock
             loop.run_until_complete(serve(config, ready=on_ready, stop=holder["stop"], **options))
         except BaseException as exc:  # noqa: BLE001 - surfaced to the test below
             holder["error"] = exc
@@ -86,19 +97,26 @@ def start_daemon(config: Config, clock: Callable[[], datetime] | None = None) ->
     if not ready.wait(15) or "error" in holder:
         raise RuntimeError(f"daemon did not start: {holder.get('error')}")
     return RunningDaemon(
-        holder["port"], Path(config.db_path), holder["loop"], holder["stop"], thread
+        holder["port"],
+        Path(config.db_path),
+        holder["loop"],
+        holder["stop"],
+        thread,
+        holder.get("http_port"),
     )
 
 
 def make_config(tmp_path: Path, **smtp_changes: object) -> Config:
-    """Return a config on a free loopback port with its database under tmp_path.
+    """Return a config on free loopback ports (SMTP and the API) with its database under
+    tmp_path.
 
     One process (smtp.processes = 1) unless `processes` says otherwise: an injected clock
     reaches only the process it is given to.
     """
     changes = {"processes": 1, **smtp_changes}
     smtp = replace(SmtpConfig(), listen="127.0.0.1:0", shutdown_grace=2.0, **changes)
-    return Config(db_path=str(tmp_path / "bouncer.db"), smtp=smtp)
+    http = HttpConfig(listen="127.0.0.1:0")
+    return Config(db_path=str(tmp_path / "bouncer.db"), smtp=smtp, http=http)
 
 
 @pytest.fixture

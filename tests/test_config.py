@@ -14,15 +14,20 @@ from click.testing import CliRunner
 from bouncer.config import (
     CLASS_NAMES,
     REASON_NAMES,
+    AlertsConfig,
     Config,
     ConfigError,
+    HttpConfig,
     SmtpConfig,
+    TokenConfig,
     TrackerConfig,
     VerpConfig,
     WebhookConfig,
     from_mapping,
     load,
     parse_duration,
+    parse_token,
+    secret_hash,
     split_listen,
     with_overrides,
 )
@@ -30,6 +35,7 @@ from bouncer.config import (
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "bouncer.toml"
 SECRET = "0123456789abcdef"  # 16 characters: the shortest secret allowed
+TOKEN = '[[http.tokens]]\nname = "shop"\nscope = "read"\n'
 HOOK = f'[[webhooks]]\nurl = "https://app.example.com/h"\nsecret = "{SECRET}"\n'
 
 
@@ -51,10 +57,38 @@ def test_documented_example_equals_defaults() -> None:
     assert replace(config, source=None) == Config()  # every key, the new ones too
 
 
+def test_the_example_token_table_uncommented_is_a_working_config(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    table = text[text.index("# [[http.tokens]]") :].split("\n\n")[0].splitlines()
+    assert len(table) >= 4
+    uncommented = "\n".join(line.removeprefix("# ").split("  #")[0] for line in table)
+    digest = "0" * 64
+    file = tmp_path / "bouncer.toml"
+    file.write_text(
+        text.replace(
+            "\n".join(table), uncommented.replace("<the 64 hex digits of sha256sum>", digest)
+        )
+    )
+    [token] = load(file).http.tokens
+    assert (token.name, token.scope) == ("shop", "read")
+
+
 def test_documented_example_shows_every_key() -> None:
     documented = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(documented) == {"store", "smtp", "classify", "tracker", "verp", "log"}
+    assert set(documented) == {
+        "store",
+        "smtp",
+        "classify",
+        "tracker",
+        "alerts",
+        "verp",
+        "log",
+        "http",
+    }
+    # tokens: shown as a commented [[http.tokens]] table, ready to uncomment
+    assert set(documented["http"]) | {"tokens"} == {f.name for f in fields(HttpConfig)}
     assert set(documented["smtp"]) == {f.name for f in fields(SmtpConfig)}
+    assert set(documented["alerts"]) == {f.name for f in fields(AlertsConfig)}
     assert set(documented["tracker"]) == {f.name for f in fields(TrackerConfig)}
     assert set(documented["verp"]) == {f.name for f in fields(VerpConfig)}
     assert set(documented["store"]) == {
@@ -64,6 +98,7 @@ def test_documented_example_shows_every_key() -> None:
     assert set(documented["classify"]) == {"class_overrides"}
     commented = set(re.findall(r"^# (\w+) = ", EXAMPLE.read_text(encoding="utf-8"), re.M))
     assert {f.name for f in fields(WebhookConfig)} <= commented  # [[webhooks]]: an example
+    assert {f.name for f in fields(TokenConfig)} <= commented  # [[http.tokens]] too
 
 
 def test_local_part_case_switch(tmp_path: Path) -> None:
@@ -113,6 +148,38 @@ def test_errors_name_the_key_and_file(tmp_path: Path, text: str, needle: str) ->
         load(file)
     assert needle in str(error.value)
     assert str(file) in str(error.value)
+
+
+def test_alerts_section(tmp_path: Path) -> None:
+    file = tmp_path / "a.toml"
+    file.write_text(
+        '[alerts]\nthreshold = 50\nwindow = "15m"\ndomain_threshold = 0\n'
+        "blocked_threshold = 5\nblocked_window = 120\nenabled = false\n"
+    )
+    assert load(file).alerts == AlertsConfig(
+        enabled=False,
+        threshold=50,
+        window=timedelta(minutes=15),
+        domain_threshold=0,
+        blocked_threshold=5,
+        blocked_window=timedelta(minutes=2),
+    )
+
+
+def test_alert_defaults_are_the_alert_policy() -> None:
+    from bouncer.app.alerts import policy_from
+    from bouncer.core.alerts import AlertPolicy
+
+    assert policy_from(AlertsConfig()) == AlertPolicy()
+    assert policy_from(AlertsConfig(threshold=7)).threshold == 7
+
+
+def test_the_example_lists_every_event_type_a_webhook_may_take() -> None:
+    from bouncer.core.tracker_types import EVENT_TYPES
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    webhooks = text[text.index("# [[webhooks]]") :]
+    assert [name for name in EVENT_TYPES if name not in webhooks] == []
 
 
 def test_verp_section(tmp_path: Path) -> None:
@@ -216,6 +283,14 @@ BAD = [
     ('[tracker]\nsweep_interval = "0s"\n', "tracker.sweep_interval", "a duration above 0"),
     ("[tracker]\nsweep_interval = nan\n", "tracker.sweep_interval", "(got nan)"),
     ("[tracker]\nsoft_ttl = 1e300\n", "tracker.soft_ttl", "too long"),
+    # [alerts]
+    ("[alerts]\nthreshold = 0\n", "alerts.threshold", "at least 1 (got 0)"),
+    ("[alerts]\ndomain_threshold = -1\n", "alerts.domain_threshold", "0 (off) or more"),
+    ("[alerts]\nblocked_threshold = 2.5\n", "alerts.blocked_threshold", "0 (off) or more"),
+    ('[alerts]\nwindow = "0s"\n', "alerts.window", "a duration above 0"),
+    ('[alerts]\nblocked_window = "soon"\n', "alerts.blocked_window", "a duration above 0"),
+    ('[alerts]\nenabled = "yes"\n', "alerts.enabled", "true or false"),
+    ("[alerts]\nspike = 5\n", "alerts.spike", "[alerts] has enabled, threshold, window"),
     # [verp]
     ('[verp]\nkey_id = "ab"\n', "verp.key_id", "one of verp.keys"),
     ('[verp]\nmax_age = "forever"\n', "verp.max_age", "a duration"),
@@ -238,6 +313,40 @@ BAD = [
     (HOOK + HOOK, "webhooks #2.url", "must differ from webhooks #1.url"),
     ('webhooks = { url = "https://app.example.com/h" }\n', "webhooks", "[[webhooks]] tables"),
     ("[webhook]\n", "webhook", "unknown section; the sections are store, smtp"),
+    # [http]
+    ('[http]\nlisten = "8025"\n', "http.listen", "HOST:PORT"),
+    ('[http]\nlisten = "127.0.0.1:80250"\n', "http.listen", "0 to 65535"),
+    ('[http]\nmetrics_open = "yes"\n', "http.metrics_open", "true or false"),
+    ("[http]\nport = 8025\n", "http.port", "[http] has enabled, listen, metrics_open, tokens"),
+    (TOKEN, "http.tokens #1", "secret or secret_sha256, one of them (got neither)"),
+    (
+        TOKEN + f'secret = "{SECRET}"\nsecret_sha256 = "{"a" * 64}"\n',
+        "http.tokens #1",
+        "(got secret and secret_sha256)",
+    ),
+    (TOKEN + 'secret = "short"\n', "http.tokens #1.secret", "at least 16 characters"),
+    (TOKEN + 'secret_sha256 = "abc"\n', "http.tokens #1.secret_sha256", "64 hex digits"),
+    (
+        TOKEN.replace('"read"', '"write"') + f'secret = "{SECRET}"\n',
+        "http.tokens #1.scope",
+        '"read", "admin"',
+    ),
+    (
+        TOKEN.replace('"shop"', '"my shop"') + f'secret = "{SECRET}"\n',
+        "http.tokens #1.name",
+        "letters, digits",
+    ),
+    (
+        TOKEN + f'secret = "{SECRET}"\nexpires = 1\n',
+        "http.tokens #1.expires",
+        "[[http.tokens]] has name",
+    ),
+    (
+        2 * (TOKEN + f'secret = "{SECRET}"\n'),
+        "http.tokens #2.name",
+        "must differ from http.tokens #1.name",
+    ),
+    ('[[http.tokens]]\nscope = "read"\n', "http.tokens #1.name", "missing"),
 ]
 
 
@@ -457,3 +566,36 @@ def test_other_commands_with_a_bad_config_exit_3_with_one_line(
         f'Error: {file}: log.level: must be one of "debug", "info", "warning", "error"'
         ' (got "verbose")'
     ]
+
+
+def test_http_tokens_keep_only_the_hash_of_a_secret(tmp_path: Path) -> None:
+    file = tmp_path / "h.toml"
+    digest = secret_hash(SECRET + "2")
+    file.write_text(
+        '[http]\nlisten = "[::1]:8100"\nmetrics_open = false\n'
+        f'{TOKEN}secret = "{SECRET}"\n'
+        f'[[http.tokens]]\nname = "ops"\nscope = "admin"\nsecret_sha256 = "{digest.upper()}"\n'
+    )
+    http = load(file).http
+    assert (http.listen_host, http.listen_port, http.metrics_open) == ("::1", 8100, False)
+    assert http.tokens == (
+        TokenConfig("shop", "read", secret_hash(SECRET)),
+        TokenConfig("ops", "admin", digest),
+    )
+    assert SECRET not in repr(http)
+    assert Config().http == HttpConfig(True, "127.0.0.1:8025", True, ())
+
+
+def test_token_option() -> None:
+    assert parse_token(f"ci:admin:{SECRET}:x") == TokenConfig(
+        "ci", "admin", secret_hash(SECRET + ":x")
+    )
+    for text, words in [
+        (f"ci:write:{SECRET}", "read or admin"),
+        ("ci:read:short", "at least 16"),
+        (f"c i:read:{SECRET}", "NAME:SCOPE:SECRET"),
+        ("ci", "NAME:SCOPE:SECRET expected"),
+        ("opsadminsecretsecret", "NAME:SCOPE:SECRET expected"),
+    ]:
+        with pytest.raises(ConfigError, match=words):
+            parse_token(text)

@@ -46,6 +46,8 @@ def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path, processes: i
             "serve",
             "--config",
             str(tmp_path / "b.toml"),
+            "--http",
+            "127.0.0.1:0",
             "--listen",
             f"127.0.0.1:{port}",
             "--db",
@@ -107,6 +109,8 @@ def test_systemd_notify_ready_watchdog_stopping(tmp_path: Path) -> None:
             "-m",
             "bouncer",
             "serve",
+            "--http",
+            "127.0.0.1:0",
             "--listen",
             f"127.0.0.1:{_free_port()}",
             "--db",
@@ -120,8 +124,8 @@ def test_systemd_notify_ready_watchdog_stopping(tmp_path: Path) -> None:
         states = [receiver.recv(256).decode() for _ in range(3)]
         assert "READY=1" in states and "WATCHDOG=1" in states
         daemon.send_signal(signal.SIGTERM)
-        while (state := receiver.recv(256).decode()) == "WATCHDOG=1":
-            pass
+        while (state := receiver.recv(256).decode()).startswith(("WATCHDOG=1", "STATUS=")):
+            pass  # pings and status lines until the daemon says it is stopping
         assert state == "STOPPING=1"
         assert daemon.wait(timeout=20) == 0
     finally:

@@ -74,7 +74,7 @@ def test_serve_refuses_a_database_kept_by_another_identity_rule(tmp_path: Path) 
     config = tmp_path / "exact.toml"
     config.write_text(
         f'[store]\npath = "{running.db_path}"\ncase_sensitive_local_part = true\n'
-        '[smtp]\nlisten = "127.0.0.1:0"\n'
+        '[smtp]\nlisten = "127.0.0.1:0"\n[http]\nlisten = "127.0.0.1:0"\n'
     )
     result = CliRunner().invoke(main, ["serve", "--config", str(config)])
     assert result.exit_code == 78  # EX_CONFIG
@@ -89,7 +89,8 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        args = ["serve", "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "b.db")]
+        args = ["serve", "--listen", f"127.0.0.1:{port}", "--http", "127.0.0.1:0"]
+        args += ["--db", str(tmp_path / "b.db")]
         result = CliRunner().invoke(main, args)
     assert result.exit_code == 69  # EX_UNAVAILABLE
     assert f"cannot listen on 127.0.0.1:{port}" in result.output

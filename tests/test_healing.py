@@ -210,13 +210,16 @@ def test_an_unusable_database_refuses_to_start_in_one_line(
         _sql(path, "CREATE TABLE customers (id INTEGER)")  # someone else's database
     else:
         path.write_bytes(content)
-    result = CliRunner().invoke(main, ["serve", "--listen", "127.0.0.1:0", "--db", str(path)])
+    result = CliRunner().invoke(
+        main, ["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--db", str(path)]
+    )
     assert result.exit_code == status
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_an_address_the_host_lacks_is_unavailable(tmp_path: Path) -> None:
-    args = ["serve", "--listen", "192.0.2.77:2525", "--db", str(tmp_path / "b.db")]
+    args = ["serve", "--listen", "192.0.2.77:2525", "--http", "127.0.0.1:0"]
+    args += ["--db", str(tmp_path / "b.db")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 69  # EX_UNAVAILABLE: the address may come up later
     assert "cannot listen on 192.0.2.77:2525" in result.output

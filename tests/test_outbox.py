@@ -305,9 +305,12 @@ def test_retries_stop_with_failed_after_the_give_up_time(tmp_path: Path):
             add_events(path, "bounce.hard")
             outbox.wake()
             await wait_until(lambda: len(receiver.posts) == 1)
+            # the first attempt recorded (its retry dated) before the clock moves on
+            await wait_until(lambda: query(path, "SELECT attempts FROM deliveries") == [(1,)])
             clock.advance(seconds=60)
             outbox.wake()
             await wait_until(lambda: len(receiver.posts) == 2)
+            await wait_until(lambda: query(path, "SELECT attempts FROM deliveries") == [(2,)])
             await settle(outbox)
             clock.advance(hours=3)
             outbox.wake()

@@ -231,8 +231,9 @@ def test_a_certificate_that_cannot_be_loaded_is_one_line(tmp_path: Path, certifi
     cert, _, _ = certificate
     file = tmp_path / "bouncer.toml"
     file.write_text(
-        f'[store]\npath = "{tmp_path / "b.db"}"\n[smtp]\nlisten = "127.0.0.1:0"\n'
-        f'tls_cert = "{cert}"\ntls_key = "{tmp_path / "missing.pem"}"\n'
+        f'[store]\npath = "{tmp_path / "b.db"}"\n[http]\nlisten = "127.0.0.1:0"\n'
+        f'[smtp]\nlisten = "127.0.0.1:0"\ntls_cert = "{cert}"\n'
+        f'tls_key = "{tmp_path / "missing.pem"}"\n'
     )
     result = CliRunner().invoke(main, ["serve", "--config", str(file)])
     assert result.exit_code == 78, result.output

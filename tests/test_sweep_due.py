@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bouncer.app import tracking
+from bouncer.app import sweeping
 from bouncer.app.processing import process
 from bouncer.core.tracker import DEFAULT_POLICY
 from bouncer.store import inbox, open_db
@@ -43,10 +43,10 @@ def test_each_open_deferral_carries_its_next_due_time(tmp_path: Path) -> None:
     # started at the Arrival-Date, a minute before the report: warned 4 hours after that
     assert set(_open_due(db)) == {"2026-03-02T12:59:00.000Z"}
     with db.atomic():
-        tracking.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY)
+        sweeping.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY)
     assert set(_open_due(db)) == {"2026-03-06T08:59:00.000Z"}  # then the 4-day give-up
     with db.atomic():
-        tracking.sweep(db, T0 + 97 * HOUR, DEFAULT_POLICY)
+        sweeping.sweep(db, T0 + 97 * HOUR, DEFAULT_POLICY)
     assert _open_due(db) == []
 
 
@@ -55,7 +55,7 @@ def test_a_step_is_bounded_and_the_sweep_finishes(tmp_path: Path) -> None:
     steps, fired, more = 0, [], True
     while more:
         with db.atomic():
-            events, more = tracking.sweep_step(db, T0 + 5 * HOUR, DEFAULT_POLICY, limit=5)
+            events, more = sweeping.sweep_step(db, T0 + 5 * HOUR, DEFAULT_POLICY, limit=5)
         fired += events
         steps += 1
         assert len(events) <= 5
@@ -66,11 +66,11 @@ def test_a_step_is_bounded_and_the_sweep_finishes(tmp_path: Path) -> None:
 def test_nothing_due_reads_nothing(tmp_path: Path) -> None:
     db = _deferred(tmp_path / "d.db", 4)
     with db.atomic():
-        assert tracking.sweep_step(db, T0 + HOUR, DEFAULT_POLICY) == ([], False)
+        assert sweeping.sweep_step(db, T0 + HOUR, DEFAULT_POLICY) == ([], False)
     read = []
     db.conn.set_trace_callback(read.append)
     with db.atomic():
-        tracking.sweep_step(db, T0 + 2 * HOUR, DEFAULT_POLICY)
+        sweeping.sweep_step(db, T0 + 2 * HOUR, DEFAULT_POLICY)
     db.conn.set_trace_callback(None)
     assert not [sql for sql in read if sql.startswith("UPDATE deferrals")]
 
@@ -79,10 +79,10 @@ def test_changed_timer_settings_date_every_open_deferral_again(tmp_path: Path) -
     db = _deferred(tmp_path / "d.db", 7)
     sooner = replace(DEFAULT_POLICY, warn_after=HOUR)
     with db.atomic():
-        fired = tracking.sweep(db, T0 + 2 * HOUR, sooner)
+        fired = sweeping.sweep(db, T0 + 2 * HOUR, sooner)
     assert [e["type"] for e in fired] == ["delivery.delayed"] * 7
     with db.atomic():  # and back: the warnings have fired, the give-up follows the 4 days
-        assert tracking.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY) == []
+        assert sweeping.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY) == []
     assert set(_open_due(db)) == {"2026-03-06T08:59:00.000Z"}
 
 
@@ -90,5 +90,5 @@ def test_deferrals_from_before_due_times_are_dated_on_the_first_sweep(tmp_path: 
     db = _deferred(tmp_path / "d.db", 3)
     db.conn.execute("UPDATE deferrals SET due_at = NULL")  # as a migrated database has them
     with db.atomic():
-        assert _types(tracking.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY)) == ["delivery.delayed"]
+        assert _types(sweeping.sweep(db, T0 + 5 * HOUR, DEFAULT_POLICY)) == ["delivery.delayed"]
     assert None not in _open_due(db)

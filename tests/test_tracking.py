@@ -10,7 +10,7 @@ import pytest
 
 from bouncer.app.editing import remove_manual
 from bouncer.app.processing import process
-from bouncer.app.tracking import sweep
+from bouncer.app.sweeping import sweep
 from bouncer.core.tracker import DEFAULT_POLICY
 from bouncer.store import deferrals, events, inbox, open_db, records, suppressions
 from bouncer.store.inbox import Incoming

@@ -1,6 +1,6 @@
 """Operator edits of the suppression list, each with its event and its audit row, in one
-transaction. Every manual change is stored with when, by whom (`cli:<user>`, later an API
-token's name) and why (`bouncer.store.changes`)."""
+transaction. Every manual change is stored with when, by whom (`cli:<user>`, or `api:<token
+name>` for the HTTP API) and why (`bouncer.store.changes`)."""
 
 from __future__ import annotations
 
@@ -23,16 +23,18 @@ def add_manual(
     expires_at: datetime | None,
     now: datetime,
     by: str,
+    note: str | None = None,
 ) -> bool:
     """Suppress an address by hand; return True when it was not suppressed before.
 
     An existing entry becomes the operator's (reason, class, expiry; a permanent one stays
     permanent), so that no report or reprocess later withdraws it. The change is recorded even
     when the address was already suppressed; `suppression.added` only when it was not.
+    `note` is kept with the entry (default: the reason).
     """
     address = bare(address)
     request = SuppressionRequest(
-        address, reason, bounce_class, "manual", expires_at=expires_at, note=reason
+        address, reason, bounce_class, "manual", expires_at=expires_at, note=note or reason
     )
     with db.atomic():
         added = suppressions.upsert(db, request, now)
@@ -52,16 +54,35 @@ def add_manual(
     return added
 
 
-def remove_manual(db: Database, address: str, now: datetime, by: str, reason: str) -> bool:
-    """Remove an address from the list by hand; return False when it was not there.
+class ComplaintEntry(Exception):
+    """The entry to remove was set by a complaint, and the caller did not say to force it.
+
+    `entry` is the suppression as stored. A complaint is the recipient's own word: lifting it
+    by mistake sends mail to someone who asked for none, so the API asks for `force=true`.
+    """
+
+    def __init__(self, entry: dict) -> None:
+        super().__init__(f"{entry['address']} was suppressed by a complaint")
+        self.entry = entry
+
+
+def remove_manual(
+    db: Database, address: str, now: datetime, by: str, reason: str, *, force: bool = True
+) -> dict | None:
+    """Remove an address from the list by hand; return the removed entry, None when it was
+    not there.
 
     The removal also forgets the address's counted soft failures: only reports received after
-    it may suppress the address again.
+    it may suppress the address again. With force=False an entry a complaint set is kept and
+    ComplaintEntry raised (nothing written).
     """
     with db.atomic():
+        current = suppressions.get(db, address, now)
+        if current is not None and not force and current["source"] == "complaint":
+            raise ComplaintEntry(current)
         removed = suppressions.remove(db, address, now)
         if removed is None:
-            return False
+            return None
         shown = removed["address"]
         changes.record(db, shown, "removed", now, by, reason)
         soft_failures.reset(db, shown)
@@ -74,4 +95,4 @@ def remove_manual(db: Database, address: str, now: datetime, by: str, reason: st
         }
         event = events.add(db, "suppression.removed", now, shown, data)
     notify.emit([event])
-    return True
+    return removed

@@ -19,6 +19,12 @@ _LOGGED_FIELDS = (
     "source",
     "expires_at",
     "message",
+    "held_by",
+    "provider",
+    "scope",
+    "domain",
+    "count",
+    "peak",
 )
 
 

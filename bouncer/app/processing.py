@@ -9,11 +9,12 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bouncer.app import tracking
+from bouncer.app import alerts, tracking
 from bouncer.app.tracking import policy_from
 from bouncer.clock import from_iso
 from bouncer.config import Config, VerpConfig
 from bouncer.core.addresses import about, bare, is_placeholder
+from bouncer.core.alerts import AlertPolicy
 from bouncer.core.analyse import Analysis, analyse, analyse_bytes
 from bouncer.core.dsn.fingerprint import fingerprint
 from bouncer.core.model import Entry, Verdict
@@ -35,11 +36,17 @@ class Settings:
     class_overrides: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = DEFAULT_POLICY
     verp: VerpConfig = field(default_factory=VerpConfig)
+    alerts: AlertPolicy = field(default_factory=AlertPolicy)
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
         """Return the processing settings of a configuration."""
-        return cls(config.class_overrides, policy_from(config.tracker), config.verp)
+        return cls(
+            config.class_overrides,
+            policy_from(config.tracker),
+            config.verp,
+            alerts.policy_from(config.alerts),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +89,16 @@ def _reapply_suppressions(
     """On reprocessing: add what the new verdicts imply, withdraw what they no longer do.
 
     An address an operator removed after the message was received is left alone: only newer
-    evidence may suppress it again.
+    evidence may suppress it again. A bounce received while its provider was blocking the
+    sender suppresses only when its status names the recipient (bouncer.core.holds).
     """
     written, kept = [], set()
     for entry, verdict in analysis.verdicts:
         request = static_suppression(receipt.message_id, analysis.report.kind, entry, verdict)
         if request is None or not _acts_on(db, entry, bound):
             continue
+        if alerts.held_by(db, analysis.report.kind, entry, verdict, receipt.received_at):
+            continue  # received while its provider was blocking the sender
         kept.add(db.identity.key(request.address))
         removed = changes.removed_at(db, request.address)
         if removed is not None and receipt.received_at <= removed:
@@ -213,7 +223,8 @@ def write(
     bound = token.recipient if settings.verp.require_valid and token and token.valid else None
     written: list[dict] = []
     if duplicate_of is None:
-        written = _write(db, receipt, analysis, now, settings, tracked and not reprocess, bound)
+        track = tracked and not reprocess
+        written = _write(db, receipt, analysis, now, settings, track, bound, fresh=not reprocess)
     else:
         records.delete_for_message(db, message.id)  # the first copy holds the records
     if tracked and reprocess:
@@ -241,13 +252,25 @@ def _write(
     settings: Settings,
     track: bool,
     bound: str | None = None,
+    *,
+    fresh: bool = True,
 ) -> list[dict]:
-    """Replace the message's records; with `track`, run each entry through the tracker."""
-    written: list[dict] = []
+    """Replace the message's records; when `fresh` (not a reprocess), count its failures for
+    the alerts; with `track`, run each entry through the tracker (held back while its
+    provider blocks the sender: the alerts are decided first, so the report that opens a
+    `sender.blocked` episode is held too)."""
     records.delete_for_message(db, receipt.message_id)
     for entry, verdict in analysis.verdicts:
         records.insert(db, receipt, analysis.report, entry, verdict)
+    written: list[dict] = []
+    if fresh:
+        found = alerts.failures_of(
+            analysis, receipt.received_at, lambda entry: track and _acts_on(db, entry, bound)
+        )
+        written += alerts.count(db, found, settings.alerts, now)
+    for entry, verdict in analysis.verdicts:
         if track and _acts_on(db, entry, bound):
+            held = alerts.held_by(db, analysis.report.kind, entry, verdict, receipt.received_at)
             written += tracking.track_entry(
                 db,
                 analysis.report,
@@ -257,5 +280,6 @@ def _write(
                 now,
                 settings.policy,
                 receipt.message_id,
+                held_by=held,
             )
     return written

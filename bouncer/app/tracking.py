@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from bouncer.clock import from_iso
 from bouncer.config import TrackerConfig
 from bouncer.core import tracker
+from bouncer.core.holds import hold
 from bouncer.core.model import Entry, Report, Verdict
 from bouncer.core.timers import aware, next_due
 from bouncer.core.tracker import Deferral, Event, Observation, Outcome, Policy, Standing
@@ -25,7 +25,7 @@ from bouncer.store import changes, deferrals, events, soft_failures, suppression
 from bouncer.store.suppressions import SuppressionRequest
 
 _SOURCES = {"complaint": "complaint", "bounce.hard": "bounce"}
-_TICK = timedelta(milliseconds=1)
+TICK = timedelta(milliseconds=1)  # events of one step, a millisecond apart
 _NO_TIMERS = Policy()  # for outcomes that close their deferral (no due time to compute)
 
 
@@ -109,7 +109,7 @@ def _save(
         saved = tracker.settle(outcome.deferral, recorded_at)
         due = next_due(saved, policy)
         if due is not None:
-            deferrals.set_dated_by(db, _timers(policy), replace=False)
+            deferrals.set_dated_by(db, timer_settings(policy), replace=False)
         row_id = deferrals.save(db, row_id, saved, due)
     closing = outcome.deferral.close_reason if outcome.deferral else None
     if closing in ("hard", "complaint") or any(
@@ -149,13 +149,21 @@ def track_entry(
     now: datetime,
     policy: Policy,
     message_id: int | None = None,
+    *,
+    held_by: str | None = None,
 ) -> list[dict]:
-    """Apply one classified entry to its recipient's state; return the events written."""
+    """Apply one classified entry to its recipient's state; return the events written.
+
+    `held_by`: the recipient's provider, when it was blocking the sender as the report was
+    received (no suppression, no soft day, unless the status names the recipient).
+    """
     observation = tracker.observe(report, entry, verdict, observed_at)
     open_rows = deferrals.open_for(db, observation.recipient, observation.final_recipient or "")
     current = tracker.match([d for _, d in open_rows], observation.key)
     row_id = next((rid for rid, d in open_rows if d is current), None)
     outcome = tracker.apply(current, observation, now, policy, standing(db, observation, policy))
+    if held_by is not None:
+        outcome = hold(outcome, observation, held_by)
     _count_soft(db, observation.recipient, outcome, message_id)
     written = persist(db, outcome, row_id, now, policy, message_id=message_id, siblings=open_rows)
     if outcome.lift:
@@ -200,78 +208,6 @@ def _lift_escalation(
     return write_events(db, (removed,), extra, now)
 
 
-SWEEP_BATCH = 500  # deferrals (and expiries) per step: a step holds the write lock briefly
-
-
-def sweep(
-    db: Database, now: datetime, policy: Policy, recorded_at: datetime | None = None
-) -> list[dict]:
-    """Fire every due timer of open deferrals and lift expired suppressions; return events.
-
-    `now` is the time the sweep decides at; `recorded_at` (default: now) the real time of the
-    write. Runs `sweep_step` until nothing is left, all in the caller's transaction.
-    """
-    written: list[dict] = []
-    more = True
-    while more:
-        fired, more = sweep_step(db, now, policy, recorded_at)
-        written += fired
-    return written
-
-
-def sweep_step(
-    db: Database,
-    now: datetime,
-    policy: Policy,
-    recorded_at: datetime | None = None,
-    limit: int = SWEEP_BATCH,
-) -> tuple[list[dict], bool]:
-    """Do a bounded part of a sweep: up to `limit` due deferrals, expired suppressions and old
-    soft-failure days. Returns (events written, whether more is left). Its cost follows what is
-    due, not what is stored: deferrals are read by their next due time (indexed)."""
-    recorded_at = recorded_at or now
-    dated_by = deferrals.dated_by(db)
-    if dated_by is None:  # no due time written yet
-        deferrals.set_dated_by(db, _timers(policy))
-    elif dated_by != _timers(policy):  # the timer settings changed: date everything again
-        if deferrals.forget_due(db, limit) < limit:
-            deferrals.set_dated_by(db, _timers(policy))
-        return [], True
-    written: list[dict] = []
-    due = deferrals.due(db, now, limit)
-    for row_id, deferral in due:
-        outcome = tracker.due(deferral, now, policy)
-        if outcome.events:
-            written += persist(db, outcome, row_id, now, policy, recorded_at=recorded_at)
-        else:  # nothing fired (an earlier due time was stored): look again at the next one
-            later = next_due(deferral, policy)
-            deferrals.set_due(db, [(row_id, later and max(later, now + _TICK))])
-    expired = suppressions.take_expired(db, now, limit)
-    for row in expired:
-        written += _expiry(db, row, recorded_at)
-    pruned = soft_failures.prune(db, (now - policy.escalation_window).date(), limit)
-    return written, max(len(due), len(expired), pruned) >= limit
-
-
-def _timers(policy: Policy) -> str:
-    """Name the timer settings due times are computed with (seconds)."""
-    spans = (policy.warn_after, policy.give_up_after, policy.retry_until_limit)
-    return "/".join(f"{span.total_seconds():g}" for span in spans)
-
-
-def _expiry(db: Database, row: dict, recorded_at: datetime) -> list[dict]:
-    """Write the suppression.expired event of a suppression past its expiry."""
-    expired = Event(
-        "suppression.expired",
-        from_iso(row["expires_at"]),
-        row["address"],
-        reason=row["reason"],
-        bounce_class=row["class"],
-        status=row["status"],
-    )
-    return write_events(db, (expired,), {"source": row["source"]}, recorded_at)
-
-
 def resolve(
     db: Database, recipient: str, key: str | None, now: datetime, by: str = "operator"
 ) -> list[dict]:
@@ -284,29 +220,7 @@ def resolve(
     return written
 
 
-class _DryRun(Exception):
-    """Raised inside the sweep transaction to roll it back."""
-
-
-def sweep_once(
-    db: Database,
-    now: datetime,
-    policy: Policy,
-    *,
-    dry_run: bool = False,
-    recorded_at: datetime | None = None,
-) -> list[dict]:
-    """Run one sweep in one transaction; with dry_run, report what would fire and roll back.
-
-    `now` is the time the sweep decides at (`bouncer sweep --now` simulates one);
-    `recorded_at` the real time of the write (default: now).
-    """
-    fired: list[dict] = []
-    try:
-        with db.atomic():
-            fired = sweep(db, now, policy, recorded_at)
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    return fired
+def timer_settings(policy: Policy) -> str:
+    """Name the timer settings due times are computed with (seconds)."""
+    spans = (policy.warn_after, policy.give_up_after, policy.retry_until_limit)
+    return "/".join(f"{span.total_seconds():g}" for span in spans)

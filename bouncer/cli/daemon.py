@@ -1,4 +1,4 @@
-"""`bouncer serve`: run the SMTP daemon.
+"""`bouncer serve`: run the SMTP daemon and its HTTP API.
 
 Start-up failures end with one log line naming the cause and an exit status from sysexits(3),
 so systemd (RestartPreventExitStatus=78) and scripts can tell them apart:
@@ -52,20 +52,34 @@ class ConfigProblem(click.ClickException):
     multiple=True,
     help="Accept bounces for this domain (repeatable; overrides smtp.domains).",
 )
+@click.option("--http", "http", help="HOST:PORT of the HTTP API (overrides http.listen).")
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="NAME:SCOPE:SECRET",
+    help="An API token, scope read or admin (repeatable; replaces http.tokens).",
+)
 def serve_cmd(
-    config_path: str | None, listen: str | None, db_path: str | None, domains: tuple[str, ...]
+    config_path: str | None,
+    listen: str | None,
+    db_path: str | None,
+    domains: tuple[str, ...],
+    http: str | None,
+    tokens: tuple[str, ...],
 ) -> None:
-    """Receive bounces over SMTP, store, classify and track them."""
+    """Receive bounces over SMTP, store, classify and track them; serve the HTTP API."""
     from bouncer.daemon.eventloop import run
     from bouncer.daemon.service import serve
     from bouncer.logs import configure
 
     config = _config(config_path, listen, db_path, domains)
+    config = _with_api(config, http, tokens)
     configure(config.log_format, config.log_level)
     try:
         run(serve(config))
     except Exception as exc:  # noqa: BLE001 - start-up failures end in one line and a status
-        status, cause = _failure(exc, config.smtp.listen)
+        status, cause = _failure(exc, getattr(exc, "address", None) or config.smtp.listen)
         if status is None:
             raise
         import structlog
@@ -95,6 +109,24 @@ def _config(config_path, listen, db_path, domains):  # noqa: ANN001, ANN202
         domains=tuple(domains) or None,
         db_path=db_path or os.environ.get("BOUNCER_DB"),
     )
+
+
+def _with_api(config, http: str | None, tokens: tuple[str, ...]):  # noqa: ANN001, ANN202
+    """Apply --http and --token to the configuration, or fail with EX_CONFIG."""
+    from dataclasses import replace
+
+    from bouncer.config import ConfigError, parse_token, split_listen
+
+    try:
+        if http:
+            split_listen(http)
+        parsed = tuple(parse_token(token) for token in tokens)
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from exc
+    changes: dict = {"listen": http} if http else {}
+    if parsed:
+        changes["tokens"] = parsed
+    return replace(config, http=replace(config.http, **changes)) if changes else config
 
 
 def _failure(exc: Exception, listen: str) -> tuple[int | None, str]:

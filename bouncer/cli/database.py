@@ -76,7 +76,9 @@ def prune_cmd(config, db_path: str) -> None:  # noqa: ANN001
         pruned = prune_once(db, now, retention)
         for name, count in vars(pruned).items():
             totals[name] += count
-        if not (pruned.raw or pruned.messages or pruned.deferrals or pruned.events):
+        if not (
+            pruned.raw or pruned.messages or pruned.deferrals or pruned.events or pruned.alerts
+        ):
             break
     click.echo(", ".join(f"{count} {name}" for name, count in totals.items()) + " pruned")
 

@@ -185,13 +185,16 @@ def sweep_cmd(
     config,  # noqa: ANN001
     db_path: str,
 ) -> None:
-    """Run one sweep: delay warnings, give-ups and suppression expiries that are due.
+    """Run one sweep: delay warnings, give-ups, suppression expiries and alert ends that are due.
 
     With --now the sweep decides as if it were that time; what it writes is stamped with the
-    real time it was written (events keep the time they describe in `at`).
+    real time it was written (events keep the time they describe in `at`). Alerts are decided
+    at the real time when --now is later: they count real failures.
     """
     from bouncer.app import notify
-    from bouncer.app.tracking import policy_from, sweep_once
+    from bouncer.app.alerts import policy_from as alert_policy_from
+    from bouncer.app.sweeping import sweep_once
+    from bouncer.app.tracking import policy_from
     from bouncer.clock import from_iso
 
     log_to_stderr(config)
@@ -199,7 +202,10 @@ def sweep_cmd(
     now = from_iso(now_text) if now_text else written_at
     policy = policy_from(config.tracker)
     db = open_store(db_path)
-    fired = sweep_once(db, now, policy, dry_run=dry_run, recorded_at=written_at)
+    alerts = alert_policy_from(config.alerts)
+    fired = sweep_once(
+        db, now, policy, dry_run=dry_run, recorded_at=written_at, alert_policy=alerts
+    )
     if not dry_run:
         notify.emit(fired)
     if as_json:
@@ -208,7 +214,8 @@ def sweep_cmd(
         prefix = "would fire" if dry_run else "fired"
         click.echo(f"{prefix} {len(fired)} event(s)")
         for event in fired:
-            click.echo(f"  {event['type']:<20} {event['recipient']}")
+            about = event["recipient"] or event.get("provider") or event.get("domain") or ""
+            click.echo(f"  {event['type']:<20} {about}")
 
 
 @click.command("webhooks")

@@ -10,6 +10,7 @@ commands import this module, and many run without a file.
 """
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
@@ -33,6 +34,7 @@ REASON_NAMES = (
     "toomanyconn", "undefined", "userunknown", "vacation", "virusdetected",
 )  # fmt: skip
 LOG_FORMATS = ("auto", "json", "console")
+TOKEN_SCOPES = ("read", "admin")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _POLICY = Policy()
 _RETIRED = {
@@ -91,6 +93,19 @@ class TrackerConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """Failure-spike and sender-block alerts; the defaults are bouncer.core.alerts.AlertPolicy's
+    (written out so that loading a config loads no rule tables; tests/test_config.py checks)."""
+
+    enabled: bool = True
+    threshold: int = 1000  # failures in `window` at all domains: failures.spike
+    window: timedelta = timedelta(hours=1)
+    domain_threshold: int = 500  # ... at one recipient domain (0: off)
+    blocked_threshold: int = 20  # block failures from one provider in blocked_window (0: off)
+    blocked_window: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
 class VerpConfig:
     """Signed VERP return paths: signing keys by id, the current key, and what to trust."""
 
@@ -115,6 +130,37 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class TokenConfig:
+    """One API token: its name (recorded as `api:<name>` with each change it makes), its scope
+    (`read`: every GET and the batch check; `admin`: also changes and raw messages) and the
+    SHA-256 of its secret (hex); the secret itself is never kept."""
+
+    name: str
+    scope: str
+    secret_sha256: str
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The HTTP API: where it listens, its tokens, and whether /metrics needs one."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8025"
+    metrics_open: bool = True
+    tokens: tuple[TokenConfig, ...] = ()
+
+    @property
+    def listen_host(self) -> str:
+        """Return the host part of listen."""
+        return split_listen(self.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        """Return the port part of listen."""
+        return split_listen(self.listen)[1]
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with the file it came from (None for built-in defaults)."""
 
@@ -128,8 +174,10 @@ class Config:
     class_overrides: dict[str, str] = field(default_factory=dict)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     verp: VerpConfig = field(default_factory=VerpConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
+    http: HttpConfig = field(default_factory=HttpConfig)
     source: str | None = None
 
     @property
@@ -154,6 +202,33 @@ def split_listen(listen: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"listen address {listen!r} must be HOST:PORT")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def secret_hash(secret: str) -> str:
+    """Return the SHA-256 of an API token's secret as 64 lowercase hex digits (what
+    `[[http.tokens]] secret_sha256` holds: `printf %s SECRET | sha256sum`)."""
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_token(text: str) -> TokenConfig:
+    """Read a `--token NAME:SCOPE:SECRET` option; raise ConfigError saying what is wrong.
+
+    NAME: letters, digits, ".", "_" or "-"; SCOPE: read or admin; SECRET: at least 16
+    characters (it may contain ":").
+    """
+    if text.count(":") < 2:
+        raise ConfigError("--token: NAME:SCOPE:SECRET expected, e.g. ops:admin:<16+ characters>")
+    name, _, rest = text.partition(":")
+    scope, _, secret = rest.partition(":")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ConfigError("--token: NAME:SCOPE:SECRET with a NAME of letters, digits, . _ or -")
+    if scope not in TOKEN_SCOPES:
+        raise ConfigError(f"--token {name}: the scope must be read or admin (got {scope!r})")
+    if len(secret) < 16:
+        raise ConfigError(f"--token {name}: the secret must have at least 16 characters")
+    return TokenConfig(name, scope, secret_hash(secret))
 
 
 def parse_duration(value: Any, key: str) -> timedelta:
@@ -189,11 +264,13 @@ def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:
         class_overrides=dict(_given(file.classify).get("class_overrides", {})),
         smtp=_section(SmtpConfig(), file.smtp, "smtp"),
         tracker=_section(TrackerConfig(), file.tracker, "tracker"),
+        alerts=_section(AlertsConfig(), file.alerts, "alerts"),
         verp=_section(VerpConfig(), file.verp, "verp"),
         webhooks=tuple(
             WebhookConfig(**{k: tuple(v) if k == "events" else v for k, v in _given(hook).items()})
             for hook in file.webhooks
         ),
+        http=_http(file.http),
         source=source,
     )
     check(config, data)
@@ -258,6 +335,24 @@ def _section(defaults: Any, table: Any, section: str) -> Any:
             value = float(value)
         values[name] = value
     return replace(defaults, **values)
+
+
+def _http(table: Any) -> HttpConfig:
+    """Return the [http] section: its keys over the defaults, each token's secret hashed."""
+    values = _given(table)
+    tokens = []
+    for number, token in enumerate(values.pop("tokens", []), 1):
+        given = [
+            name for name in ("secret", "secret_sha256") if isinstance(getattr(token, name), str)
+        ]
+        if len(given) != 1:
+            raise ConfigError(
+                f"http.tokens #{number}: needs secret or secret_sha256, one of them"
+                f" (got {' and '.join(given) or 'neither'})"
+            )
+        hashed = secret_hash(token.secret) if given == ["secret"] else token.secret_sha256
+        tokens.append(TokenConfig(token.name, token.scope, hashed.lower()))
+    return replace(HttpConfig(), **values, tokens=tuple(tokens))
 
 
 def _positive(value: str | float, key: str) -> timedelta:

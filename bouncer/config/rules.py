@@ -11,6 +11,7 @@ from typing import Any
 from bouncer.config import (
     Config,
     ConfigError,
+    HttpConfig,
     SmtpConfig,
     TrackerConfig,
     VerpConfig,
@@ -30,6 +31,7 @@ def check(config: Config, data: dict[str, Any]) -> None:
     _order(data, config.tracker, "give_up_after", "retry_until_limit", "at most")
     _check_verp(config.verp)
     _check_webhooks(config.webhooks)
+    _check_http(config.http)
 
 
 def _check_smtp(smtp: SmtpConfig, data: dict[str, Any]) -> None:
@@ -87,6 +89,20 @@ def _check_webhooks(webhooks: tuple[WebhookConfig, ...]) -> None:
             raise ConfigError(
                 f"webhooks #{number}.url: must differ from webhooks #{first}.url"
                 f" (got {shown(url)} again)"
+            )
+
+
+def _check_http(http: HttpConfig) -> None:
+    """Check the port of http.listen and that no two [[http.tokens]] share a name."""
+    _, _, port = http.listen.rpartition(":")
+    if int(port) > 65535:
+        raise ConfigError(f"http.listen: the port must be 0 to 65535 (got {shown(http.listen)})")
+    names = [token.name for token in http.tokens]
+    for number, name in enumerate(names, 1):
+        if name in names[: number - 1]:
+            raise ConfigError(
+                f"http.tokens #{number}.name: must differ from http.tokens"
+                f" #{names.index(name) + 1}.name (got {shown(name)} again)"
             )
 
 

@@ -16,7 +16,14 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_typ
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from bouncer.config import CLASS_NAMES, LOG_FORMATS, LOG_LEVELS, REASON_NAMES, ConfigError
+from bouncer.config import (
+    CLASS_NAMES,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    REASON_NAMES,
+    TOKEN_SCOPES,
+    ConfigError,
+)
 from bouncer.core.tracker_types import EVENT_TYPES
 
 # What the file may hold, for each kind of value: a regular expression, and the words for it.
@@ -43,6 +50,7 @@ def _allows(description: str, **constraints: Any) -> Meta:
 # error message says the key allows.
 _YEAR = f"{_SECONDS_MAX:.0f} (a year)"
 Count = Annotated[int, _allows("a whole number, at least 1", ge=1)]
+Threshold = Annotated[int, _allows("a whole number, 0 (off) or more", ge=0)]
 Seconds = Annotated[
     float, _allows(f"a number of seconds above 0, at most {_YEAR}", gt=0, le=_SECONDS_MAX)
 ]
@@ -77,6 +85,12 @@ Secret = Annotated[  # "secret": error messages give its length, never the text
 VerpKeys = dict[Annotated[str, _allows("one letter or digit", pattern=r"^[A-Za-z0-9]$")], Secret]
 VerpKeyId = Annotated[str, _allows('"", or the id of one of verp.keys', pattern=r"^[A-Za-z0-9]?$")]
 Url = Annotated[str, _allows("an http:// or https:// URL with a host", pattern=_URL)]
+TokenName = Annotated[
+    str, _allows('letters, digits, ".", "_" or "-" (not empty)', pattern=r"^[A-Za-z0-9._-]+$")
+]
+Sha256 = Annotated[
+    str, _allows("the SHA-256 of the secret, 64 hex digits", pattern=r"^[0-9a-fA-F]{64}$")
+]
 HookKeyId = Annotated[
     str, _allows('letters, digits, ".", "_" or "-" (not empty)', pattern=r"^[A-Za-z0-9._-]+$")
 ]
@@ -126,6 +140,15 @@ class Tracker(Table):
     sweep_interval: Duration | UnsetType = UNSET
 
 
+class Alerts(Table):
+    enabled: bool | UnsetType = UNSET
+    threshold: Count | UnsetType = UNSET
+    window: Duration | UnsetType = UNSET
+    domain_threshold: Threshold | UnsetType = UNSET
+    blocked_threshold: Threshold | UnsetType = UNSET
+    blocked_window: Duration | UnsetType = UNSET
+
+
 class Verp(Table):
     keys: VerpKeys | UnsetType = UNSET
     key_id: VerpKeyId | UnsetType = UNSET
@@ -145,6 +168,22 @@ class Webhook(Table):
     events: list[Literal[EVENT_TYPES]] | UnsetType = UNSET
 
 
+class HttpToken(Table):
+    name: TokenName
+    scope: Literal[TOKEN_SCOPES]
+    secret: Secret | UnsetType = UNSET
+    secret_sha256: Sha256 | UnsetType = UNSET
+
+
+class Http(Table):
+    enabled: bool | UnsetType = UNSET
+    listen: Listen | UnsetType = UNSET
+    metrics_open: bool | UnsetType = UNSET
+    tokens: Annotated[list[HttpToken], _allows("a list of [[http.tokens]] tables")] | UnsetType = (
+        UNSET
+    )
+
+
 Webhooks = Annotated[list[Webhook], _allows("a list of [[webhooks]] tables")]
 
 
@@ -155,9 +194,11 @@ class File(Table):
     smtp: Smtp = msgspec.field(default_factory=Smtp)
     classify: Classify = msgspec.field(default_factory=Classify)
     tracker: Tracker = msgspec.field(default_factory=Tracker)
+    alerts: Alerts = msgspec.field(default_factory=Alerts)
     verp: Verp = msgspec.field(default_factory=Verp)
     log: Log = msgspec.field(default_factory=Log)
     webhooks: Webhooks = msgspec.field(default_factory=list)
+    http: Http = msgspec.field(default_factory=Http)
 
 
 def convert(data: dict[str, Any]) -> File:
@@ -305,4 +346,7 @@ def _toml_key(name: str) -> str:
 
 def _table_name(key: str) -> str:
     """Name the table a key lives in as the file heads it: '[smtp]', '[[webhooks]]'."""
-    return "[[webhooks]]" if key.startswith("webhooks #") else f"[{key}]"
+    for array in ("webhooks", "http.tokens"):
+        if key.startswith(f"{array} #"):
+            return f"[[{array}]]"
+    return f"[{key}]"

@@ -56,6 +56,13 @@ class Identity:
         normal = normalize(address)
         return normal if self.keep_local_case else normal.lower()
 
+    def keys(self, address: str | None, final: str | None) -> tuple[str | None, str | None]:
+        """Return the keys of an address and of its final recipient; the final key only when
+        it differs (stored that way, the final-key indexes hold those rows alone)."""
+        key = self.key(address) if address else None
+        final_key = self.key(final) if final else None
+        return key, final_key if final_key != key else None
+
 
 def about(final: str, original: str | None) -> str:
     """Return the address a report entry is about: a real Original-Recipient, else the final one.

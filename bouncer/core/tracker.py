@@ -18,7 +18,10 @@ Decision rules (README, "Decision rules"; DESIGN.md):
   by timer suppresses nobody;
 * soft failures about the address (not SENDER_SIDE_REASONS) on N distinct days within a window
   suppress it until `soft_ttl` (Mailman's bounce score); a delivery lifts that suppression;
-* evidence received before an operator's removal never suppresses again.
+* evidence received before an operator's removal never suppresses again;
+* a bounce received while its provider was blocking the sender (a `sender.blocked` episode)
+  suppresses and counts nothing unless its status names the recipient (`bouncer.core.holds`,
+  applied by the caller, which knows the episodes).
 
 The timers live in `bouncer.core.timers`, the escalation rule in `bouncer.core.escalation`.
 """

@@ -19,6 +19,10 @@ EVENT_TYPES = (
     "suppression.added",
     "suppression.removed",
     "suppression.expired",
+    "failures.spike",
+    "failures.spike_ended",
+    "sender.blocked",
+    "sender.blocked_ended",
 )
 OBSERVATION_KINDS = ("bounce", "delay", "delivered", "complaint", "autoreply", "other")
 CLOSE_REASONS = ("recovered", "hard", "complaint", "resolved", "given_up")
@@ -104,7 +108,7 @@ class Event:
 
     type: str  # one of EVENT_TYPES
     at: datetime
-    recipient: str
+    recipient: str | None  # None for an alert about many recipients
     original: Original = field(default_factory=Original)
     status: str | None = None
     reason: str | None = None

@@ -14,7 +14,7 @@ import socket
 from collections.abc import Callable
 
 MAX_FDS = 16
-_SIZE = 512
+_SIZE = 65536  # the longest message: a worker's metrics report (bouncer.daemon.child)
 
 
 def pair() -> tuple[socket.socket, socket.socket]:

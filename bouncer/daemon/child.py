@@ -13,7 +13,8 @@ It reads its `WorkerSpec` (pickled) from standard input, then plays one role unt
   batch in hand; what is left the main process processes as it stops.
 
 Every second it reports `beat` (an intake process adds its last storage error; a processing
-process that keeps failing says `failing ERROR`). It ignores SIGINT (the main process stops it)
+process that keeps failing says `failing ERROR`) and `metrics JSON`, what its counters moved
+since (bouncer.http.metrics: `Metrics.relay`). It ignores SIGINT (the main process stops it)
 and never speaks to systemd. When the main process is gone (end of file on the channel) it
 stops as on SIGTERM.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import pickle
 import signal
@@ -34,6 +36,7 @@ from bouncer.clock import utcnow
 from bouncer.config import Config
 from bouncer.daemon.channel import Channel
 from bouncer.daemon.health import Health, supervise
+from bouncer.http.metrics import Metrics
 
 BEAT_INTERVAL = 1.0
 REPORT_DELAY = 0.01  # seconds: stored messages are reported together, at most this late
@@ -70,12 +73,23 @@ class _Reports:
             self._stored = 0
 
 
-async def _beats(channel: Channel, problem: Callable[[], str | None], prefix: str) -> None:
-    """Report liveness every BEAT_INTERVAL seconds: `beat`, or PREFIX + the problem."""
+async def _beats(
+    channel: Channel, problem: Callable[[], str | None], prefix: str, metrics: Metrics
+) -> None:
+    """Report liveness every BEAT_INTERVAL seconds (`beat`, or PREFIX + the problem) and what
+    the metrics moved."""
     while True:
         found = problem()
         channel.send(f"{prefix} {found}" if found else "beat")
+        _relay(channel, metrics)
         await asyncio.sleep(BEAT_INTERVAL)
+
+
+def _relay(channel: Channel, metrics: Metrics) -> None:
+    """Report what the metrics moved since the last report (nothing when nothing did)."""
+    moved = metrics.relay()
+    if moved is not None:
+        channel.send("metrics " + json.dumps(moved, separators=(",", ":")))
 
 
 async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> None:
@@ -85,8 +99,9 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
     from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
 
     config, loop = spec.config, asyncio.get_running_loop()
-    smtp, reports = config.smtp, _Reports(channel)
+    smtp, reports, metrics = config.smtp, _Reports(channel), Metrics(relay=True)
     gate = SessionGate(SessionLimits.from_config(smtp))
+    gate.on_reply = metrics.reply
     writer = InboxWriter(config.db_path, checkpoint_on_commit=False).start()
     handler = BounceHandler(
         smtp.domains,
@@ -94,6 +109,7 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
         max_recipients=smtp.max_recipients,
         on_stored=reports.stored,
         refuse=verp_refusal(config, utcnow),
+        metrics=metrics,
     )
     tls = server_tls(smtp.tls_cert, smtp.tls_key)
 
@@ -131,13 +147,14 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
             os.close(fd)
 
     channel.listen(on_message, stop.set)
-    beats = loop.create_task(_beats(channel, lambda: writer.last_error, "beat"))
+    beats = loop.create_task(_beats(channel, lambda: writer.last_error, "beat", metrics))
     await stop.wait()
     channel.stop_listening()  # nothing more is handed over once stopping
     await gate.drain(smtp.shutdown_grace)
     await loop.run_in_executor(None, writer.stop)
     reports.flush()
     beats.cancel()
+    _relay(channel, metrics)
 
 
 async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> None:
@@ -145,9 +162,11 @@ async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -
     from bouncer.app.processing import Settings
     from bouncer.daemon.worker import LOOP, Processor
 
-    health = Health()
+    health, metrics = Health(), Metrics(relay=True)
     settings = Settings.from_config(spec.config)
-    processor = Processor(spec.config.db_path, settings, utcnow, health, checkpoint_on_commit=False)
+    processor = Processor(
+        spec.config.db_path, settings, utcnow, health, metrics, checkpoint_on_commit=False
+    )
     processor.on_processed = lambda: channel.send("processed")
 
     def on_message(text: str, _fds: list[int]) -> None:
@@ -158,13 +177,14 @@ async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -
     channel.listen(on_message, stop.set)
     loop = asyncio.get_running_loop()
     running = loop.create_task(supervise(LOOP, processor.run, health))
-    beats = loop.create_task(_beats(channel, health.last_error, "failing"))
+    beats = loop.create_task(_beats(channel, health.last_error, "failing", metrics))
     await stop.wait()
     for task in (running, beats):
         task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await running
     await processor.release()
+    _relay(channel, metrics)
 
 
 async def _main(spec: WorkerSpec) -> None:

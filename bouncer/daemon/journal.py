@@ -31,8 +31,12 @@ class Journal:
         call: Callable[[Callable[[Database], object]], Awaitable[object]],
         health: Health,
         interval: float = 1.0,
+        on_rows: Callable[[list[dict]], None] | None = None,
     ) -> None:
+        """`on_rows(rows)` is told each batch of committed event rows once they are logged
+        (the metrics count them)."""
         self._call = call
+        self._on_rows = on_rows
         self._health = health
         self._interval = interval
         self._last_seq: int | None = None
@@ -62,6 +66,8 @@ class Journal:
             if not rows:
                 return
             notify.emit(rows)
+            if self._on_rows is not None:
+                self._on_rows(rows)
             self._last_seq = rows[-1]["seq"]
             if len(rows) < BATCH:
                 return

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import pickle
 import signal
@@ -38,6 +39,7 @@ from bouncer.daemon.channel import Channel, pair
 from bouncer.daemon.child import WorkerSpec
 from bouncer.daemon.health import Health
 from bouncer.daemon.smtp_session import SessionGate, SessionLimits, client_ip, server_tls
+from bouncer.http.metrics import Metrics
 
 log = structlog.get_logger("bouncer.service")
 REFUSED = "421 4.3.2 Service not available, try again later"
@@ -77,12 +79,20 @@ class _Worker:
 class Pool:
     """The worker processes of a daemon and the connections handed to them."""
 
-    def __init__(self, config: Config, health: Health, on_processed: Callable[[], None]) -> None:
-        """`on_processed()` is called when the processing process has written a pass."""
+    def __init__(
+        self,
+        config: Config,
+        health: Health,
+        on_processed: Callable[[], None],
+        metrics: Metrics | None = None,
+    ) -> None:
+        """`on_processed()` is called when the processing process has written a pass; the
+        worker processes' counters are added to `metrics`."""
         db_path = os.path.abspath(config.db_path)  # workers resolve it as the main one does
         self._config = replace(config, db_path=db_path)
         self._health = health
         self._on_processed = on_processed
+        self._metrics = metrics
         self.gate = SessionGate(SessionLimits.from_config(config.smtp))
         count = config.smtp.intake_processes()
         self.intake = [_Worker(f"intake-{n}", "intake") for n in range(1, count + 1)]
@@ -138,6 +148,8 @@ class Pool:
             return
         self.gate.leave(session)  # type: ignore[arg-type]
         _refuse(conn, reply or REFUSED)
+        if self.gate.on_reply is not None:
+            self.gate.on_reply(reply or REFUSED)
 
     async def _keep(self, worker: _Worker) -> None:
         """Run a worker process until it exits (raise WorkerExited: supervise starts it
@@ -230,6 +242,9 @@ class Pool:
             self._health.busy(worker.name)
         elif kind == "failing":
             self._health.fail(worker.name, rest)
+        elif kind == "metrics" and self._metrics is not None:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                self._metrics.absorb(json.loads(rest))
 
 
 class Listener:
@@ -247,6 +262,10 @@ class Listener:
         self._loop = asyncio.get_running_loop()
         for sock in self.sockets:
             self._loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def is_serving(self) -> bool:
+        """Say whether connections are being accepted."""
+        return self._loop is not None and all(sock.fileno() >= 0 for sock in self.sockets)
 
     def close(self) -> None:
         """Stop accepting and close the listening sockets (idempotent)."""

@@ -1,4 +1,5 @@
-"""The scheduler: sweep open deferrals and suppression expiries now, or every N seconds."""
+"""The scheduler: sweep open deferrals, suppression expiries and alert episodes now, or every N
+seconds."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import datetime, timedelta
 import structlog
 from sqlite_utils import Database
 
-from bouncer.app import tracking
+from bouncer.app import sweeping
 from bouncer.clock import utcnow
+from bouncer.core.alerts import AlertPolicy
 from bouncer.core.tracker import Policy
 from bouncer.daemon.health import Health
 from bouncer.daemon.worker import Processor
@@ -31,9 +33,12 @@ class Scheduler:
         on_events: Callable[[list[dict]], None] | None = None,
         retention: Retention | None = None,
         health: Health | None = None,
+        alerts: AlertPolicy | None = None,
     ) -> None:
-        """`retention`: what to prune after each sweep (None: keep everything)."""
+        """`retention`: what to prune after each sweep (None: keep everything); `alerts`: the
+        alert settings open episodes are decided by (None: the defaults)."""
         self._health = health or Health()
+        self._alerts = alerts or AlertPolicy()
         self._processor = processor
         self._policy = policy
         self._interval = max(interval.total_seconds(), 0.05)
@@ -47,7 +52,7 @@ class Scheduler:
 
         def step(db: Database) -> tuple[list[dict], bool]:
             with db.atomic():
-                return tracking.sweep_step(db, now, self._policy)
+                return sweeping.sweep_step(db, now, self._policy, alert_policy=self._alerts)
 
         fired: list[dict] = []
         more = True

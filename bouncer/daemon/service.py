@@ -22,6 +22,7 @@ import structlog
 from bouncer.app.processing import Settings
 from bouncer.clock import utcnow
 from bouncer.config import Config
+from bouncer.daemon.api import ApiServer
 from bouncer.daemon.checkpointer import Checkpointer
 from bouncer.daemon.health import Health, supervise
 from bouncer.daemon.intake import InboxWriter
@@ -31,6 +32,7 @@ from bouncer.daemon.sdnotify import sd_notify, watchdog
 from bouncer.daemon.smtp import BounceHandler, verp_refusal
 from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
 from bouncer.daemon.worker import Processor
+from bouncer.http.metrics import Metrics
 from bouncer.store import open_db
 from bouncer.store.retention import Retention
 
@@ -78,6 +80,8 @@ class _Parts:
     outbox: Outbox | None
     gate: SessionGate
     health: Health
+    metrics: Metrics
+    api: ApiServer | None
     checkpointer: Checkpointer
     pool: Pool | None = None  # intake and processing in worker processes (smtp.processes > 1)
 
@@ -85,11 +89,14 @@ class _Parts:
 def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     """Create the intake writer, processor, scheduler, journal and (with webhooks) outbox."""
     health = Health()
+    metrics = Metrics()
     # The writers leave the write-ahead log to the checkpointer (see bouncer.daemon.checkpointer)
     writer = InboxWriter(config.db_path, checkpoint_on_commit=False).start()
     settings = Settings.from_config(config)
-    processor = Processor(config.db_path, settings, clock, health, checkpoint_on_commit=False)
-    journal = Journal(processor.call, health)
+    processor = Processor(
+        config.db_path, settings, clock, health, metrics, checkpoint_on_commit=False
+    )
+    journal = Journal(processor.call, health, on_rows=metrics.events_committed)
     outbox = None
     if config.webhooks:
         from bouncer.daemon.delivery import Outbox  # aiohttp only when webhooks are configured
@@ -110,17 +117,30 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         on_events=committed,
         retention=Retention(config.keep_raw, config.keep_records, config.keep_events),
         health=health,
+        alerts=settings.alerts,
     )
     pool = None
     if config.smtp.intake_processes() > 1:
         from bouncer.daemon.pool import Pool
 
-        pool = Pool(config, health, committed)
+        pool = Pool(config, health, committed, metrics)
     gate = pool.gate if pool else SessionGate(SessionLimits.from_config(config.smtp))
+    gate.on_reply = metrics.reply
+    api = ApiServer(config, metrics) if config.http.enabled else None
     checkpointer = Checkpointer(config.db_path, health)
-    parts = _Parts(writer, processor, scheduler, journal, outbox, gate, health, checkpointer)
-    parts.pool = pool
-    return parts
+    return _Parts(
+        writer,
+        processor,
+        scheduler,
+        journal,
+        outbox,
+        gate,
+        health,
+        metrics,
+        api,
+        checkpointer,
+        pool,
+    )
 
 
 def _status(parts: _Parts) -> Callable[[], str]:
@@ -165,6 +185,8 @@ async def _shutdown(
     """Stop accepting, let transactions in flight finish, then stop the background work."""
     server.close()
     await (parts.pool.stop_intake(grace) if parts.pool else parts.gate.drain(grace))
+    if parts.api is not None:
+        await parts.api.stop()
     for task in tasks:
         task.cancel()
     _, stuck = await asyncio.wait(tasks, timeout=10)  # bounded: shutdown must finish
@@ -175,6 +197,19 @@ async def _shutdown(
         await parts.outbox.close()
     await parts.processor.close()
     await parts.checkpointer.close()
+
+
+def _unready(parts: _Parts, server: asyncio.AbstractServer) -> Callable[[], list[str]]:
+    """Return what makes the daemon unready beside its loops: SMTP, intake."""
+
+    def problems() -> list[str]:
+        found = [] if server.is_serving() else ["SMTP is not accepting connections"]
+        error = parts.writer.last_error or (parts.pool and parts.pool.last_error())
+        if error:
+            found.append(f"intake: {error}")
+        return found
+
+    return problems
 
 
 def _on_signals(stop: asyncio.Event) -> None:
@@ -191,12 +226,15 @@ async def serve(
     ready: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
     clock: Callable[[], datetime] = utcnow,
+    http_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening.
+    """Run the daemon until stop is set or SIGTERM/SIGINT; call ready(port) once listening
+    (SMTP's port), and before that http_ready(port) with the API's (when it is enabled).
 
     `clock` (aware UTC) stamps receipts and drives processing, timers and webhook retries.
-    Raises OSError when the address cannot be bound (before any database file is created),
-    StoreError when the database cannot be used (or keeps another address rule).
+    Raises OSError when an address cannot be bound (before any database file is created;
+    `bouncer.daemon.api.ListenError` for the API's), StoreError when the database cannot be
+    used (or keeps another address rule).
     """
     if clock is not utcnow and config.smtp.intake_processes() > 1:
         raise ValueError("a clock can be given only to one process: set smtp.processes = 1")
@@ -209,20 +247,25 @@ async def serve(
         on_stored=parts.processor.wake,
         clock=clock,
         refuse=verp_refusal(config, clock),
+        metrics=parts.metrics,
     )
     try:
         server = await (parts.pool.bind() if parts.pool else _bind(config, handler, parts.gate))
         try:
+            if parts.api is not None:
+                parts.api.bind()
             open_db(config.db_path, identity=config.identity).close()  # migrate before traffic
         except BaseException:
             server.close()
+            if parts.api is not None:
+                await parts.api.stop()
             raise
     except BaseException:
         parts.writer.stop()
         await parts.processor.release()
         await parts.checkpointer.close()
         raise
-    await _run(config, parts, server, stop, ready)
+    await _run(config, parts, server, stop, (ready, http_ready), clock)
 
 
 async def _run(
@@ -230,23 +273,31 @@ async def _run(
     parts: _Parts,
     server: asyncio.AbstractServer,
     stop: asyncio.Event,
-    ready: Callable[[int], None] | None,
+    ready: tuple[Callable[[int], None] | None, Callable[[int], None] | None],
+    clock: Callable[[], datetime],
 ) -> None:
     """Serve until stopped, then shut down in order."""
     port = server.sockets[0].getsockname()[1]
     _on_signals(stop)
     tasks = await _start_tasks(parts)
     await server.start_serving()
+    http = None
+    if parts.api is not None:
+        await parts.api.start(parts.processor, parts.health, _unready(parts, server), clock)
+        http = f"{config.http.listen_host}:{parts.api.port}"
+        if ready[1] is not None:
+            ready[1](parts.api.port)
     log.info(
         "service.started",
         listen=f"{config.listen_host}:{port}",
+        http=http,
         db=str(config.db_path),
         domains=list(config.smtp.domains),
         webhooks=len(config.webhooks),
     )
     sd_notify("READY=1")
-    if ready is not None:
-        ready(port)
+    if ready[0] is not None:
+        ready[0](port)
     await stop.wait()
     sd_notify("STOPPING=1")
     log.info("service.stopping")

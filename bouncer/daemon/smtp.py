@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -15,6 +16,9 @@ from bouncer.clock import utcnow
 from bouncer.config import Config
 from bouncer.core.addresses import domain_of
 from bouncer.store.inbox import Incoming
+
+if TYPE_CHECKING:
+    from bouncer.http.metrics import Metrics
 
 log = structlog.get_logger("bouncer.smtp")
 
@@ -55,10 +59,13 @@ class BounceHandler:
         on_stored: Callable[[int], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         refuse: Callable[[str], str | None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """`refuse(address)` names why a bounce address is refused (verp.require_valid: a
-        token that does not hold, or unsigned VERP), or returns None to accept it."""
+        token that does not hold, or unsigned VERP), or returns None to accept it; `metrics`
+        counts messages received, stored and not stored."""
         self._refuse = refuse
+        self._metrics = metrics
         self.domains = frozenset(d.lower().rstrip(".") for d in domains)
         self._store = store
         self._max_recipients = max_recipients
@@ -99,11 +106,17 @@ class BounceHandler:
         item = Incoming(
             self._clock(), envelope.mail_from or "<>", tuple(envelope.rcpt_tos), _peer(session), raw
         )
+        if self._metrics is not None:
+            self._metrics.received.inc()
         try:
             message_id = await self._store(item)
         except Exception as exc:  # noqa: BLE001 - any storage failure must become a 451
             log.error("message.store_failed", error=str(exc), peer=item.peer, size=len(raw))
+            if self._metrics is not None:
+                self._metrics.message_failed(None, "store")
             return REPLY_STORE_FAILED
+        if self._metrics is not None:
+            self._metrics.message_stored(message_id)
         log.info(
             "message.stored",
             message=message_id,

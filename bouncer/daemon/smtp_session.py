@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,7 @@ class SessionGate:
             limits = SessionLimits(max_sessions=limits)
         self.limits = limits
         self.sessions: set[BounceSMTP] = set()
+        self.on_reply: Callable[[str], None] | None = None  # told every reply line sent
         self._per_ip: Counter[str] = Counter()
 
     @property
@@ -202,11 +204,19 @@ class BounceSMTP(SMTP):
         """Send a reply; a line beyond the stream limit is over the size limit: 552, never 500."""
         if isinstance(status, str) and status.startswith("500 Line too long"):
             status = "552 5.3.4 Error: Too much mail data"
+        self._told(status)
         await super().push(status)
+
+    def _told(self, status: str | bytes) -> None:
+        """Pass a reply line to the gate's on_reply (metrics count replies by code)."""
+        if self._gate.on_reply is not None:
+            text = status if isinstance(status, str) else status.decode("ascii", "replace")
+            self._gate.on_reply(text)
 
     def say_goodbye(self, reply: str) -> None:
         """Write a final reply and close the connection (nothing more is read)."""
         if self.transport is not None and not self.transport.is_closing():
+            self._told(reply)
             self.transport.write(reply.encode("ascii") + b"\r\n")
             self.transport.close()
 

@@ -17,16 +17,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from sqlite_utils import Database
 
 from bouncer.app.processing import Prepared, Processed, Settings, prepare, write
-from bouncer.clock import utcnow
+from bouncer.clock import from_iso, utcnow
 from bouncer.daemon.health import Health
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import StoredMessage
+
+if TYPE_CHECKING:
+    from bouncer.http.metrics import Metrics
 
 log = structlog.get_logger("bouncer.processor")
 T = TypeVar("T")
@@ -50,12 +53,14 @@ class Processor:
         settings: Settings | None = None,
         clock: Callable[[], datetime] = utcnow,
         health: Health | None = None,
+        metrics: Metrics | None = None,
         *,
         checkpoint_on_commit: bool = True,
     ) -> None:
         """`checkpoint_on_commit`: as `bouncer.store.open_db` takes it."""
         self._db_path = db_path
         self._checkpoint_on_commit = checkpoint_on_commit
+        self._metrics = metrics
         self._settings = settings or Settings()
         self._clock = clock
         self._health = health or Health()
@@ -130,7 +135,7 @@ class Processor:
         handled = 0
         while batch := inbox.unprocessed(db, self._batch_size()):
             prepared = [self._prepare_one(db, message) for message in batch]
-            done: list[Processed] = []
+            done: list[tuple[Processed, str]] = []
             with db.atomic():
                 # Claimed inside the write transaction: a message another processor (a worker
                 # process still finishing) wrote meanwhile is skipped, never processed twice.
@@ -139,14 +144,21 @@ class Processor:
                     if item is not None and item.message.id in claimed:
                         result = self._write_one(db, item)
                         if result is not None:
-                            done.append(result)
-            for processed in done:
-                _log_processed(processed)
+                            done.append((result, item.message.received_at))
+            self._report(done)
             handled += len(batch)
             self._health.beat(LOOP)
             if len(batch) == BUSY_BATCH and self._batch_size() == BUSY_BATCH:
                 time.sleep(BUSY_PAUSE)  # intake is busy: leave it the CPU a moment
         return handled
+
+    def _report(self, done: list[tuple[Processed, str]]) -> None:
+        """Log and count processed messages (with their receipt times, ISO 8601)."""
+        for processed, received_at in done:
+            _log_processed(processed)
+            if self._metrics is not None:
+                received = from_iso(received_at).timestamp()
+                self._metrics.message_processed(processed.message_id, _counted(processed), received)
 
     def _batch_size(self) -> int:
         """Return BUSY_BATCH while messages keep arriving (woken within BUSY_FOR), else BATCH."""
@@ -170,6 +182,8 @@ class Processor:
         except Exception as exc:  # noqa: BLE001 - a parsing bug must not stop the processor
             log.exception("message.process_failed", message=message.id)
             inbox.mark_failed(db, message.id, repr(exc), self._clock())
+            if self._metrics is not None:
+                self._metrics.message_failed(message.id, "process")
             return None
 
     def _write_one(self, db: Database, item: Prepared) -> Processed | None:
@@ -180,7 +194,17 @@ class Processor:
         except Exception as exc:  # noqa: BLE001 - one bad message must not block the rest
             log.exception("message.process_failed", message=item.message.id)
             inbox.mark_failed(db, item.message.id, repr(exc), self._clock())
+            if self._metrics is not None:
+                self._metrics.message_failed(item.message.id, "process")
             return None
+
+
+def _counted(done: Processed) -> list[tuple[str, str]]:
+    """Return (class, reason) of each record a processed message wrote (none for a copy of a
+    report already stored: it adds no record)."""
+    if done.duplicate_of is not None:
+        return []
+    return [(verdict.bounce_class, verdict.reason) for _, verdict in done.analysis.verdicts]
 
 
 def _log_processed(done: Processed) -> None:

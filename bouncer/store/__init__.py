@@ -164,6 +164,27 @@ def open_db(
     return db
 
 
+def open_reader(path: str | Path) -> BouncerDatabase:
+    """Open an existing, migrated database for reading only (PRAGMA query_only), with its
+    address rule; for the HTTP API's reader threads, beside the daemon's writers (WAL: readers
+    never wait for them). Raises StoreError when the file is missing or not a bouncer database.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise StoreError(f"{file}: no such database", "open")
+    try:
+        conn = sqlite3.connect(
+            str(file), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False, isolation_level=None
+        )
+        conn.execute("PRAGMA query_only=ON")
+        row = conn.execute("SELECT value FROM meta WHERE name = 'identity'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{file}: {exc}", "data") from exc
+    db = BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
+    db.identity = Identity.named(row[0])
+    return db
+
+
 _RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
 
 

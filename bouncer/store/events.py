@@ -41,7 +41,7 @@ def add(
     data = {name: to_iso(v) if isinstance(v, datetime) else v for name, v in data.items()}
     body = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
     final = data.get("final_recipient")
-    keys = _keys(db, recipient, final)
+    keys = db.identity.keys(recipient, final)
     recorded = to_iso(recorded_at or at)
     cursor = db.conn.execute(
         "INSERT INTO events (id, type, at, recorded_at, recipient, recipient_key, final_key, "
@@ -59,14 +59,6 @@ def add(
     }
 
 
-def _keys(db: Database, recipient: str | None, final: str | None) -> tuple[str | None, ...]:
-    """Return an event's recipient key and its final key, kept only when it differs (the
-    final_key index then holds those rows alone)."""
-    key = db.identity.key(recipient) if recipient else None
-    final_key = db.identity.key(final) if final else None
-    return key, final_key if final_key != key else None
-
-
 def add_many(db: Database, event_type: str, at: datetime, items: Iterable[tuple[str, dict]]) -> int:
     """Insert one event of a type per (recipient, data) item, all at `at`; return how many.
 
@@ -77,7 +69,7 @@ def add_many(db: Database, event_type: str, at: datetime, items: Iterable[tuple[
     for recipient, data in items:
         body = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
         final = data.get("final_recipient")
-        keys = _keys(db, recipient, final)
+        keys = db.identity.keys(recipient, final)
         rows.append((uuid7().hex, event_type, stamp, stamp, recipient, *keys, body))
     db.conn.executemany(
         "INSERT INTO events (id, type, at, recorded_at, recipient, recipient_key, final_key, "
@@ -137,3 +129,9 @@ def _flatten(row: tuple) -> dict:
         "recipient": recipient,
         **json.loads(data),
     }
+
+
+def seq_of(db: Database, event_id: str) -> int | None:
+    """Return the commit position (seq) of the event with this id, or None."""
+    row = db.conn.execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()
+    return row[0] if row else None

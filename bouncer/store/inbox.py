@@ -191,3 +191,30 @@ def prune_raw(db: Database, received_before: datetime, now: datetime, limit: int
     return db.conn.execute(
         f"UPDATE messages SET raw = x'', pruned_at = ? WHERE id IN ({marks})", [to_iso(now), *ids]
     ).rowcount
+
+
+MESSAGE_COLUMNS = (
+    "id",
+    "received_at",
+    "mail_from",
+    "rcpt_to",
+    "peer",
+    "size",
+    "state",
+    "kind",
+    "error",
+    "processed_at",
+    "pruned_at",
+)
+
+
+def message(db: Database, message_id: int) -> dict | None:
+    """Return a stored message's envelope and state (not its raw copy: `raw_of`), or None."""
+    row = db.conn.execute(
+        f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    found = dict(zip(MESSAGE_COLUMNS, row, strict=True))
+    found["rcpt_to"] = json.loads(found["rcpt_to"])
+    return found

@@ -11,6 +11,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from bouncer.store.schema import MIGRATIONS
 
 BUSY_SECONDS = 30.0
@@ -150,3 +152,13 @@ def _counts(conn: sqlite3.Connection, tables: set[str] | None = None) -> dict[st
         for name in _COUNTED
         if name in tables
     }
+
+
+def writable(db: Database) -> None:
+    """Take the write lock and write one row, then roll back: raise sqlite3.Error when the
+    database cannot be written (read-only file or directory, locked past the busy timeout)."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        db.conn.execute("UPDATE meta SET value = value WHERE name = 'identity'")
+    finally:
+        db.conn.execute("ROLLBACK")

@@ -90,17 +90,9 @@ def insert(db: Database, receipt: Receipt, report: Report, entry: Entry, verdict
             receipt.verp_recipient,
             verified,
             final,
-            *_keys(db, recipient, final),
+            *db.identity.keys(recipient, final),
         ),
     )
-
-
-def _keys(db: Database, recipient: str, final: str | None) -> tuple[str, str | None]:
-    """Return the record's recipient key and its final key, kept only when it differs (the
-    final-key indexes then hold only those rows: one random index write less per record)."""
-    key = db.identity.key(recipient)
-    final_key = db.identity.key(final) if final else None
-    return key, final_key if final_key != key else None
 
 
 def delete_for_message(db: Database, message_id: int) -> None:
@@ -142,3 +134,90 @@ def search(
     )
     cursor = db.conn.execute(sql, [*params, limit])
     return [dict(zip(LOG_COLUMNS, row, strict=True)) for row in cursor]
+
+
+RECORD_COLUMNS = (*LOG_COLUMNS, "reply_code", "arrival_date", "feedback_type")
+
+
+def page(
+    db: Database,
+    *,
+    recipient: str | None = None,
+    sender: str | None = None,
+    orig_message_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    bounce_class: str | None = None,
+    reason: str | None = None,
+    kind: str | None = None,
+    subject: str | None = None,
+    after: tuple[str, int] | None = None,
+    limit: int = 100,
+) -> list[tuple[tuple[str, int], dict]]:
+    """Return one page of bounce records, newest first, each with its position
+    (received_at, id): pass the last one as `after` for the next page.
+
+    `recipient` as in `search` (an address or '@domain'); `sender` is the return path the
+    report came back to (the original message's envelope sender, without regard to case);
+    `orig_message_id` the original's Message-ID, with or without its angle brackets;
+    `subject` words the original's Subject holds in this order (any case, "%" and "_" literal).
+    """
+    domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
+    key = None if domain or not recipient else db.identity.key(recipient)
+    bare_id = orig_message_id.strip().strip("<>") if orig_message_id else None
+    condition, params = where(
+        ("(recipient_key = ? OR final_key = ?)", key),
+        ("lower(bounce_address) = lower(?)", sender),
+        ("orig_message_id IN (?, '<' || ? || '>')", bare_id),
+        ("received_at >= ?", since),
+        ("received_at < ?", until),
+        ("class = ?", bounce_class),
+        ("reason = ?", reason),
+        ("kind = ?", kind),
+        ("orig_subject LIKE ? ESCAPE '\\'", _words(subject)),
+    )
+    if after:
+        condition += " AND (received_at, id) < (?, ?)"
+        params.extend(after)
+    columns = f"received_at, id, {', '.join(RECORD_COLUMNS)}"
+    order = "ORDER BY received_at DESC, id DESC LIMIT ?"
+    if domain:
+        # Each domain index walked in time order up to the page, then the two merged: an OR
+        # of both would read every record of a large domain and sort them. (The final-key
+        # index holds only records whose final key differs: hence "IS NOT NULL".)
+        parts = [
+            f"SELECT * FROM (SELECT {columns} FROM bounces INDEXED BY {index} "
+            f"WHERE {column} IS NOT NULL AND {_DOMAIN.format(column)} = ? AND {condition} "
+            f"{order})"
+            for index, column in (
+                ("bounces_domain", "recipient_key"),
+                ("bounces_final_domain", "final_key"),
+            )
+        ]
+        sql = f"{parts[0]} UNION {parts[1]} ORDER BY 1 DESC, 2 DESC LIMIT ?"
+        rows = db.conn.execute(sql, [domain, *params, limit, domain, *params, limit, limit])
+    else:
+        # Filtered on time, class or kind only: walk the index holding all three in time order.
+        hint = "" if key or sender or bare_id or reason else "INDEXED BY bounces_listing "
+        sql = f"SELECT {columns} FROM bounces {hint}WHERE {condition} {order}"
+        rows = db.conn.execute(sql, [*params, limit])
+    return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
+
+
+def _words(text: str | None) -> str | None:
+    """Return a LIKE pattern matching text holding these words in order (None: no filter)."""
+    if not text or not text.split():
+        return None
+    escaped = [
+        w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in text.split()
+    ]
+    return "%" + "%".join(escaped) + "%"
+
+
+def for_message(db: Database, message_id: int) -> list[dict]:
+    """Return the bounce records of one stored message, in the order they were written."""
+    rows = db.conn.execute(
+        f"SELECT {', '.join(RECORD_COLUMNS)} FROM bounces WHERE message_id = ? ORDER BY id",
+        (message_id,),
+    )
+    return [dict(zip(RECORD_COLUMNS, row, strict=True)) for row in rows]

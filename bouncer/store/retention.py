@@ -3,7 +3,9 @@ and give the freed pages back to the file system.
 
 What a decision still rests on is never dropped: a message (and its bounce records) that an
 active suppression names as its evidence, a message not yet processed or whose processing
-failed, an open deferral, an event a webhook has still to deliver.
+failed, an open deferral, an event a webhook has still to deliver, an open alert episode.
+Ended alert episodes go with the records (a reprocess asks whether a record's report was
+received during a sender block).
 
 The database is created with `auto_vacuum = INCREMENTAL` (SQLite's "incremental vacuum"), so
 pages freed by deletions are returned a batch at a time with `PRAGMA incremental_vacuum`
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
-from bouncer.store import inbox
+from bouncer.store import alerts, inbox
 
 BATCH = 1000  # rows per table per pass: each pass holds the write lock for milliseconds
 VACUUM_PAGES = 2000  # freed pages returned per pass (8 MB with 4 KiB pages)
@@ -37,13 +39,15 @@ class Retention:
 
 @dataclass(frozen=True)
 class Pruned:
-    """What one pass dropped: raw copies, messages, bounce records, deferrals, events, pages."""
+    """What one pass dropped: raw copies, messages, bounce records, deferrals, events, ended
+    alert episodes, pages."""
 
     raw: int = 0
     messages: int = 0
     bounces: int = 0
     deferrals: int = 0
     events: int = 0
+    alerts: int = 0
     pages: int = 0
 
     def __bool__(self) -> bool:
@@ -53,7 +57,7 @@ class Pruned:
 def prune_once(db: Database, now: datetime, retention: Retention, batch: int = BATCH) -> Pruned:
     """Run one pass: up to `batch` rows of each kind, each kind in its own short transaction,
     then return up to VACUUM_PAGES free pages. Returns the counts."""
-    raw = messages = bounces = deferrals = events = 0
+    raw = messages = bounces = deferrals = events = episodes = 0
     if retention.keep_raw is not None:
         with db.atomic():
             raw = inbox.prune_raw(db, now - retention.keep_raw, now, batch)
@@ -62,10 +66,13 @@ def prune_once(db: Database, now: datetime, retention: Retention, batch: int = B
             messages, bounces = prune_records(db, now - retention.keep_records, batch)
         with db.atomic():
             deferrals = prune_deferrals(db, now - retention.keep_records, batch)
+        with db.atomic():
+            episodes = alerts.prune_episodes(db, now - retention.keep_records, batch)
     if retention.keep_events is not None:
         with db.atomic():
             events = prune_events(db, now - retention.keep_events, batch)
-    return Pruned(raw, messages, bounces, deferrals, events, give_back_pages(db))
+    pages = give_back_pages(db)
+    return Pruned(raw, messages, bounces, deferrals, events, episodes, pages)
 
 
 def prune_records(db: Database, received_before: datetime, batch: int = BATCH) -> tuple[int, int]:

@@ -269,6 +269,50 @@ MIGRATIONS: tuple[str, ...] = (
         ON bounces(substr(final_key, instr(final_key, '@') + 1), received_at)
         WHERE final_key IS NOT NULL;
     """,
+    # 9: the HTTP API's listings, each page read from an index in its order: suppressions by
+    # when they were first seen (a row never moves: pages stay stable while entries are
+    # added or refreshed), bounce records by reason, return path, original Message-ID, and by
+    # time; the class and kind filters are in the reason and time indexes, so a page that
+    # skips many records reads only the index; the time index holds class and kind now, and
+    # replaces the one on time alone
+    """
+    CREATE INDEX suppressions_first ON suppressions(first_seen, address_key, expires_at,
+        reason, class);
+    CREATE INDEX bounces_reason ON bounces(reason, received_at, class, kind);
+    CREATE INDEX bounces_sender ON bounces(lower(bounce_address), received_at);
+    CREATE INDEX bounces_orig_message ON bounces(orig_message_id)
+        WHERE orig_message_id IS NOT NULL;
+    CREATE INDEX bounces_listing ON bounces(received_at, class, kind);
+    DROP INDEX bounces_received;
+    """,
+    # 10: alerts: failures counted per scope (all, domain:, reason:, provider:) and bucket start,
+    # pruned past the longest window; alert episodes (one open per scope), kept as long as the
+    # records whose suppression they held back
+    """
+    CREATE TABLE failure_counts (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        start TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        UNIQUE (scope, start)
+    );
+    CREATE INDEX failure_counts_start ON failure_counts(start);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        type TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        checked_at TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        peak INTEGER NOT NULL,
+        event_id TEXT NOT NULL DEFAULT '',
+        ended_at TEXT
+    );
+    CREATE UNIQUE INDEX alerts_open ON alerts(scope) WHERE ended_at IS NULL;
+    CREATE INDEX alerts_scope ON alerts(scope, opened_at);
+    CREATE INDEX alerts_unchecked ON alerts(checked_at) WHERE ended_at IS NULL;
+    CREATE INDEX alerts_ended ON alerts(ended_at) WHERE ended_at IS NOT NULL;
+    """,
 )
 
 

@@ -34,14 +34,15 @@ def summary(db: Database, since: str, now: datetime, top: int = 10) -> dict:
         ),
         "reasons": _pairs(
             db,
-            "SELECT reason, COUNT(*) AS n FROM bounces WHERE received_at >= ? "
+            "SELECT reason, COUNT(*) AS n FROM bounces INDEXED BY bounces_listing "
+            "WHERE received_at >= ? "
             "AND class != 'none' GROUP BY reason ORDER BY n DESC LIMIT ?",
             (since, top),
         ),
         "domains": _pairs(
             db,
             "SELECT substr(recipient_key, instr(recipient_key, '@') + 1) AS d, COUNT(*) AS n "
-            "FROM bounces INDEXED BY bounces_received WHERE received_at >= ? AND class != 'none' "
+            "FROM bounces INDEXED BY bounces_listing WHERE received_at >= ? AND class != 'none' "
             "GROUP BY d ORDER BY n DESC LIMIT ?",
             (since, top),
         ),
@@ -80,9 +81,34 @@ def counts(
         raise ValueError(f"cannot count by {by!r}: one of {', '.join(BUCKETS)}")
     order = "bucket" if by == "hour" else "n DESC, bucket"
     sql = (
-        f"SELECT {BUCKETS[by]} AS bucket, COUNT(*) AS n FROM bounces INDEXED BY bounces_received "
+        f"SELECT {BUCKETS[by]} AS bucket, COUNT(*) AS n FROM bounces INDEXED BY bounces_listing "
         "WHERE received_at >= ? AND received_at < ? AND class != 'none' "
         f"GROUP BY bucket ORDER BY {order} LIMIT ?"
     )
     rows = db.conn.execute(sql, (since, until or "9999", limit))
     return [(str(bucket), count) for bucket, count in rows]
+
+
+def gauges(db: Database, now: datetime) -> dict[str, int]:
+    """Return what is active or waiting now: active suppressions, open deferrals, webhook
+    deliveries not yet made (pending, as the outbox holds them), and open alert episodes as
+    "alerts_open:<type>" (failures.spike, sender.blocked; a type with none is left out)."""
+    return {
+        "suppressions": db.conn.execute(
+            "/* scan: counts the whole list, on a covering index (~20 ms a million) */ "
+            "SELECT COUNT(*) FROM suppressions WHERE expires_at IS NULL OR expires_at > ?",
+            (to_iso(now),),
+        ).fetchone()[0],
+        "open_deferrals": db.conn.execute(
+            "SELECT COUNT(*) FROM deferrals WHERE closed_at IS NULL"
+        ).fetchone()[0],
+        "pending_deliveries": db.conn.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'"
+        ).fetchone()[0],
+        **{
+            f"alerts_open:{kind}": count
+            for kind, count in db.conn.execute(
+                "SELECT type, COUNT(*) FROM alerts WHERE ended_at IS NULL GROUP BY type"
+            )
+        },
+    }

@@ -7,12 +7,15 @@ A lookup finds an entry by either address.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
+from bouncer.store.query import where
 
 COLUMNS = (
     "address",
@@ -182,3 +185,59 @@ def caused_by(db: Database, message_id: int) -> list[str]:
         (message_id,),
     )
     return [row[0] for row in rows]
+
+
+def find_many(db: Database, addresses: Sequence[str], now: datetime) -> dict[str, dict]:
+    """Return the active suppression of each address that has one, by the address as given.
+
+    As `get` for each address (its own entry first, else the entry of an alias it was the
+    final recipient of), in two queries whatever the number of addresses (each key looked up
+    on its index).
+    """
+    keys = {address: db.identity.key(address) for address in addresses}
+    wanted = json.dumps(sorted(set(keys.values())))
+    found: dict[str, dict] = {}
+    for column in ("final_key", "address_key"):  # own entries last: they win
+        rows = db.conn.execute(
+            f"SELECT {column}, {', '.join(COLUMNS)} FROM suppressions "
+            f"WHERE {column} IN (SELECT value FROM json_each(?)) AND {_ACTIVE}",
+            (wanted, to_iso(now)),
+        )
+        found.update((row[0], _row(row[1:])) for row in rows)
+    return {address: found[key] for address, key in keys.items() if key in found}
+
+
+def page(
+    db: Database,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    bounce_class: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    after: tuple[str, str] | None = None,
+    limit: int = 100,
+) -> list[tuple[tuple[str, str], dict]]:
+    """Return one page of active suppressions, newest first by when they were first seen.
+
+    Each row comes with its position (first_seen, address_key): pass the last one as `after`
+    for the next page. A row never moves (first_seen is set once), so pages neither repeat nor
+    skip an entry while others are added or refreshed. `since`/`until` bound first_seen
+    (stored ISO texts, until exclusive).
+    """
+    condition, params = where(
+        ("reason = ?", reason),
+        ("class = ?", bounce_class),
+        ("first_seen >= ?", since),
+        ("first_seen < ?", until),
+    )
+    if after:
+        condition += " AND (first_seen, address_key) < (?, ?)"
+        params.extend(after)
+    sql = (
+        f"SELECT first_seen, address_key, {', '.join(COLUMNS)} FROM suppressions "
+        f"INDEXED BY suppressions_first WHERE {condition} AND {_ACTIVE} "
+        "ORDER BY first_seen DESC, address_key DESC LIMIT ?"
+    )
+    rows = db.conn.execute(sql, [*params, to_iso(now), limit])
+    return [((row[0], row[1]), _row(row[2:])) for row in rows]

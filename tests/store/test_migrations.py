@@ -110,7 +110,6 @@ def test_raw_copies_stored_before_their_own_table_are_read_and_pruned(tmp_path: 
 
 
 def test_final_keys_equal_to_the_recipients_are_cleared_and_still_found(tmp_path: Path) -> None:
-    from bouncer.store import events, records
 
     path = tmp_path / "seven.db"
     _schema_4(path)
@@ -139,3 +138,26 @@ def test_final_keys_equal_to_the_recipients_are_cleared_and_still_found(tmp_path
     ):
         assert len(records.search(db, recipient=address)) == 1, address
     assert len(events.search(db, recipient="ann@example.com")) == 1
+
+
+def test_schema_7_gains_the_alert_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    from bouncer.core.episodes import Episode
+    from bouncer.store import alerts
+
+    path = tmp_path / "seven.db"
+    _schema_4(path)
+    conn = sqlite3.connect(path)
+    conn.create_function("bouncer_identity", 0, lambda: "caseless")
+    conn.create_function("address_key", 1, lambda address: address and address.lower())
+    conn.create_function("about_address", 2, lambda final, original: final)
+    for number, script in enumerate(MIGRATIONS[4:7], start=5):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.close()
+    db = open_db(path)
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    (event,) = events.search(db, recipient="ann@example.com")
+    assert event["type"] == "bounce.hard"
+    alerts.add_counts(db, {("all", NOW): 2})
+    assert alerts.total(db, "all", NOW.replace(hour=11), NOW) == 2
+    saved = alerts.save(db, Episode("all", NOW, NOW, 2, 2))
+    assert alerts.latest(db, "all") == saved

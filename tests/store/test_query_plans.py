@@ -22,15 +22,18 @@ from pathlib import Path
 import pytest
 
 import bouncer.store
-from bouncer.app import editing, importing, tracking
+from bouncer.app import editing, importing, sweeping
 from bouncer.app.processing import process
 from bouncer.config import WebhookConfig
+from bouncer.core.episodes import Episode
 from bouncer.core.tracker import DEFAULT_POLICY
 from bouncer.store import (
+    alerts,
     changes,
     deferrals,
     events,
     inbox,
+    maintenance,
     open_db,
     outbox,
     records,
@@ -54,11 +57,14 @@ GROWING = {
     "deliveries",
     "soft_failures",
     "suppression_changes",
+    "failure_counts",
+    "alerts",
 }
 # Functions that issue no query of their own, or only at set-up or upkeep (not per message or
 # per request): they are left out of the coverage check, each for the reason given.
 NOT_IN_WORKLOAD = {
     "bouncer.store.open_db": "opens the file (PRAGMAs and migrations)",
+    "bouncer.store.open_reader": "opens the file (PRAGMAs, the identity row)",
     "bouncer.store.schema.migrate": "runs once per file",
     "bouncer.store.maintenance.backup": "copies pages, no query",
     "bouncer.store.maintenance.check": "PRAGMA integrity_check: upkeep, a deliberate scan",
@@ -93,9 +99,9 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     last = T0 + timedelta(days=9)
     for step in range(0, 10 * 24, 6):
         with db.atomic():
-            tracking.sweep_step(db, T0 + timedelta(hours=step), DEFAULT_POLICY)
+            sweeping.sweep_step(db, T0 + timedelta(hours=step), DEFAULT_POLICY)
     with db.atomic():  # other timer settings: every open deferral is dated again
-        tracking.sweep(db, last, replace(DEFAULT_POLICY, warn_after=timedelta(hours=2)))
+        sweeping.sweep(db, last, replace(DEFAULT_POLICY, warn_after=timedelta(hours=2)))
     deferrals.set_due(db, [(1, last)])
     inbox.mark_failed(db, message_id, "test", last)
     for message in inbox.select_for_reprocess(db, kind="bounce", since="2026-03-03", until="z"):
@@ -111,6 +117,29 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     suppressions.get(db, "user3@domain3.example", last)
     suppressions.list_active(db, last, limit=50)
     suppressions.caused_by(db, 1)
+    suppressions.find_many(db, [address, "USER3@domain3.example", "nobody@x.example"], last)
+    for filters in ({}, {"reason": "userunknown", "bounce_class": "hard"}, {"since": "2026-03-03"}):
+        first = suppressions.page(db, last, limit=2, **filters)
+        suppressions.page(db, last, after=first[-1][0] if first else ("z", "z"), **filters)
+    for filters in (
+        {},
+        {"recipient": address},
+        {"recipient": "@domain1.example", "bounce_class": "soft"},
+        {"sender": "Bounces@Localhost", "since": "2026-03-03"},
+        {"orig_message_id": "orig-1@shop.example"},
+        {"reason": "mailboxfull", "until": "2026-03-05"},
+        {"bounce_class": "hard", "kind": "bounce", "since": "2026-03-03"},
+        {"subject": "your order", "since": "2026-03-03"},
+        {"recipient": "@domain1.example", "subject": "order"},
+    ):
+        first = records.page(db, limit=2, **filters)
+        records.page(db, after=first[-1][0] if first else ("z", 1), **filters)
+    records.for_message(db, 1)
+    inbox.message(db, 1)
+    events.seq_of(db, "no-such-event")
+    events.search(db, event_type="bounce.hard", after_seq=2, limit=5)
+    stats.gauges(db, last)
+    maintenance.writable(db)
     inbox.raw_of(db, 1)
     _bulk(db, last)
     suppressions.take_expired(db, last + timedelta(days=30))
@@ -143,6 +172,7 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     outbox.disable(db, hook.url, "gone", last)
     outbox.enable(db, hook.url)
     outbox.prune(db, last + timedelta(days=60))
+    _alert_workload(db, last)
     retention.prune_once(db, last + timedelta(days=500), retention.Retention())
 
 
@@ -158,6 +188,31 @@ def _bulk(db, now: datetime) -> None:  # noqa: ANN001
         events.add_many(db, "suppression.added", now, [(entry["address"], {"source": "manual"})])
     for _ in suppression_bulk.active(db, now, page=2):
         pass
+
+
+def _alert_workload(db, last: datetime) -> None:  # noqa: ANN001
+    """Counts over many scopes and hours, and episodes, read the way processing does."""
+    minute = timedelta(minutes=1)
+    alerts.add_counts(
+        db,
+        {
+            (scope, last - i * minute): i
+            for i in range(180)
+            for scope in ("all", f"domain:d{i % 7}.example", f"reason:r{i % 3}")
+        },
+    )
+    hour_ago = last - timedelta(hours=1)
+    alerts.total(db, "all", hour_ago, last)
+    alerts.buckets(db, "domain:d1.example", hour_ago, last)
+    alerts.top(db, "domain", hour_ago, last)
+    opened = alerts.save(db, Episode("all", hour_ago, hour_ago, 10, 10))
+    alerts.save(db, Episode("all", hour_ago, last, 10, 12, "e", last, opened.id))
+    alerts.save(db, Episode("provider:p", last, last, 3, 3))
+    alerts.latest(db, "all")
+    alerts.during(db, "provider:p", last)
+    alerts.unchecked(db, last + minute)
+    alerts.open_episodes(db)
+    alerts.prune_counts(db, hour_ago)
 
 
 def _public_store_functions() -> set[str]:
