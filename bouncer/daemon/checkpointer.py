@@ -79,15 +79,15 @@ class Checkpointer:
             self._db = open_db(self._db_path, take_turns=True)
         try:
             try:
-                logged, self.copied = wal_checkpoint(self._db)
+                state = wal_checkpoint(self._db)
             except sqlite3.OperationalError:
                 # A full file system: copy everything and give the log's space back, in turn
                 # with the writers (none appends to the log meanwhile); raised if it fails too.
-                logged, self.copied = wal_checkpoint(self._db, truncate=True)
-            if logged > RESTART_PAGES:
-                self.restarts += 1
-                wal_checkpoint(self._db, restart=True)
-            return logged
+                state = wal_checkpoint(self._db, truncate=True)
+            self.copied = state.copied
+            if state.logged > RESTART_PAGES and not wal_checkpoint(self._db, restart=True).busy:
+                self.restarts += 1  # (a reader kept it busy: tried again at the next look)
+            return state.logged
         except Exception:
             db, self._db = self._db, None
             with contextlib.suppress(Exception):  # the connection is being thrown away

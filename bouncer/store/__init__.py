@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
@@ -19,6 +20,8 @@ from bouncer.core.addresses import Identity
 from bouncer.store.schema import migrate
 
 BUSY_TIMEOUT_SECONDS = 10.0
+# A RESTART checkpoint holds the writers back while it waits for readers: at most this long.
+RESTART_WAIT_SECONDS = 0.25
 
 
 class BouncerDatabase(Database):
@@ -188,9 +191,17 @@ def open_reader(path: str | Path) -> BouncerDatabase:
 _RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
 
 
-def wal_checkpoint(
-    db: Database, *, restart: bool = False, truncate: bool = False
-) -> tuple[int, int]:
+class WalState(NamedTuple):
+    """What a checkpoint found: pages in the write-ahead log, pages copied back into the file
+    so far (both -1 when the database is not in WAL mode), and whether it was `busy`: a
+    RESTART or TRUNCATE that readers or writers kept from finishing (tried again later)."""
+
+    logged: int
+    copied: int
+    busy: bool
+
+
+def wal_checkpoint(db: Database, *, restart: bool = False, truncate: bool = False) -> WalState:
     """Copy what the write-ahead log holds back into the database file, without waiting for
     readers or blocking writers (SQLite's PASSIVE checkpoint, sqlite.org/wal.html#ckpt).
 
@@ -198,17 +209,23 @@ def wal_checkpoint(
     in turn on the writers' lock when the connection takes turns) and the readers, copies
     everything, and makes the next writer start the log over. A PASSIVE checkpoint alone never
     lets the log start over while writes keep coming (each finds new pages behind it), so under
-    a steady flood the log file would grow without end.
+    a steady flood the log file would grow without end. It waits at most RESTART_WAIT_SECONDS
+    for readers (the writers wait for it meanwhile), then gives up busy.
 
     With `truncate`, SQLite's TRUNCATE checkpoint: as RESTART, and the log file is cut to
     nothing, which gives its space back to a full file system.
-
-    Returns (pages in the log, pages copied so far); both are -1 when the database is not in
-    WAL mode.
     """
     if not (restart or truncate):
-        _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return logged, copied
+        busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return WalState(logged, copied, bool(busy))
+    mode = "TRUNCATE" if truncate else "RESTART"
+    with db._turn() if isinstance(db, BouncerDatabase) else contextlib.nullcontext():
+        db.conn.execute(f"PRAGMA busy_timeout = {int(RESTART_WAIT_SECONDS * 1000)}")
+        try:
+            busy, logged, copied = db.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        finally:
+            db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    return WalState(logged, copied, bool(busy))
     mode = "TRUNCATE" if truncate else "RESTART"
     with db._turn() if isinstance(db, BouncerDatabase) else contextlib.nullcontext():
         _busy, logged, copied = db.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
