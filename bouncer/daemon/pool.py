@@ -38,6 +38,7 @@ from bouncer.config import Config
 from bouncer.daemon.channel import Channel, pair
 from bouncer.daemon.child import WorkerSpec
 from bouncer.daemon.health import Health
+from bouncer.daemon.listener import Listener, bind_sockets
 from bouncer.daemon.smtp_session import SessionGate, SessionLimits, client_ip, server_tls
 from bouncer.http.metrics import Metrics
 
@@ -120,7 +121,7 @@ class Pool:
         """
         smtp = self._config.smtp
         server_tls(smtp.tls_cert, smtp.tls_key)
-        return Listener(_bind(self._config.listen_host, self._config.listen_port), self)
+        return Listener(bind_sockets(self._config.listen_host, self._config.listen_port), self)
 
     async def stop_intake(self, grace: float) -> None:
         """Stop every intake process, each letting its transactions in flight finish."""
@@ -245,68 +246,6 @@ class Pool:
         elif kind == "metrics" and self._metrics is not None:
             with contextlib.suppress(ValueError, TypeError, AttributeError):
                 self._metrics.absorb(json.loads(rest))
-
-
-class Listener:
-    """The main process's listening sockets: accepts connections and hands them to the pool
-    (the part of asyncio.Server the daemon uses: sockets, start_serving, close)."""
-
-    def __init__(self, sockets: list[socket.socket], pool: Pool) -> None:
-        self.sockets = sockets
-        self._pool = pool
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def start_serving(self) -> None:
-        """Start accepting connections once the worker processes have been started."""
-        await asyncio.wait_for(self._pool.started.wait(), 60)
-        self._loop = asyncio.get_running_loop()
-        for sock in self.sockets:
-            self._loop.add_reader(sock.fileno(), self._accept, sock)
-
-    def is_serving(self) -> bool:
-        """Say whether connections are being accepted."""
-        return self._loop is not None and all(sock.fileno() >= 0 for sock in self.sockets)
-
-    def close(self) -> None:
-        """Stop accepting and close the listening sockets (idempotent)."""
-        for sock in self.sockets:
-            if self._loop is not None and sock.fileno() >= 0:
-                self._loop.remove_reader(sock.fileno())
-            sock.close()
-
-    def _accept(self, sock: socket.socket) -> None:
-        """Accept the waiting connections (a bounded number per turn of the loop)."""
-        for _ in range(64):
-            try:
-                conn, address = sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # out of file descriptors, ...: try again on the next turn
-                log.error("smtp.accept_failed", error=str(exc))
-                return
-            self._pool.hand_over(conn, address)
-
-
-def _bind(host: str, port: int) -> list[socket.socket]:
-    """Bind and listen on every address host resolves to (as asyncio's create_server does:
-    SO_REUSEADDR, IPv6 sockets IPv6 only); close them all if one fails."""
-    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    sockets: list[socket.socket] = []
-    try:
-        for family, kind, proto, _, address in dict.fromkeys(infos):
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(address)
-            sock.listen(100)
-            sock.setblocking(False)
-    except OSError:
-        for sock in sockets:
-            sock.close()
-        raise
-    return sockets
 
 
 def _refuse(conn: socket.socket, reply: str) -> None:
