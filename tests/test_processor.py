@@ -103,3 +103,22 @@ def test_a_valid_token_acts_on_its_own_recipient_only(db) -> None:  # noqa: ANN0
     assert suppressions.get(db, "victim@example.com", NOW) is None  # recorded, not acted on
     assert db.conn.execute("SELECT recipient FROM bounces").fetchall() == [("victim@example.com",)]
     assert done.events == ()
+
+
+def test_a_flood_of_arrivals_makes_processing_yield_to_intake(tmp_path: Path) -> None:
+    import asyncio
+
+    from bouncer.daemon import worker
+
+    async def sizes() -> list[int]:
+        processor = worker.Processor(tmp_path / "p.db")
+        seen = [processor._batch_size()]
+        processor.wake(count=1)  # a trickle: processing goes at full speed
+        seen.append(processor._batch_size())
+        for _ in range(int(worker.BUSY_RATE * worker.BUSY_FOR)):  # a flood
+            processor.wake()
+        seen.append(processor._batch_size())
+        await processor.release()
+        return seen
+
+    assert asyncio.run(sizes()) == [worker.BATCH, worker.BATCH, worker.BUSY_BATCH]
