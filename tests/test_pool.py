@@ -74,8 +74,12 @@ def _check_once(db_path: Path, acknowledged: list[int]) -> None:
     assert counts == {1}
 
 
-@pytest.fixture
-def pool(tmp_path: Path) -> RunningDaemon:
+@pytest.fixture(params=["asyncio", "uvloop"])
+def pool(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch) -> RunningDaemon:  # noqa: ANN001
+    """A daemon with two intake processes; its worker processes run on each event loop."""
+    if request.param == "uvloop":
+        pytest.importorskip("uvloop")
+    monkeypatch.setenv("BOUNCER_EVENT_LOOP", request.param)
     running = start_daemon(make_config(tmp_path, processes=2, max_connections_per_ip=30))
     yield running
     running.stop()
@@ -158,7 +162,8 @@ def test_worker_processes_end_when_the_main_process_is_killed(tmp_path: Path) ->
     import subprocess
     import sys
 
-    (tmp_path / "b.toml").write_text('[smtp]\nprocesses = 2\nlisten = "127.0.0.1:0"\n')
+    config = '[smtp]\nprocesses = 2\nlisten = "127.0.0.1:0"\n[http]\nlisten = "127.0.0.1:0"\n'
+    (tmp_path / "b.toml").write_text(config)
     command = [sys.executable, "-m", "bouncer", "serve", "--config", str(tmp_path / "b.toml")]
     daemon = subprocess.Popen([*command, "--db", str(tmp_path / "b.db")], cwd=tmp_path)
     try:
