@@ -96,7 +96,13 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
     """Serve the sessions handed over until stopped; then let those in flight finish."""
     from bouncer.daemon.intake import InboxWriter
     from bouncer.daemon.smtp import BounceHandler, verp_refusal
-    from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
+    from bouncer.daemon.smtp_session import (
+        BounceSMTP,
+        SessionGate,
+        SessionLimits,
+        server_tls,
+        session_options,
+    )
 
     config, loop = spec.config, asyncio.get_running_loop()
     smtp, reports, metrics = config.smtp, _Reports(channel), Metrics(relay=True)
@@ -117,14 +123,7 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
         """A session handed over by the main process; its end is reported back."""
 
         def __init__(self, conn_id: str) -> None:
-            super().__init__(
-                handler,
-                gate,
-                hostname=smtp.hostname,
-                data_size_limit=smtp.max_message_size,
-                enable_SMTPUTF8=True,
-                tls_context=tls,
-            )
+            super().__init__(handler, gate, **session_options(smtp, tls))
             self.conn_id = conn_id
 
         def connection_lost(self, error: Exception | None) -> None:

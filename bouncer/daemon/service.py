@@ -30,7 +30,13 @@ from bouncer.daemon.journal import Journal
 from bouncer.daemon.scheduler import Scheduler
 from bouncer.daemon.sdnotify import sd_notify, watchdog
 from bouncer.daemon.smtp import BounceHandler, verp_refusal
-from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
+from bouncer.daemon.smtp_session import (
+    BounceSMTP,
+    SessionGate,
+    SessionLimits,
+    server_tls,
+    session_options,
+)
 from bouncer.daemon.worker import Processor
 from bouncer.http.metrics import Metrics
 from bouncer.store import open_db
@@ -55,14 +61,7 @@ async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # n
     tls = server_tls(smtp.tls_cert, smtp.tls_key)
 
     def factory() -> BounceSMTP:
-        return BounceSMTP(
-            handler,
-            gate,
-            hostname=smtp.hostname,
-            data_size_limit=smtp.max_message_size,
-            enable_SMTPUTF8=True,
-            tls_context=tls,
-        )
+        return BounceSMTP(handler, gate, **session_options(smtp, tls))
 
     return await loop.create_server(
         factory, config.listen_host, config.listen_port, start_serving=False

@@ -129,6 +129,17 @@ class SessionGate:
                 smtp.transport.close()
 
 
+def session_options(smtp: SmtpConfig, tls: ssl.SSLContext | None) -> dict:
+    """Return the aiosmtpd session options of the [smtp] config (hostname, size limit,
+    SMTPUTF8, STARTTLS context), as keyword arguments of BounceSMTP."""
+    return {
+        "hostname": smtp.hostname,
+        "data_size_limit": smtp.max_message_size,
+        "enable_SMTPUTF8": True,
+        "tls_context": tls,
+    }
+
+
 def server_tls(cert: str, key: str) -> ssl.SSLContext | None:
     """Return the STARTTLS context for a PEM certificate chain and key ('' , '': no STARTTLS).
 
