@@ -122,3 +122,48 @@ def test_a_flood_of_arrivals_makes_processing_yield_to_intake(tmp_path: Path) ->
         return seen
 
     assert asyncio.run(sizes()) == [worker.BATCH, worker.BATCH, worker.BUSY_BATCH]
+
+
+@pytest.mark.parametrize(("age", "yields"), [(5, True), (120, False)])
+def test_a_lasting_flood_never_leaves_processing_over_a_minute_behind(
+    tmp_path: Path,
+    monkeypatch,
+    age: int,
+    yields: bool,  # noqa: ANN001
+) -> None:
+    """While intake is flooded processing writes small batches with pauses, unless its oldest
+    unprocessed message is over BUSY_MAX_LAG old: then it takes full batches, no pauses."""
+    import asyncio
+    from datetime import timedelta
+
+    from bouncer.daemon import worker
+
+    path = tmp_path / "f.db"
+    db = open_db(path)
+    received = NOW - timedelta(seconds=age)
+    raw = postfix_dsn("gone@example.com", "5.1.1", UNKNOWN)
+    inbox.insert_batch(db, [Incoming(received, "<>", ("b@localhost",), None, raw)] * 40)
+    sizes, pauses = [], []
+    unprocessed = inbox.unprocessed
+
+    def fetch(db, limit):  # noqa: ANN001, ANN202
+        sizes.append(limit)
+        return unprocessed(db, limit)
+
+    monkeypatch.setattr(worker.inbox, "unprocessed", fetch)
+    monkeypatch.setattr(worker.time, "sleep", pauses.append)
+
+    async def drain() -> int:
+        processor = worker.Processor(path, clock=lambda: NOW)
+        for _ in range(int(worker.BUSY_RATE * worker.BUSY_FOR)):  # a flood is arriving
+            processor.wake()
+        handled = processor.drain(db)
+        await processor.release()
+        return handled
+
+    assert asyncio.run(drain()) == 40
+    if yields:
+        assert sizes[:5] == [worker.BUSY_BATCH] * 5 and len(pauses) == 5
+    else:  # the first batch finds the backlog a minute old: full batches from then on
+        assert sizes[0] == worker.BUSY_BATCH and set(sizes[1:]) == {worker.BATCH}
+        assert pauses == []

@@ -39,8 +39,11 @@ BATCH = 64  # messages a write transaction holds while intake is quiet (fewer fs
 # write lock, so the intake writers seldom wait behind it) and pauses BUSY_PAUSE seconds
 # between batches, leaving the CPU to the SMTP sessions; the backlog is processed at full
 # speed as soon as the flood eases. A bounce storm of a few hundred messages/s is processed
-# as it comes.
+# as it comes. A flood that lasts never leaves processing more than BUSY_MAX_LAG behind (the
+# oldest unprocessed message's age, seconds): past it, processing takes its full share of
+# the CPU again, so suppressions and events lag a minute at most, not the whole flood.
 BUSY_BATCH, BUSY_RATE, BUSY_FOR, BUSY_PAUSE = 8, 1000, 0.25, 0.05
+BUSY_MAX_LAG = 60.0
 LOOP = "processor"
 
 
@@ -70,6 +73,7 @@ class Processor:
         self.backlog = 0  # messages stored since the last pass finished (approximate)
         self._busy_at = float("-inf")  # time.monotonic() when intake was last seen busy
         self._window = (float("-inf"), 0)  # (start, messages stored since) over BUSY_FOR
+        self._behind = False  # the last batch's oldest message was over BUSY_MAX_LAG old
         self.on_processed: Callable[[], None] | None = None  # called on the loop after a pass
 
     def wake(self, _message_id: int | None = None, *, count: int = 1) -> None:
@@ -148,6 +152,8 @@ class Processor:
             self._report(done)
             handled += len(batch)
             self._health.beat(LOOP)
+            lag = self._clock() - from_iso(batch[0].received_at)
+            self._behind = lag.total_seconds() > BUSY_MAX_LAG
             if len(batch) == BUSY_BATCH and self._batch_size() == BUSY_BATCH:
                 time.sleep(BUSY_PAUSE)  # intake is busy: leave it the CPU a moment
         return handled
@@ -161,8 +167,10 @@ class Processor:
                 self._metrics.message_processed(processed.message_id, _counted(processed), received)
 
     def _batch_size(self) -> int:
-        """Return BUSY_BATCH while messages keep arriving (woken within BUSY_FOR), else BATCH."""
-        return BUSY_BATCH if time.monotonic() - self._busy_at < BUSY_FOR else BATCH
+        """Return BUSY_BATCH while messages keep arriving (woken within BUSY_FOR) and
+        processing is less than BUSY_MAX_LAG behind, else BATCH."""
+        busy = time.monotonic() - self._busy_at < BUSY_FOR and not self._behind
+        return BUSY_BATCH if busy else BATCH
 
     def _count_arrivals(self, count: int) -> None:
         """Count stored messages; note intake busy once BUSY_RATE a second arrive."""
