@@ -31,12 +31,17 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bouncer.clock import utcnow
 from bouncer.config import Config
 from bouncer.daemon.channel import Channel
 from bouncer.daemon.health import Health, supervise
 from bouncer.http.metrics import Metrics
+
+if TYPE_CHECKING:  # imported where they are used: a processing process needs neither
+    from bouncer.daemon.smtp import BounceHandler
+    from bouncer.daemon.smtp_session import SessionGate
 
 BEAT_INTERVAL = 1.0
 REPORT_DELAY = 0.01  # seconds: stored messages are reported together, at most this late
@@ -96,13 +101,7 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
     """Serve the sessions handed over until stopped; then let those in flight finish."""
     from bouncer.daemon.intake import InboxWriter
     from bouncer.daemon.smtp import BounceHandler, verp_refusal
-    from bouncer.daemon.smtp_session import (
-        BounceSMTP,
-        SessionGate,
-        SessionLimits,
-        server_tls,
-        session_options,
-    )
+    from bouncer.daemon.smtp_session import SessionGate, SessionLimits
 
     config, loop = spec.config, asyncio.get_running_loop()
     smtp, reports, metrics = config.smtp, _Reports(channel), Metrics(relay=True)
@@ -117,13 +116,32 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
         refuse=verp_refusal(config, utcnow),
         metrics=metrics,
     )
-    tls = server_tls(smtp.tls_cert, smtp.tls_key)
+    channel.listen(_hand_overs(config, channel, handler, gate), stop.set)
+    beats = loop.create_task(_beats(channel, lambda: writer.last_error, "beat", metrics))
+    await stop.wait()
+    channel.stop_listening()  # nothing more is handed over once stopping
+    await gate.drain(smtp.shutdown_grace)
+    await loop.run_in_executor(None, writer.stop)
+    reports.flush()
+    beats.cancel()
+    _relay(channel, metrics)
+
+
+def _hand_overs(
+    config: Config, channel: Channel, handler: BounceHandler, gate: SessionGate
+) -> Callable[[str, list[int]], None]:
+    """Return the reader of the main process's messages: each `conn ID` with its socket
+    becomes an SMTP session on this loop, whose end is reported back (`closed ID`)."""
+    from bouncer.daemon.smtp_session import BounceSMTP, server_tls, session_options
+
+    loop = asyncio.get_running_loop()
+    options = session_options(config.smtp, server_tls(config.smtp.tls_cert, config.smtp.tls_key))
 
     class HandedSession(BounceSMTP):
         """A session handed over by the main process; its end is reported back."""
 
         def __init__(self, conn_id: str) -> None:
-            super().__init__(handler, gate, **session_options(smtp, tls))
+            super().__init__(handler, gate, **options)
             self.conn_id = conn_id
 
         def connection_lost(self, error: Exception | None) -> None:
@@ -145,15 +163,7 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
         for fd in fds:
             os.close(fd)
 
-    channel.listen(on_message, stop.set)
-    beats = loop.create_task(_beats(channel, lambda: writer.last_error, "beat", metrics))
-    await stop.wait()
-    channel.stop_listening()  # nothing more is handed over once stopping
-    await gate.drain(smtp.shutdown_grace)
-    await loop.run_in_executor(None, writer.stop)
-    reports.flush()
-    beats.cancel()
-    _relay(channel, metrics)
+    return on_message
 
 
 async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> None:
