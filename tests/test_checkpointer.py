@@ -34,7 +34,7 @@ def test_a_writer_without_checkpoint_on_commit_leaves_the_log_to_a_checkpoint(
     for _ in range(3):
         _write(writer, 600)  # 1,800 pages: past the 1,000 a commit would checkpoint at
     other = open_db(path)
-    logged, copied = wal_checkpoint(other)
+    logged, copied, _busy = wal_checkpoint(other)
     assert logged > 1500 and copied == logged
     _write(writer, 10)  # the log starts over once everything was copied
     assert wal_checkpoint(other)[0] < 100
@@ -67,5 +67,31 @@ def test_the_checkpointer_loop_copies_the_log(tmp_path: Path) -> None:
         return checkpointer.copied
 
     assert asyncio.run(run()) >= 300
+    _write(writer, 10)
+    assert wal_checkpoint(open_db(path))[0] < 100  # the log started over
+
+
+def test_a_log_over_the_bound_is_restarted_in_turn_with_the_writers(
+    tmp_path: Path, monkeypatch
+) -> None:
+
+    from bouncer.daemon import checkpointer
+
+    path = tmp_path / "f.db"
+    writer = _writer(path, checkpoint_on_commit=False, take_turns=True)
+    reader = open_db(path)
+    reader.conn.execute("BEGIN")
+    reader.conn.execute("SELECT COUNT(*) FROM filler").fetchone()  # a snapshot before the pages
+    _write(writer, 400)
+    assert wal_checkpoint(open_db(path))[1] < 400  # PASSIVE: not past the reader's snapshot
+    monkeypatch.setattr(checkpointer, "RESTART_PAGES", 100)
+    pass_ = checkpointer.Checkpointer(path, Health())
+    pass_._checkpoint()  # the reader's snapshot keeps RESTART busy: given up after a moment
+    assert pass_.restarts == 0
+    _write(writer, 10)  # and the writers went on meanwhile
+    assert wal_checkpoint(open_db(path))[0] > 400  # the log did not start over
+    reader.conn.execute("COMMIT")
+    pass_._checkpoint()
+    assert pass_.restarts == 1
     _write(writer, 10)
     assert wal_checkpoint(open_db(path))[0] < 100  # the log started over

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.messages import postfix_dsn
 
 
@@ -32,14 +34,18 @@ def _connect(port: int, deadline: float) -> smtplib.SMTP:
             time.sleep(0.05)
 
 
-def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sigterm_finishes_the_transaction_in_flight(tmp_path: Path, processes: int) -> None:
     port = _free_port()
+    (tmp_path / "b.toml").write_text(f"[smtp]\nprocesses = {processes}\n")
     daemon = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "bouncer",
             "serve",
+            "--config",
+            str(tmp_path / "b.toml"),
             "--http",
             "127.0.0.1:0",
             "--listen",
@@ -118,8 +124,8 @@ def test_systemd_notify_ready_watchdog_stopping(tmp_path: Path) -> None:
         states = [receiver.recv(256).decode() for _ in range(3)]
         assert "READY=1" in states and "WATCHDOG=1" in states
         daemon.send_signal(signal.SIGTERM)
-        while (state := receiver.recv(256).decode()) == "WATCHDOG=1":
-            pass
+        while (state := receiver.recv(256).decode()).startswith(("WATCHDOG=1", "STATUS=")):
+            pass  # pings and status lines until the daemon says it is stopping
         assert state == "STOPPING=1"
         assert daemon.wait(timeout=20) == 0
     finally:

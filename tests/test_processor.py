@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,67 @@ def test_a_valid_token_acts_on_its_own_recipient_only(db) -> None:  # noqa: ANN0
     assert suppressions.get(db, "victim@example.com", NOW) is None  # recorded, not acted on
     assert db.conn.execute("SELECT recipient FROM bounces").fetchall() == [("victim@example.com",)]
     assert done.events == ()
+
+
+def test_a_flood_of_arrivals_makes_processing_yield_to_intake(tmp_path: Path) -> None:
+    import asyncio
+
+    from bouncer.daemon import worker
+
+    async def sizes() -> list[int]:
+        processor = worker.Processor(tmp_path / "p.db")
+        seen = [processor._batch_size()]
+        processor.wake(count=1)  # a trickle: processing goes at full speed
+        seen.append(processor._batch_size())
+        for _ in range(int(worker.BUSY_RATE * worker.BUSY_FOR)):  # a flood
+            processor.wake()
+        seen.append(processor._batch_size())
+        await processor.release()
+        return seen
+
+    assert asyncio.run(sizes()) == [worker.BATCH, worker.BATCH, worker.BUSY_BATCH]
+
+
+@pytest.mark.parametrize(("age", "yields"), [(5, True), (120, False)])
+def test_a_lasting_flood_never_leaves_processing_over_a_minute_behind(
+    tmp_path: Path,
+    monkeypatch,
+    age: int,
+    yields: bool,  # noqa: ANN001
+) -> None:
+    """While intake is flooded processing writes small batches with pauses, unless its oldest
+    unprocessed message is over BUSY_MAX_LAG old: then it takes full batches, no pauses."""
+    import asyncio
+    from datetime import timedelta
+
+    from bouncer.daemon import worker
+
+    path = tmp_path / "f.db"
+    db = open_db(path)
+    received = NOW - timedelta(seconds=age)
+    raw = postfix_dsn("gone@example.com", "5.1.1", UNKNOWN)
+    inbox.insert_batch(db, [Incoming(received, "<>", ("b@localhost",), None, raw)] * 40)
+    sizes, pauses = [], []
+    unprocessed = inbox.unprocessed
+
+    def fetch(db, limit):  # noqa: ANN001, ANN202
+        sizes.append(limit)
+        return unprocessed(db, limit)
+
+    monkeypatch.setattr(worker.inbox, "unprocessed", fetch)
+    monkeypatch.setattr(worker.time, "sleep", pauses.append)
+
+    async def drain() -> int:
+        processor = worker.Processor(path, clock=lambda: NOW)
+        for _ in range(int(worker.BUSY_RATE * worker.BUSY_FOR)):  # a flood is arriving
+            processor.wake()
+        handled = processor.drain(db)
+        await processor.release()
+        return handled
+
+    assert asyncio.run(drain()) == 40
+    if yields:
+        assert sizes[:5] == [worker.BUSY_BATCH] * 5 and len(pauses) == 5
+    else:  # the first batch finds the backlog a minute old: full batches from then on
+        assert sizes[0] == worker.BUSY_BATCH and set(sizes[1:]) == {worker.BATCH}
+        assert pauses == []

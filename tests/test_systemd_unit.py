@@ -91,6 +91,10 @@ def test_notify_watchdog_and_restart(service: dict[str, list[str]]) -> None:
     assert one(service, "Restart") == "on-failure"  # also restarts on a watchdog timeout
     assert "78" in words(service, "RestartPreventExitStatus")  # EX_CONFIG: no restart loop
     assert "ExecStartPre" not in service
+    # the main process stops its worker processes in order (bouncer.daemon.pool); only what is
+    # left at the timeout is killed
+    assert one(service, "KillMode") == "mixed"
+    assert one(service, "KillSignal") == "SIGTERM"
 
 
 def test_command_and_environment(service: dict[str, list[str]]) -> None:

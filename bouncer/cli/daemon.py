@@ -71,8 +71,7 @@ def serve_cmd(
     tokens: tuple[str, ...],
 ) -> None:
     """Receive bounces over SMTP, store, classify and track them; serve the HTTP API."""
-    import asyncio
-
+    from bouncer.daemon.eventloop import run
     from bouncer.daemon.service import serve
     from bouncer.logs import configure
 
@@ -80,7 +79,7 @@ def serve_cmd(
     config = _with_api(config, http, tokens)
     configure(config.log_format, config.log_level)
     try:
-        asyncio.run(serve(config))
+        run(serve(config))
     except Exception as exc:  # noqa: BLE001 - start-up failures end in one line and a status
         status, cause = _failure(exc, getattr(exc, "address", None) or config.smtp.listen)
         if status is None:

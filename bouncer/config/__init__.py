@@ -65,6 +65,18 @@ class SmtpConfig:
     tls_cert: str = ""  # PEM certificate for STARTTLS ("" : no STARTTLS)
     tls_key: str = ""  # its private key
     shutdown_grace: float = 30.0
+    processes: int | str = "auto"  # SMTP intake processes; "auto": one per CPU
+
+    def intake_processes(self) -> int:
+        """Return how many processes serve SMTP sessions ("auto": the CPUs this process may
+        run on). With 1 everything runs in one process; with more, each serves sessions on
+        the same port and processing has a process of its own (bouncer.daemon.pool)."""
+        if self.processes != "auto":
+            return int(self.processes)
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

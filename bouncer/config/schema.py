@@ -61,6 +61,10 @@ RetentionText = Annotated[str, Meta(pattern=f"^(?:forever|{_DURATION_TEXT})$")]
 Retention = Annotated[
     RetentionText | Annotated[float, Meta(gt=0)], _allows(f'{DURATION_WORDS}, or "forever"')
 ]
+Processes = Annotated[
+    Literal["auto"] | Annotated[int, Meta(ge=1, le=64)],
+    _allows('"auto" (one per CPU) or a whole number from 1 to 64'),
+]
 FilePath = Annotated[str, _allows("a file path (not empty)", min_length=1)]
 # A store URL may hold a password: an error message gives its length only ("secret").
 StoreUrl = Annotated[
@@ -129,6 +133,7 @@ class Smtp(Table):
     tls_cert: PemFile | UnsetType = UNSET
     tls_key: PemFile | UnsetType = UNSET
     shutdown_grace: Grace | UnsetType = UNSET
+    processes: Processes | UnsetType = UNSET
 
 
 class Classify(Table):

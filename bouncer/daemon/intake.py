@@ -1,8 +1,11 @@
 """Durable intake: a writer thread that commits received messages in group transactions.
 
 SMTP sessions hand a message over and await its id; the thread commits whatever is queued in one
-transaction (no waiting window), then resolves each waiter. A failure resolves every waiter of the
-batch with the exception, so the session answers 451 and the sender retries.
+transaction (no waiting window), then resolves each waiter (one wake-up of the event loop per
+batch). A failure resolves every waiter of the batch with the exception, so the session answers
+451 and the sender retries. Its transactions queue with the daemon's other writers (processing,
+other intake processes) on the writers' lock (`open_db(take_turns=True)`), so none of them
+sleeps in SQLite's busy handler while the database is free.
 """
 
 from __future__ import annotations
@@ -20,14 +23,25 @@ MAX_BATCH = 64
 _Request = tuple[Incoming, asyncio.Future, asyncio.AbstractEventLoop]
 
 
-def _settle(future: asyncio.Future, result: object, error: BaseException | None) -> None:
-    """Resolve a waiter unless its session has gone away."""
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _settle(outcomes: list[tuple[asyncio.Future, object, BaseException | None]]) -> None:
+    """Resolve each waiter with its result or error, unless its session has gone away."""
+    for future, result, error in outcomes:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+def _report(batch: list[_Request], results: list[object], error: BaseException | None) -> None:
+    """Hand a batch's outcomes to the waiters' loops: one wake-up per loop, not per message."""
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for (_, future, loop), result in zip(batch, results, strict=True):
+        by_loop.setdefault(loop, []).append((future, result, error))
+    for loop, outcomes in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, outcomes)
 
 
 class InboxWriter:
@@ -84,7 +98,9 @@ class InboxWriter:
             if not batch:
                 continue
             try:
-                db = db or open_db(self._db_path, checkpoint_on_commit=self._checkpoint_on_commit)
+                db = db or open_db(
+                    self._db_path, checkpoint_on_commit=self._checkpoint_on_commit, take_turns=True
+                )
                 ids = inbox.insert_batch(db, [request[0] for request in batch])
             except Exception as exc:  # noqa: BLE001 - every failure must reach the waiters
                 self.last_error = repr(exc)
@@ -92,11 +108,9 @@ class InboxWriter:
                     with contextlib.suppress(Exception):
                         db.close()
                     db = None
-                for _, future, loop in batch:
-                    loop.call_soon_threadsafe(_settle, future, None, exc)
+                _report(batch, [None] * len(batch), exc)
                 continue
             self.last_error = None
-            for (_, future, loop), message_id in zip(batch, ids, strict=True):
-                loop.call_soon_threadsafe(_settle, future, message_id, None)
+            _report(batch, list(ids), None)
         if db is not None:
             db.close()

@@ -29,8 +29,14 @@ from bouncer.daemon.intake import InboxWriter
 from bouncer.daemon.journal import Journal
 from bouncer.daemon.scheduler import Scheduler
 from bouncer.daemon.sdnotify import sd_notify, watchdog
-from bouncer.daemon.smtp import BounceHandler
-from bouncer.daemon.smtp_session import BounceSMTP, SessionGate, SessionLimits, server_tls
+from bouncer.daemon.smtp import BounceHandler, verp_refusal
+from bouncer.daemon.smtp_session import (
+    BounceSMTP,
+    SessionGate,
+    SessionLimits,
+    server_tls,
+    session_options,
+)
 from bouncer.daemon.worker import Processor
 from bouncer.http.metrics import Metrics
 from bouncer.store import open_db, shown_location
@@ -38,20 +44,10 @@ from bouncer.store.retention import Retention
 
 if TYPE_CHECKING:
     from bouncer.daemon.delivery import Outbox
+    from bouncer.daemon.pool import Pool
 
 __all__ = ["sd_notify", "serve"]
 log = structlog.get_logger("bouncer.service")
-
-
-async def _drain_sessions(gate: SessionGate, grace: float) -> None:
-    """Close idle sessions and wait (up to grace seconds) for in-flight transactions to end."""
-    deadline = asyncio.get_running_loop().time() + grace
-    while gate.sessions and asyncio.get_running_loop().time() < deadline:
-        gate.close_idle()
-        await asyncio.sleep(0.05)
-    for smtp in list(gate.sessions):
-        if smtp.transport is not None:
-            smtp.transport.close()
 
 
 async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # noqa: ANN202
@@ -65,14 +61,7 @@ async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # n
     tls = server_tls(smtp.tls_cert, smtp.tls_key)
 
     def factory() -> BounceSMTP:
-        return BounceSMTP(
-            handler,
-            gate,
-            hostname=smtp.hostname,
-            data_size_limit=smtp.max_message_size,
-            enable_SMTPUTF8=True,
-            tls_context=tls,
-        )
+        return BounceSMTP(handler, gate, **session_options(smtp, tls))
 
     return await loop.create_server(
         factory, config.listen_host, config.listen_port, start_serving=False
@@ -93,6 +82,7 @@ class _Parts:
     metrics: Metrics
     api: ApiServer | None
     checkpointer: Checkpointer
+    pool: Pool | None = None  # intake and processing in worker processes (smtp.processes > 1)
 
 
 def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
@@ -128,34 +118,38 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         health=health,
         alerts=settings.alerts,
     )
-    gate = SessionGate(SessionLimits.from_config(config.smtp))
+    pool = None
+    if config.smtp.intake_processes() > 1:
+        from bouncer.daemon.pool import Pool
+
+        pool = Pool(config, health, committed, metrics)
+    gate = pool.gate if pool else SessionGate(SessionLimits.from_config(config.smtp))
     gate.on_reply = metrics.reply
     api = ApiServer(config, metrics) if config.http.enabled else None
     checkpointer = Checkpointer(config.db_path, health)
     return _Parts(
-        writer, processor, scheduler, journal, outbox, gate, health, metrics, api, checkpointer
+        writer,
+        processor,
+        scheduler,
+        journal,
+        outbox,
+        gate,
+        health,
+        metrics,
+        api,
+        checkpointer,
+        pool,
     )
-
-
-def _verp_refusal(
-    config: Config, clock: Callable[[], datetime]
-) -> Callable[[str], str | None] | None:
-    """Return the RCPT check of signed return paths when they are required (else None)."""
-    verp = config.verp
-    if not (verp.require_valid and verp.keys):
-        return None
-    from bouncer.core.verp import day_number, refusal
-
-    secrets = verp.secrets()
-    return lambda address: refusal(address, secrets, day_number(clock()), verp.max_age.days)
 
 
 def _status(parts: _Parts) -> Callable[[], str]:
     """Return the STATUS= line maker: backlog, sessions, and the last unresolved error."""
 
     def status() -> str:
-        error = parts.writer.last_error or parts.health.last_error()
-        line = f"sessions {len(parts.gate.sessions)}, processing backlog {parts.processor.backlog}"
+        pool = parts.pool
+        error = parts.writer.last_error or (pool and pool.last_error()) or parts.health.last_error()
+        backlog = pool.backlog if pool else parts.processor.backlog
+        line = f"sessions {len(parts.gate.sessions)}, processing backlog {backlog}"
         return f"{line}; last error: {error}" if error else line
 
     return status
@@ -173,6 +167,9 @@ async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
         with contextlib.suppress(Exception):  # the outbox registers on its first pass too
             await parts.outbox.register()
         loops["outbox"] = parts.outbox.run
+    if parts.pool is not None:  # processing has a process of its own
+        del loops["processor"]
+        loops.update(parts.pool.loops())
     tasks = [
         asyncio.create_task(supervise(name, run, parts.health), name=name)
         for name, run in loops.items()
@@ -186,7 +183,7 @@ async def _shutdown(
 ) -> None:
     """Stop accepting, let transactions in flight finish, then stop the background work."""
     server.close()
-    await _drain_sessions(parts.gate, grace)
+    await (parts.pool.stop_intake(grace) if parts.pool else parts.gate.drain(grace))
     if parts.api is not None:
         await parts.api.stop()
     for task in tasks:
@@ -206,8 +203,9 @@ def _unready(parts: _Parts, server: asyncio.AbstractServer) -> Callable[[], list
 
     def problems() -> list[str]:
         found = [] if server.is_serving() else ["SMTP is not accepting connections"]
-        if parts.writer.last_error:
-            found.append(f"intake: {parts.writer.last_error}")
+        error = parts.writer.last_error or (parts.pool and parts.pool.last_error())
+        if error:
+            found.append(f"intake: {error}")
         return found
 
     return problems
@@ -237,6 +235,8 @@ async def serve(
     `bouncer.daemon.api.ListenError` for the API's), StoreError when the database cannot be
     used (or keeps another address rule).
     """
+    if clock is not utcnow and config.smtp.intake_processes() > 1:
+        raise ValueError("a clock can be given only to one process: set smtp.processes = 1")
     stop = stop or asyncio.Event()
     parts = _build(config, clock)  # no database file is touched before the first message
     handler = BounceHandler(
@@ -245,11 +245,11 @@ async def serve(
         max_recipients=config.smtp.max_recipients,
         on_stored=parts.processor.wake,
         clock=clock,
-        refuse=_verp_refusal(config, clock),
+        refuse=verp_refusal(config, clock),
         metrics=parts.metrics,
     )
     try:
-        server = await _bind(config, handler, parts.gate)
+        server = await (parts.pool.bind() if parts.pool else _bind(config, handler, parts.gate))
         try:
             if parts.api is not None:
                 parts.api.bind()

@@ -13,6 +13,7 @@ import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bouncer.clock import utcnow
+from bouncer.config import Config
 from bouncer.core.addresses import domain_of
 from bouncer.store.inbox import Incoming
 
@@ -31,6 +32,19 @@ def _peer(session: Session) -> str | None:
     if isinstance(peer, tuple) and len(peer) >= 2:
         return f"{peer[0]}:{peer[1]}"
     return str(peer) if peer else None
+
+
+def verp_refusal(
+    config: Config, clock: Callable[[], datetime]
+) -> Callable[[str], str | None] | None:
+    """Return the RCPT check of signed return paths when they are required (else None)."""
+    verp = config.verp
+    if not (verp.require_valid and verp.keys):
+        return None
+    from bouncer.core.verp import day_number, refusal
+
+    secrets = verp.secrets()
+    return lambda address: refusal(address, secrets, day_number(clock()), verp.max_age.days)
 
 
 class BounceHandler:

@@ -90,6 +90,11 @@ class SessionGate:
             if self._per_ip[smtp.client_ip] <= 0:
                 del self._per_ip[smtp.client_ip]
 
+    def over_limit(self, smtp: BounceSMTP) -> bool:
+        """Tell whether a registered session is over a cap (as `refusal`, without a log line)."""
+        per_ip = self.limits.max_per_ip and self._per_ip[smtp.client_ip] > self.limits.max_per_ip
+        return len(self.sessions) > self.limits.max_sessions or bool(per_ip)
+
     def refusal(self, smtp: BounceSMTP) -> str | None:
         """Return the 421 reply for a session over a cap (None: admit it)."""
         if len(self.sessions) > self.limits.max_sessions:
@@ -110,6 +115,29 @@ class SessionGate:
         for smtp in list(self.sessions):
             if smtp not in busy:
                 smtp.say_goodbye("421 4.3.2 Service shutting down, try again later")
+
+    async def drain(self, grace: float) -> None:
+        """Close idle sessions and wait (up to grace seconds) for transactions in flight to
+        end; then close what is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self.sessions and loop.time() < deadline:
+            self.close_idle()
+            await asyncio.sleep(0.05)
+        for smtp in list(self.sessions):
+            if smtp.transport is not None:
+                smtp.transport.close()
+
+
+def session_options(smtp: SmtpConfig, tls: ssl.SSLContext | None) -> dict:
+    """Return the aiosmtpd session options of the [smtp] config (hostname, size limit,
+    SMTPUTF8, STARTTLS context), as keyword arguments of BounceSMTP."""
+    return {
+        "hostname": smtp.hostname,
+        "data_size_limit": smtp.max_message_size,
+        "enable_SMTPUTF8": True,
+        "tls_context": tls,
+    }
 
 
 def server_tls(cert: str, key: str) -> ssl.SSLContext | None:

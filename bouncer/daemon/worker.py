@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -22,7 +23,7 @@ import structlog
 from sqlite_utils import Database
 
 from bouncer.app.processing import Prepared, Processed, Settings, prepare, write
-from bouncer.clock import utcnow
+from bouncer.clock import from_iso, utcnow
 from bouncer.daemon.health import Health
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import StoredMessage
@@ -32,7 +33,17 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("bouncer.processor")
 T = TypeVar("T")
-BATCH = 32
+BATCH = 64  # messages a write transaction holds while intake is quiet (fewer fsyncs)
+# While intake is busy (at least BUSY_RATE messages/s arriving, over BUSY_FOR seconds), the
+# senders go first: processing writes BUSY_BATCH messages a transaction (a short hold of the
+# write lock, so the intake writers seldom wait behind it) and pauses BUSY_PAUSE seconds
+# between batches, leaving the CPU to the SMTP sessions; the backlog is processed at full
+# speed as soon as the flood eases. A bounce storm of a few hundred messages/s is processed
+# as it comes. A flood that lasts never leaves processing more than BUSY_MAX_LAG behind (the
+# oldest unprocessed message's age, seconds): past it, processing takes its full share of
+# the CPU again, so suppressions and events lag a minute at most, not the whole flood.
+BUSY_BATCH, BUSY_RATE, BUSY_FOR, BUSY_PAUSE = 8, 1000, 0.25, 0.05
+BUSY_MAX_LAG = 60.0
 LOOP = "processor"
 
 
@@ -60,11 +71,15 @@ class Processor:
         self._db: Database | None = None
         self._wake = asyncio.Event()
         self.backlog = 0  # messages stored since the last pass finished (approximate)
+        self._busy_at = float("-inf")  # time.monotonic() when intake was last seen busy
+        self._window = (float("-inf"), 0)  # (start, messages stored since) over BUSY_FOR
+        self._behind = False  # the last batch's oldest message was over BUSY_MAX_LAG old
         self.on_processed: Callable[[], None] | None = None  # called on the loop after a pass
 
-    def wake(self, _message_id: int | None = None) -> None:
+    def wake(self, _message_id: int | None = None, *, count: int = 1) -> None:
         """Ask for a processing pass (called after each stored message)."""
         self._health.busy(LOOP)
+        self._count_arrivals(count)
         self.backlog += 1
         self._wake.set()
 
@@ -108,7 +123,9 @@ class Processor:
     def _guarded(self, work: Callable[[Database], T]) -> T:
         """Run work on the (possibly new) connection; drop the connection if it fails."""
         if self._db is None:
-            self._db = open_db(self._db_path, checkpoint_on_commit=self._checkpoint_on_commit)
+            self._db = open_db(
+                self._db_path, checkpoint_on_commit=self._checkpoint_on_commit, take_turns=True
+            )
         try:
             return work(self._db)
         except Exception:
@@ -120,22 +137,51 @@ class Processor:
     def drain(self, db: Database) -> int:
         """Process every unprocessed message; return how many were handled."""
         handled = 0
-        while batch := inbox.unprocessed(db, BATCH):
+        while batch := inbox.unprocessed(db, self._batch_size()):
             prepared = [self._prepare_one(db, message) for message in batch]
-            done: list[Processed] = []
+            done: list[tuple[Processed, str]] = []
             with db.atomic():
+                # Claimed inside the write transaction: a message another processor (a worker
+                # process still finishing) wrote meanwhile is skipped, never processed twice.
+                claimed = inbox.still_new(db, [item.message.id for item in prepared if item])
                 for item in prepared:
-                    if item is not None:
+                    if item is not None and item.message.id in claimed:
                         result = self._write_one(db, item)
                         if result is not None:
-                            done.append(result)
-            for processed in done:
-                _log_processed(processed)
-                if self._metrics is not None:
-                    self._metrics.message_processed(processed.message_id, _counted(processed))
+                            done.append((result, item.message.received_at))
+            self._report(done)
             handled += len(batch)
             self._health.beat(LOOP)
+            lag = self._clock() - from_iso(batch[0].received_at)
+            self._behind = lag.total_seconds() > BUSY_MAX_LAG
+            if len(batch) == BUSY_BATCH and self._batch_size() == BUSY_BATCH:
+                time.sleep(BUSY_PAUSE)  # intake is busy: leave it the CPU a moment
         return handled
+
+    def _report(self, done: list[tuple[Processed, str]]) -> None:
+        """Log and count processed messages (with their receipt times, ISO 8601)."""
+        for processed, received_at in done:
+            _log_processed(processed)
+            if self._metrics is not None:
+                received = from_iso(received_at).timestamp()
+                self._metrics.message_processed(processed.message_id, _counted(processed), received)
+
+    def _batch_size(self) -> int:
+        """Return BUSY_BATCH while messages keep arriving (woken within BUSY_FOR) and
+        processing is less than BUSY_MAX_LAG behind, else BATCH."""
+        busy = time.monotonic() - self._busy_at < BUSY_FOR and not self._behind
+        return BUSY_BATCH if busy else BATCH
+
+    def _count_arrivals(self, count: int) -> None:
+        """Count stored messages; note intake busy once BUSY_RATE a second arrive."""
+        now = time.monotonic()
+        start, arrived = self._window
+        if now - start > BUSY_FOR:
+            start, arrived = now, 0
+        arrived += count
+        self._window = (start, arrived)
+        if arrived >= BUSY_RATE * BUSY_FOR:
+            self._busy_at = now
 
     def _prepare_one(self, db: Database, message: StoredMessage) -> Prepared | None:
         """Parse and classify one message; mark it failed (None) if that raises."""

@@ -6,12 +6,20 @@ failed, the latency from the 250 reply to the records being committed). Gauges o
 active now (suppressions, open deferrals, webhook deliveries pending) are read from the store
 when scraped (`stats.gauges`, indexed counts). Each daemon has a registry of its own, never the
 library's global one, so several daemons in one process (tests) keep apart.
+
+With worker processes (smtp.processes above 1) the counters move in the intake and processing
+processes: each keeps a `Metrics(relay=True)` and reports what moved (`relay()`, every second
+on its control channel); the main process adds it to its own (`absorb()`), so /metrics shows
+the daemon's totals and they never go down when a worker process is restarted (at most its
+last second is lost). A worker process times the latency from the message's receipt time
+(wall clock), since the 250 was sent by another process.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter as Tally
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -21,12 +29,14 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Seconds from 250 to committed records: ~10 ms on an idle daemon, seconds under a backlog.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _PENDING_LIMIT = 100_000  # receipt times kept for the latency (a backlog beyond is not timed)
+_RELAYED_DIGITS = 3  # significant digits of a relayed latency (observations grouped by value)
 
 
 class Metrics:
     """The counters, gauges and histogram of one daemon, in its own registry."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, relay: bool = False) -> None:
+        """`relay`: a worker process's metrics, reported to the main process by `relay()`."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.received = Counter(
@@ -77,6 +87,17 @@ class Metrics:
         )
         self._stored_at: dict[int, float] = {}
         self._lock = threading.Lock()
+        self._counters = {
+            "bouncer_messages_received": self.received,
+            "bouncer_messages_stored": self.stored,
+            "bouncer_messages_failed": self.failed,
+            "bouncer_smtp_replies": self.replies,
+            "bouncer_bounces": self.bounces,
+            "bouncer_events": self.events,
+        }
+        self._relaying = relay
+        self._sent: dict[tuple, float] = {}
+        self._observed: Tally[float] = Tally()
 
     def reply(self, line: str) -> None:
         """Count one SMTP reply by its code (the first three characters)."""
@@ -90,11 +111,23 @@ class Metrics:
             if len(self._stored_at) < _PENDING_LIMIT:
                 self._stored_at[message_id] = time.monotonic()
 
-    def message_processed(self, message_id: int, verdicts: Iterable[tuple[str, str]]) -> None:
-        """Count a processed message's records ((class, reason) each) and observe its latency."""
+    def message_processed(
+        self,
+        message_id: int,
+        verdicts: Iterable[tuple[str, str]],
+        received: float | None = None,
+    ) -> None:
+        """Count a processed message's records ((class, reason) each) and observe its latency:
+        from its message_stored() call, or in a worker process (another process stored it)
+        from `received`, its receipt time in seconds since the epoch."""
         for bounce_class, reason in verdicts:
             self.bounces.labels(bounce_class, reason).inc()
-        self._observe(message_id)
+        with self._lock:
+            stored = self._stored_at.pop(message_id, None)
+        if stored is not None:
+            self._latency(time.monotonic() - stored)
+        elif received is not None and self._relaying:
+            self._latency(max(0.0, time.time() - received))
 
     def message_failed(self, message_id: int | None, stage: str) -> None:
         """Count a message not stored (stage "store") or not processed (stage "process")."""
@@ -103,11 +136,41 @@ class Metrics:
             with self._lock:
                 self._stored_at.pop(message_id, None)
 
-    def _observe(self, message_id: int) -> None:
+    def _latency(self, seconds: float) -> None:
+        self.latency.observe(seconds)
+        if self._relaying:
+            with self._lock:
+                self._observed[float(f"{seconds:.{_RELAYED_DIGITS}g}")] += 1
+
+    def relay(self) -> dict | None:
+        """Return what moved since the last call, None when nothing did (a worker process's
+        report): {"counts": [[metric, labels, increment], ...], "latency": [[seconds, n], ...]}
+        (latencies rounded to 3 significant digits, grouped)."""
+        counts = []
+        for name, counter in self._counters.items():
+            for family in counter.collect():
+                for sample in family.samples:
+                    if not sample.name.endswith("_total"):
+                        continue
+                    key = (name, tuple(sorted(sample.labels.items())))
+                    moved = sample.value - self._sent.get(key, 0.0)
+                    if moved:
+                        counts.append([name, sample.labels, moved])
+                        self._sent[key] = sample.value
         with self._lock:
-            stored = self._stored_at.pop(message_id, None)
-        if stored is not None:
-            self.latency.observe(time.monotonic() - stored)
+            latency, self._observed = sorted(self._observed.items()), Tally()
+        return {"counts": counts, "latency": latency} if counts or latency else None
+
+    def absorb(self, moved: dict) -> None:
+        """Add a worker process's report (`relay()`'s value) to these metrics; what does not
+        name a known counter is ignored."""
+        for name, labels, increment in moved.get("counts", ()):
+            counter = self._counters.get(name)
+            if counter is not None and increment > 0:
+                (counter.labels(**labels) if labels else counter).inc(increment)
+        for seconds, times in moved.get("latency", ()):
+            for _ in range(min(int(times), _PENDING_LIMIT)):
+                self.latency.observe(seconds)
 
     def set_gauges(self, values: dict[str, int]) -> None:
         """Set the gauges from `bouncer.store.stats.gauges`."""

@@ -10,10 +10,12 @@ postgresql:// URL, a sqlite:// URL, or a plain file path.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlite_utils import Database
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL store is opened
     from bouncer.store.pg import PgDatabase
 
 BUSY_TIMEOUT_SECONDS = 10.0
+# A RESTART checkpoint holds the writers back while it waits for readers: at most this long.
+RESTART_WAIT_SECONDS = 0.25
 
 
 class BouncerDatabase(Database):
@@ -37,9 +41,16 @@ class BouncerDatabase(Database):
     when another connection (the intake writer, the CLI) committed in between (WAL snapshot
     upgrade); BEGIN IMMEDIATE waits for the lock (busy timeout) instead. Nested blocks stay
     savepoints.
+
+    SQLite's busy timeout waits by sleeping 1, 2, 5, 10 ms and more between tries, so writers
+    that often want the lock at once (the daemon's intake and processing, in one process or
+    several) lose time asleep while it is free. Connections opened with `take_turns` first
+    take an exclusive lock on the file `<database>-writers` (flock(2): a waiter wakes as soon
+    as it is released), so they queue for each other instead.
     """
 
     dialect = SQLITE
+    turns: int | None = None  # the writers' lock file (open_db's take_turns), else None
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[Database]:
@@ -48,14 +59,34 @@ class BouncerDatabase(Database):
             with super().atomic() as nested:
                 yield nested
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        with self._turn():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.rollback()
+                raise
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Hold the writers' lock for the block (nothing without take_turns)."""
+        if self.turns is None:
+            yield
+            return
+        fcntl.flock(self.turns, fcntl.LOCK_EX)
         try:
-            yield self
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.rollback()
-            raise
+            yield
+        finally:
+            fcntl.flock(self.turns, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the connection (and the writers' lock file)."""
+        super().close()
+        if self.turns is not None:
+            os.close(self.turns)
+            self.turns = None
 
 
 class StoreError(RuntimeError):
@@ -104,6 +135,7 @@ def open_db(
     create: bool = True,
     identity: Identity | None = None,
     checkpoint_on_commit: bool = True,
+    take_turns: bool = False,
 ) -> BouncerDatabase | PgDatabase:
     """Open (and migrate) the store at a location (`locate`): a SQLite file in WAL mode with
     synchronous=FULL, or a PostgreSQL database (`bouncer.store.pg`).
@@ -112,15 +144,28 @@ def open_db(
     someone else (`wal_checkpoint`, run by the daemon's checkpointer): SQLite would otherwise
     do it inside whichever commit crosses 1,000 log pages, on the write path.
 
+    `take_turns`: write transactions queue on the file `<database>-writers` with the other
+    connections opened so (see BouncerDatabase).
+
     `identity`: the address rule the configuration asks for; a new database is created with it,
     an existing one must have been created with it. Raises StoreError (one line) when the file
     is missing (create=False), is not a bouncer database, is newer than this code, or keeps
     addresses by another rule.
     """
     dialect, target = locate(path)
-    if dialect == POSTGRESQL:
+    if dialect == POSTGRESQL:  # writers queue on its advisory lock: no turns to take
         return _open_postgresql(target, create=create, identity=identity)
-    file = Path(target)
+    return _open_sqlite(Path(target), create, identity, checkpoint_on_commit, take_turns)
+
+
+def _open_sqlite(
+    file: Path,
+    create: bool,
+    identity: Identity | None,
+    checkpoint_on_commit: bool,
+    take_turns: bool,
+) -> BouncerDatabase:
+    """Open (and migrate) a SQLite file as open_db says."""
     if not create and not file.exists():
         raise StoreError(f"{file}: no such database (start `bouncer serve` or give --db)", "open")
     if create:
@@ -156,6 +201,12 @@ def open_db(
         raise _identity_error(str(file), stored, identity)
     db = BouncerDatabase(conn, execute_plugins=False, recursive_triggers=False)
     db.identity = stored
+    if take_turns:
+        try:
+            db.turns = os.open(f"{file}-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            conn.close()
+            raise StoreError(f"{file}-writers: cannot open: {exc.strerror}", "open") from exc
     return db
 
 
@@ -222,14 +273,42 @@ def open_reader(path: str | Path) -> BouncerDatabase | PgDatabase:
 _RULES = {"caseless": "without regard to case", "local-case": "with their local part's case"}
 
 
-def wal_checkpoint(db: Database) -> tuple[int, int]:
+class WalState(NamedTuple):
+    """What a checkpoint found: pages in the write-ahead log, pages copied back into the file
+    so far (both -1 when the database is not in WAL mode), and whether it was `busy`: a
+    RESTART or TRUNCATE that readers or writers kept from finishing (tried again later)."""
+
+    logged: int
+    copied: int
+    busy: bool
+
+
+def wal_checkpoint(db: Database, *, restart: bool = False, truncate: bool = False) -> WalState:
     """Copy what the write-ahead log holds back into the database file, without waiting for
     readers or blocking writers (SQLite's PASSIVE checkpoint, sqlite.org/wal.html#ckpt).
 
-    Returns (pages in the log, pages copied so far); both are -1 when the database is not in
-    WAL mode (or not SQLite).
+    With `restart`, SQLite's RESTART checkpoint: it waits for the writers (as a writer does:
+    in turn on the writers' lock when the connection takes turns) and the readers, copies
+    everything, and makes the next writer start the log over. A PASSIVE checkpoint alone never
+    lets the log start over while writes keep coming (each finds new pages behind it), so under
+    a steady flood the log file would grow without end. It waits at most RESTART_WAIT_SECONDS
+    for readers (the writers wait for it meanwhile), then gives up busy.
+
+    With `truncate`, SQLite's TRUNCATE checkpoint: as RESTART, and the log file is cut to
+    nothing, which gives its space back to a full file system.
+
+    On PostgreSQL (no write-ahead log of ours to copy) nothing is done: (-1, -1, not busy).
     """
     if db.dialect != SQLITE:
-        return -1, -1
-    _busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    return logged, copied
+        return WalState(-1, -1, False)
+    if not (restart or truncate):
+        busy, logged, copied = db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return WalState(logged, copied, bool(busy))
+    mode = "TRUNCATE" if truncate else "RESTART"
+    with db._turn() if isinstance(db, BouncerDatabase) else contextlib.nullcontext():
+        db.conn.execute(f"PRAGMA busy_timeout = {int(RESTART_WAIT_SECONDS * 1000)}")
+        try:
+            busy, logged, copied = db.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        finally:
+            db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    return WalState(logged, copied, bool(busy))

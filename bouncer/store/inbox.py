@@ -85,6 +85,17 @@ def unprocessed(db: Database, limit: int = 100) -> list[StoredMessage]:
     return [_message(row) for row in db.conn.execute(sql, (limit,))]
 
 
+def still_new(db: Database, ids: Sequence[int]) -> set[int]:
+    """Return those of the given message ids still in state 'new' (read in the caller's
+    transaction: a processor claims its batch this way, so a message another process has
+    processed meanwhile is not processed twice)."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    sql = f"SELECT id FROM messages WHERE state = 'new' AND id IN ({marks})"
+    return {row[0] for row in db.conn.execute(sql, list(ids))}
+
+
 def select_for_reprocess(
     db: Database,
     *,

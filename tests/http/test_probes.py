@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -57,10 +58,27 @@ def test_readiness_fails_while_the_database_cannot_be_written(api: Api) -> None:
     assert api.get("/readyz", token=None).status == 200
 
 
-def test_counters_move_when_a_bounce_arrives(api: Api) -> None:
-    before = _samples(api)
-    api.send(postfix_dsn("gone@example.com", "5.1.1", "550 5.1.1 User unknown"))
-    after = _samples(api)
+@pytest.mark.parametrize("processes", [1, 2])
+def test_counters_move_when_a_bounce_arrives(tmp_path: Path, processes: int) -> None:
+    """With worker processes the counters move in them and reach /metrics within a second or
+    two (each reports every second)."""
+    config = api_config(tmp_path)
+    api = Api(start_daemon(replace(config, smtp=replace(config.smtp, processes=processes))))
+    try:
+        before = _samples(api)
+        api.send(postfix_dsn("gone@example.com", "5.1.1", "550 5.1.1 User unknown"))
+        deadline = time.monotonic() + 10
+        while True:
+            after = _samples(api)
+            timed = ("bouncer_processing_seconds_count", ())
+            replied = ("bouncer_smtp_replies_total", (("code", "221"),))
+            if (after.get(timed, 0) > before.get(timed, 0) and replied in after) or (
+                time.monotonic() > deadline
+            ):
+                break
+            time.sleep(0.1)
+    finally:
+        api.daemon.stop()
 
     def moved(name: str, **labels: str) -> float:
         key = (name, tuple(sorted(labels.items())))

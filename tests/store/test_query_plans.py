@@ -103,6 +103,7 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     for at, raw in _messages(30):
         [message_id] = inbox.insert_batch(db, [Incoming(at, "<>", ("b@localhost",), None, raw)])
         for message in inbox.unprocessed(db, limit=32):
+            assert inbox.still_new(db, [message.id]) == {message.id}
             process(db, message, at)
     last = T0 + timedelta(days=9)
     for step in range(0, 10 * 24, 6):
