@@ -192,3 +192,34 @@ def _alive(pids: list[int]) -> list[int]:
         if state != "Z":
             alive.append(pid)
     return alive
+
+
+def test_worker_processes_share_the_store_on_each_backend(store_url: str, tmp_path: Path) -> None:
+    """Two intake processes and a processing process on one store (SQLite or PostgreSQL):
+    every acknowledged message stored, recorded and acted on exactly once."""
+    config = make_config(tmp_path, store_url, processes=2, max_connections_per_ip=30)
+    running = start_daemon(config)
+    try:
+        with ThreadPoolExecutor(4) as sessions:
+            shares = sessions.map(
+                lambda k: _send(running.port, range(k * 20, k * 20 + 20)), range(4)
+            )
+            acknowledged = [i for share in shares for i in share]
+        running.wait_processed(80, timeout=30)
+    finally:
+        running.stop()
+    db = open_db(store_url)
+    try:
+        states = dict(db.conn.execute("SELECT id, state FROM messages").fetchall())
+        records = dict(
+            db.conn.execute(
+                "SELECT message_id, COUNT(*) FROM bounces GROUP BY message_id"
+            ).fetchall()
+        )
+        hard = db.conn.execute("SELECT COUNT(*) FROM events WHERE type = 'bounce.hard'").fetchone()
+    finally:
+        db.close()
+    assert sorted(states) == sorted(acknowledged) and len(acknowledged) == 80
+    assert set(states.values()) == {"processed"}
+    assert all(records.get(i) == 1 for i in acknowledged)
+    assert hard[0] == 80
