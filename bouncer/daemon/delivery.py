@@ -33,6 +33,7 @@ from bouncer.store.outbox import Delivery, DeliveryResult
 log = structlog.get_logger("bouncer.webhook")
 T = TypeVar("T")
 PRUNE_EVERY = timedelta(hours=1)
+LEASE_MARGIN = 30.0  # seconds a claimed delivery stays leased past its attempt's timeout
 
 
 class DatabaseCaller(Protocol):
@@ -145,6 +146,7 @@ class Outbox:
         self._concurrency = concurrency
         self._per_webhook = per_webhook
         self._timeout = timeout
+        self._lease = timedelta(seconds=timeout + LEASE_MARGIN)  # an attempt's claim
         self._batch = batch
         self._policy = policy
         self._wake = asyncio.Event()
@@ -234,8 +236,11 @@ class Outbox:
             store.prune(db, now - self._policy.retention)
             self._pruned_at = now
         free = self._concurrency - len(busy)
-        candidates = store.due(db, now, max(free, 0) + len(busy), urls=self._hooks)
-        return recorded, choose(candidates, busy, free, self._per_webhook), queued > 0
+        with db.atomic():  # found due and leased at once: no other node takes the same ones
+            candidates = store.due(db, now, max(free, 0) + len(busy), urls=self._hooks)
+            chosen = choose(candidates, busy, free, self._per_webhook)
+            store.claim(db, [d.id for d in chosen], now + self._lease)
+        return recorded, chosen, queued > 0
 
     def _start(self, delivery: Delivery) -> None:
         """Start one attempt as a task; its result is recorded on a later pass."""

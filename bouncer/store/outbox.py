@@ -132,6 +132,21 @@ def due(
     return [Delivery(*row[:4], bytes(row[4]), *row[5:]) for row in rows]
 
 
+def claim(db: Database, delivery_ids: Sequence[int], until: datetime) -> None:
+    """Lease pending deliveries about to be attempted: they are not due again before `until`
+    (the attempt's timeout and more), so another pass or another node sharing the store does
+    not take them meanwhile. Call inside the write transaction that found them due; the
+    attempt's result (`record_result`) sets their next state. A node that dies mid-attempt
+    leaves its lease to expire: the delivery is then attempted again (at least once)."""
+    if not delivery_ids:
+        return
+    marks = ", ".join("?" * len(delivery_ids))
+    db.conn.execute(
+        f"UPDATE deliveries SET next_attempt_at = ? WHERE state = 'pending' AND id IN ({marks})",
+        [to_iso(until), *delivery_ids],
+    )
+
+
 def record_result(
     db: Database, delivery_id: int, result: DeliveryResult, now: datetime, next_at: datetime | None
 ) -> str | None:

@@ -175,6 +175,8 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
         stats.counts(db, by, "2026-03-04T00:00:00.000Z", "2026-03-05T00:00:00.000Z")
     with db.atomic():
         outbox.enqueue_new(db, [hook], last)
+    leased = [d.id for d in outbox.due(db, last + timedelta(days=1), urls=[hook.url])]
+    outbox.claim(db, leased, last + timedelta(minutes=1))
     for delivery in outbox.due(db, last + timedelta(days=1), urls=[hook.url]):
         outbox.record_result(db, delivery.id, DeliveryResult(False, 503, "HTTP 503"), last, last)
     outbox.stats(db)
