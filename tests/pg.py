@@ -97,7 +97,13 @@ class Cluster:
             check=True,
             capture_output=True,
         )  # fmt: skip
-        log = open(self.root / "server.log", "wb")  # noqa: SIM115 - the server's for its life
+        return self.resume()
+
+    def resume(self) -> Cluster:
+        """Start the server on the cluster's data and port; return once it accepts
+        connections (after `pause`, the same databases are there again)."""
+        data = self.root / "data"
+        log = open(self.root / "server.log", "ab")  # noqa: SIM115 - the server's for its life
         self._process = subprocess.Popen(
             self._command(
                 str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port),
@@ -160,10 +166,11 @@ class Cluster:
         """Drop a database, ending whatever connections a test left open to it."""
         self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def stop(self) -> None:
-        """Stop the server (fast shutdown: open sessions are ended) and delete its directory."""
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: open sessions are ended), keeping its data."""
         if self._admin is not None:
             self._admin.close()
+            self._admin = None
         if self._process is not None and self._process.poll() is None:
             subprocess.run(
                 self._command(str(self.bin / "pg_ctl"), "stop", "-D", str(self.root / "data"),
@@ -176,6 +183,10 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory."""
+        self.pause()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
