@@ -21,6 +21,9 @@ exactly once (lost/doubled). The last line is `ratio bouncer/aiosmtpd: N.NN` for
 4 KB, reused connections.
 
     .venv/bin/python bench/intake.py [--repeat 3] [--scale 1.0] [--quick]
+    .venv/bin/python bench/intake.py --database postgresql://USER@HOST/DB|auto [--repeat 3]
+
+With --database it compares stores instead: see bench/intake_nodes.py.
 """
 
 from __future__ import annotations
@@ -219,7 +222,17 @@ def main() -> None:
     parser.add_argument(
         "--load", type=int, action="append", help="only LOADS[N] (1-8, repeatable), first as main"
     )
+    parser.add_argument(
+        "--database",
+        help="postgresql://... (or auto: a throwaway cluster): PostgreSQL with 1 and 2 nodes "
+        "against SQLite, instead of the loads above (bench/intake_nodes.py)",
+    )
     args = parser.parse_args()
+    if args.database:
+        import intake_nodes
+
+        intake_nodes.run(args.database, args.repeat, args.scale)
+        return
     loads = LOADS[:1] if args.quick else LOADS
     loads = tuple(LOADS[n - 1] for n in args.load) if args.load else loads
     print(f"# {platform.node()}: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} at start")

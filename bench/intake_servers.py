@@ -12,14 +12,15 @@ database after a run (backlog, and every acknowledged message stored and process
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,8 +108,9 @@ def start_aiosmtpd() -> Server:
     return Server("aiosmtpd", port, process)
 
 
-def start_bouncer(folder: Path) -> Server:
-    """Start `bouncer serve` with its default configuration and a new database in folder."""
+def start_bouncer(folder: Path, db: str | None = None) -> Server:
+    """Start `bouncer serve` with its default configuration and a new database in folder (or
+    the store at `db`, a path or URL)."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOUNCER_")}
     env["BOUNCER_CACHE_DIR"] = str(folder / "cache")
@@ -116,7 +118,7 @@ def start_bouncer(folder: Path) -> Server:
     command = [str(Path(sys.executable).parent / "bouncer"), "serve", "--listen", "127.0.0.1:0"]
     command += ["--http", "127.0.0.1:0"]  # the API on a free port (8025 may be taken)
     process = subprocess.Popen(
-        [*command, "--db", str(folder / "bouncer.db")],
+        [*command, "--db", db or str(folder / "bouncer.db")],
         cwd=folder,
         env=env,
         stdout=log,
@@ -126,7 +128,9 @@ def start_bouncer(folder: Path) -> Server:
     while time.monotonic() < deadline:
         text = (folder / "log.jsonl").read_text()
         if found := re.search(r'"listen": "127\.0\.0\.1:(\d+)".*"service\.started"', text):
-            return Server("bouncer", int(found.group(1)), process, folder, log)
+            server = Server("bouncer", int(found.group(1)), process, folder, log)
+            server.extra["db"] = db or str(folder / "bouncer.db")
+            return server
         if process.poll() is not None:
             raise RuntimeError(f"bouncer serve ended: {text[-2000:]}")
         time.sleep(0.05)
@@ -162,8 +166,8 @@ def start_smtp_sink() -> Server | None:
 
 def backlog(server: Server) -> int:
     """Return how many stored messages bouncer has not processed yet."""
-    with contextlib.closing(_read(server)) as conn:
-        return conn.execute("SELECT COUNT(*) FROM messages WHERE state = 'new'").fetchone()[0]
+    with contextlib.closing(_read(server)) as db:
+        return db.conn.execute("SELECT COUNT(*) FROM messages WHERE state = 'new'").fetchone()[0]
 
 
 def drain(server: Server, timeout: float = 300.0) -> tuple[int, float]:
@@ -179,16 +183,15 @@ def drain(server: Server, timeout: float = 300.0) -> tuple[int, float]:
 def check_once(server: Server, acknowledged: list[int]) -> tuple[int, int]:
     """Return (lost, doubled): acknowledged messages not stored and processed, and messages
     stored, recorded or acted on more than once (each DSN names a recipient of its own)."""
-    with contextlib.closing(_read(server)) as conn:
-        stored = dict(conn.execute("SELECT id, state FROM messages"))
-        records = dict(conn.execute("SELECT message_id, COUNT(*) FROM bounces GROUP BY 1"))
-        events = dict(
-            conn.execute(
-                "SELECT json_extract(data, '$.message'), COUNT(*) FROM events "
-                "WHERE type = 'bounce.hard' GROUP BY 1"
-            )
+    with contextlib.closing(_read(server)) as db:
+        run = db.conn.execute
+        stored = dict(run("SELECT id, state FROM messages").fetchall())
+        records = dict(
+            run("SELECT message_id, COUNT(*) FROM bounces GROUP BY message_id").fetchall()
         )
-        counts = conn.execute("SELECT COUNT(*) FROM suppressions WHERE count > 1").fetchone()
+        hard = run("SELECT data FROM events WHERE type = 'bounce.hard'").fetchall()
+        counts = run("SELECT COUNT(*) FROM suppressions WHERE count > 1").fetchone()
+    events = Counter(json.loads(data).get("message") for (data,) in hard)
     wanted = set(acknowledged)
     lost = sum(1 for i in wanted if stored.get(i) != "processed" or records.get(i) != 1)
     doubled = len(acknowledged) - len(wanted) + len(set(stored) - wanted)
@@ -196,7 +199,9 @@ def check_once(server: Server, acknowledged: list[int]) -> tuple[int, int]:
     return lost, doubled + counts[0]
 
 
-def _read(server: Server) -> sqlite3.Connection:
-    """Open bouncer's database read-only."""
-    path = server.folder / "bouncer.db"  # type: ignore[operator]
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+def _read(server: Server):  # noqa: ANN202 - a BouncerDatabase or a PgDatabase
+    """Open bouncer's store (SQLite file or PostgreSQL) for reading."""
+    sys.path.insert(0, str(ROOT))
+    from bouncer.store import open_db
+
+    return open_db(server.extra["db"], create=False)

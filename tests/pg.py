@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 START_SECONDS = 30.0
+# Settings of a cluster whose data is thrown away: no fsync, no waiting for the log.
+_THROWAWAY = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 
 
 def _bin_dir() -> Path | None:
@@ -65,9 +67,11 @@ def _free_port() -> int:
 
 class Cluster:
     """One running PostgreSQL server in a temporary directory (trust authentication, loopback
-    only, fsync off: its data is thrown away)."""
+    only, fsync off: its data is thrown away; `durable`: fsync and synchronous commits on, as
+    a production server runs, for benchmarks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="bouncer-pg-"))
         self.port = _free_port()
@@ -108,8 +112,7 @@ class Cluster:
             self._command(
                 str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port),
                 "-k", str(self.root), "-c", "listen_addresses=127.0.0.1",
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=200",
+                *([] if self.durable else _THROWAWAY), "-c", "max_connections=200",
             ),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -191,9 +194,9 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[Cluster]:
+def running(*, durable: bool = False) -> Iterator[Cluster]:
     """Start a cluster for the length of the block."""
-    cluster = Cluster()
+    cluster = Cluster(durable=durable)
     try:
         yield cluster.start()
     finally:

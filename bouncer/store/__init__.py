@@ -53,8 +53,9 @@ class BouncerDatabase(Database):
     turns: int | None = None  # the writers' lock file (open_db's take_turns), else None
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[Database]:
-        """Run the block in one write transaction (a savepoint when nested)."""
+    def atomic(self, *, alone: bool = True) -> Iterator[Database]:
+        """Run the block in one write transaction (a savepoint when nested). SQLite has one
+        writer at a time whatever `alone` says (see PgDatabase.atomic)."""
         if self.conn.in_transaction:
             with super().atomic() as nested:
                 yield nested

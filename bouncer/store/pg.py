@@ -111,15 +111,21 @@ class PgDatabase:
         return self.conn.execute(sql, params)
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[PgDatabase]:
-        """Run the block in one transaction holding the write lock (a savepoint when nested)."""
+    def atomic(self, *, alone: bool = True) -> Iterator[PgDatabase]:
+        """Run the block in one transaction holding the write lock (a savepoint when nested).
+
+        `alone=False`: a transaction that only adds rows no other writer reads before it
+        commits (new messages: processing claims them under the lock), so it need not wait
+        for the lock; intake then never waits behind a processing batch.
+        """
         raw = self.conn.raw
         if self.conn.in_transaction:
             with raw.transaction():
                 yield self
             return
         with raw.transaction():
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if alone:
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield self
 
     def table_names(self) -> list[str]:
