@@ -24,8 +24,13 @@ def add_manual(
     now: datetime,
     by: str,
     note: str | None = None,
+    *,
+    announce: bool = True,
 ) -> bool:
     """Suppress an address by hand; return True when it was not suppressed before.
+
+    `announce`: log the event written (bouncer.app.notify); the daemon's callers (API,
+    console) pass False, since its journal logs every committed event once.
 
     An existing entry becomes the operator's (reason, class, expiry; a permanent one stays
     permanent), so that no report or reprocess later withdraws it. The change is recorded even
@@ -50,7 +55,8 @@ def add_manual(
         if added:
             shown = {name: value for name, value in data.items() if value is not None}
             written.append(events.add(db, "suppression.added", now, address, shown))
-    notify.emit(written)
+    if announce:
+        notify.emit(written)
     return added
 
 
@@ -67,14 +73,21 @@ class ComplaintEntry(Exception):
 
 
 def remove_manual(
-    db: Database, address: str, now: datetime, by: str, reason: str, *, force: bool = True
+    db: Database,
+    address: str,
+    now: datetime,
+    by: str,
+    reason: str,
+    *,
+    force: bool = True,
+    announce: bool = True,
 ) -> dict | None:
     """Remove an address from the list by hand; return the removed entry, None when it was
     not there.
 
     The removal also forgets the address's counted soft failures: only reports received after
     it may suppress the address again. With force=False an entry a complaint set is kept and
-    ComplaintEntry raised (nothing written).
+    ComplaintEntry raised (nothing written). `announce`: as for add_manual.
     """
     with db.atomic():
         current = suppressions.get(db, address, now)
@@ -94,5 +107,6 @@ def remove_manual(
             "note": reason,
         }
         event = events.add(db, "suppression.removed", now, shown, data)
-    notify.emit([event])
+    if announce:
+        notify.emit([event])
     return removed

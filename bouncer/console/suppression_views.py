@@ -114,7 +114,9 @@ async def add(request: web.Request) -> web.Response:
     expires = _text(form, "expires", required=False)
     expires_at = now + _duration(expires) if expires else None
     await service.write(
-        lambda db: editing.add_manual(db, address, reason, bounce_class, expires_at, now, by)
+        lambda db: editing.add_manual(
+            db, address, reason, bounce_class, expires_at, now, by, announce=False
+        )
     )
     return redirect(f"{PREFIX}/suppressions?{urlencode({'q': address, 'done': 'added'})}")
 
@@ -141,7 +143,7 @@ async def remove(request: web.Request) -> web.Response:
     try:
         removed = await service.write(
             lambda db: editing.remove_manual(
-                db, address, service.clock(), by, reason, force=confirmed
+                db, address, service.clock(), by, reason, force=confirmed, announce=False
             )
         )
     except editing.ComplaintEntry as exc:

@@ -171,7 +171,15 @@ async def put(request: web.Request) -> web.Response:
 
     def add(db):  # noqa: ANN001, ANN202
         added = editing.add_manual(
-            db, address, asked.reason, asked.bounce_class, expires_at, now, by, asked.note
+            db,
+            address,
+            asked.reason,
+            asked.bounce_class,
+            expires_at,
+            now,
+            by,
+            asked.note,
+            announce=False,  # the daemon's journal logs it
         )
         return added, suppressions.get(db, address, now)
 
@@ -190,7 +198,7 @@ async def delete(request: web.Request) -> web.Response:
     try:
         removed = await service.write(
             lambda db: editing.remove_manual(
-                db, address, service.clock(), by, asked.reason, force=asked.force
+                db, address, service.clock(), by, asked.reason, force=asked.force, announce=False
             )
         )
     except editing.ComplaintEntry as exc:

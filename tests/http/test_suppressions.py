@@ -191,3 +191,25 @@ def test_bad_requests_name_the_field(api: Api) -> None:
         assert answer.body["detail"].startswith(field), answer.body
     not_json = api.call("POST", "/v1/suppressions/check", raw=b"{addresses", token=ADMIN)
     assert (not_json.status, not_json.field) == (400, "body")
+
+
+def test_a_change_made_through_the_api_is_logged_once(api: Api, capfd) -> None:  # noqa: ANN001
+    """The daemon's journal logs every committed event; the API's own write logs nothing more."""
+    import re
+    import time
+
+    capfd.readouterr()
+    added = api.call("PUT", "/v1/suppressions/once@example.org", {"reason": "asked"}, ADMIN)
+    assert added.status == 201
+    removed = api.call("DELETE", "/v1/suppressions/once@example.org?reason=by+mistake", None, ADMIN)
+    assert removed.status == 200
+    logged = ""
+    deadline = time.monotonic() + 10
+    while logged.count("suppression.removed") < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the journal logs what was committed a moment later
+        logged += capfd.readouterr().out
+    time.sleep(0.5)
+    logged += capfd.readouterr().out
+    lines = [line for line in logged.splitlines() if "once@example.org" in line]
+    assert len([line for line in lines if re.search(r"suppression\.added", line)]) == 1
+    assert len([line for line in lines if re.search(r"suppression\.removed", line)]) == 1
