@@ -223,3 +223,36 @@ def test_worker_processes_share_the_store_on_each_backend(store_url: str, tmp_pa
     assert set(states.values()) == {"processed"}
     assert all(records.get(i) == 1 for i in acknowledged)
     assert hard[0] == 80
+
+
+def test_a_sigterm_to_the_whole_process_group_stops_quietly(tmp_path: Path) -> None:
+    """`timeout`, `kill -TERM -PGID` and some supervisors signal every process of the group:
+    the worker processes end cleanly at once, and the main process must not take that for a
+    failure (no loop.failed, no traceback) while it stops too."""
+    import subprocess
+    import sys
+
+    config = '[smtp]\nprocesses = 2\nlisten = "127.0.0.1:0"\n[http]\nlisten = "127.0.0.1:0"\n'
+    (tmp_path / "b.toml").write_text(config)
+    command = [sys.executable, "-m", "bouncer", "serve", "--config", str(tmp_path / "b.toml")]
+    daemon = subprocess.Popen(
+        [*command, "--db", str(tmp_path / "b.db")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while len(_children(daemon.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_children(daemon.pid)) == 3
+        time.sleep(0.5)
+        os.killpg(daemon.pid, signal.SIGTERM)
+        output = daemon.communicate(timeout=30)[0].decode()
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0
+    assert "service.stopped" in output
+    assert "loop.failed" not in output and "Traceback" not in output, output

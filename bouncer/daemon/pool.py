@@ -47,6 +47,7 @@ from bouncer.store.dialect import SQLITE
 log = structlog.get_logger("bouncer.service")
 REFUSED = "421 4.3.2 Service not available, try again later"
 STOP_TIMEOUT = 8.0  # seconds a processing process may take to finish its batch
+STOPPED_GRACE = 2.0  # seconds a worker that stopped cleanly waits for the daemon's own stop
 # A connection over a limit is looked at again this often, this many times, before its 421: an
 # intake process reports a session's end a moment after the client has closed it, and a sender
 # at its limit opens the next connection at once.
@@ -170,6 +171,9 @@ class Pool:
             self._release(worker)
         if self._stopping and worker.role == "intake":
             await asyncio.Future()
+        if code in (0, -signal.SIGTERM, -signal.SIGINT):  # told to stop: a signal to the
+            await asyncio.sleep(STOPPED_GRACE)  # whole group reaches the main process too,
+            # which then cancels this wait; only a worker stopped alone is started again
         raise WorkerExited(f"{worker.name} exited with status {code}")
 
     async def _start(self, worker: _Worker) -> asyncio.subprocess.Process:
