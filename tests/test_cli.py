@@ -489,3 +489,21 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     _, errors = process.communicate(timeout=60)
     assert b"Traceback" not in errors, errors.decode()
     assert process.returncode in (0, 141)
+
+
+def test_a_write_from_the_wrong_directory_creates_no_list_of_its_own(
+    tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    """Without --db the store is state/bouncer.db under the working directory: a command
+    that writes refuses there when nothing is stored, instead of starting a new list."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BOUNCER_DB", raising=False)
+    result = CliRunner().invoke(main, ["suppression", "add", "typo@example.com", "--reason", "x"])
+    assert result.exit_code == 3, result.output
+    assert "no such database" in result.output
+    assert not (tmp_path / "state").exists()
+    chosen = tmp_path / "chosen.db"  # a location the user names is created
+    result = CliRunner().invoke(
+        main, ["suppression", "add", "a@example.com", "--reason", "x", "--db", str(chosen)]
+    )
+    assert result.exit_code == 0 and chosen.exists()

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -66,10 +67,14 @@ def open_store(db_path: str, *, create: bool = False, config: Config | None = No
     """Open the database for a command, or exit with a clear message.
 
     With `config`, a database created here gets the config's address rule, and an existing one
-    must have it.
+    must have it. `create` creates a missing database only at a location the user chose (--db,
+    $BOUNCER_DB, the config's store): the built-in default is a path relative to the working
+    directory, where a command run from the wrong directory would start a list of its own.
     """
     from bouncer.store import StoreError, open_db
 
+    if create and db_path == Config().db_path and not Path(db_path).exists():
+        create = False  # the default location and nothing there: say so, create nothing
     try:
         return open_db(db_path, create=create, identity=config.identity if config else None)
     except StoreError as exc:

@@ -168,7 +168,11 @@ def _open_sqlite(
 ) -> BouncerDatabase:
     """Open (and migrate) a SQLite file as open_db says."""
     if not create and not file.exists():
-        raise StoreError(f"{file}: no such database (start `bouncer serve` or give --db)", "open")
+        raise StoreError(
+            f"{file}: no such database (give --db; `bouncer serve` or `bouncer db migrate` "
+            "creates it)",
+            "open",
+        )
     if create:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
