@@ -507,3 +507,32 @@ def test_a_write_from_the_wrong_directory_creates_no_list_of_its_own(
         main, ["suppression", "add", "a@example.com", "--reason", "x", "--db", str(chosen)]
     )
     assert result.exit_code == 0 and chosen.exists()
+
+
+def test_the_list_takes_addresses_only_and_a_complaint_goes_with_force(tmp_path: Path) -> None:
+    from tests.messages import arf_complaint
+
+    db_path = tmp_path / "c.db"
+    bad = CliRunner().invoke(
+        main, ["suppression", "add", "notanaddress", "--reason", "x", "--db", str(db_path)]
+    )
+    assert bad.exit_code == 2 and "not an email address" in bad.output
+    db = open_db(db_path)
+    complaint = arf_complaint("comp@example.net")
+    inbox.insert_batch(db, [Incoming(utcnow(), "<>", ("b@localhost",), None, complaint)])
+    process(db, inbox.unprocessed(db)[0], utcnow(), Settings())
+    db.close()
+    removal = ["suppression", "remove", "comp@example.net", "--reason", "asked", "--db"]
+    refused = CliRunner().invoke(main, [*removal, str(db_path)])
+    assert refused.exit_code == 2 and "--force" in refused.output
+    assert "Traceback" not in refused.output
+    forced = CliRunner().invoke(main, [*removal, str(db_path), "--force"])
+    assert forced.exit_code == 0 and "removed" in forced.output
+
+
+def test_a_bad_domain_on_the_command_line_is_one_line(tmp_path: Path) -> None:
+    args = ["serve", "--domain", "not a domain", "--db", str(tmp_path / "d.db")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 78
+    assert "--domain: must be a domain name" in result.output
+    assert not (tmp_path / "d.db").exists()

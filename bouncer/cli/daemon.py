@@ -98,6 +98,7 @@ def _config(config_path, listen, db_path, domains):  # noqa: ANN001, ANN202
 
     from bouncer.cli.common import Unavailable
     from bouncer.config import ConfigError, split_listen, with_overrides
+    from bouncer.config.schema import domain_problem
 
     try:
         config = load_config(config_path)
@@ -105,6 +106,9 @@ def _config(config_path, listen, db_path, domains):  # noqa: ANN001, ANN202
             split_listen(listen)
     except (Unavailable, ConfigError) as exc:
         raise ConfigProblem(str(exc.message if isinstance(exc, Unavailable) else exc)) from exc
+    for domain in domains:
+        if problem := domain_problem(domain):
+            raise ConfigProblem(f"--domain: {problem}")
     return with_overrides(
         config,
         listen=listen,

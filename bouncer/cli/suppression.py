@@ -116,7 +116,10 @@ def add_cmd(
     """Suppress an address by hand (recorded with who and why)."""
     from bouncer.app.editing import add_manual
     from bouncer.clock import from_iso
+    from bouncer.core.addresses import looks_like_address
 
+    if not looks_like_address(address.strip()):
+        raise click.BadParameter(f"{address!r} is not an email address", param_hint="ADDRESS")
     log_to_stderr(config)
     now = command_now()
     expires_at = from_iso(expires)
@@ -130,11 +133,17 @@ def add_cmd(
 @suppression.command("remove")
 @click.argument("address")
 @click.option("--reason", required=True, help="Why the address may get mail again.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Remove it even when a complaint set it (the recipient asked for no mail).",
+)
 @by_option
 @store_options
 def remove_cmd(
     address: str,
     reason: str,
+    force: bool,
     by: str | None,
     config,  # noqa: ANN001
     db_path: str,
@@ -144,11 +153,19 @@ def remove_cmd(
     Only reports received after the removal may suppress the address again: a reprocess or a
     late copy of an old report does not undo it.
     """
-    from bouncer.app.editing import remove_manual
+    from bouncer.app.editing import ComplaintEntry, remove_manual
     from bouncer.clock import utcnow
 
     log_to_stderr(config)
-    if not remove_manual(open_store(db_path), address, utcnow(), by or operator(), reason):
+    db, by = open_store(db_path), by or operator()
+    try:
+        removed = remove_manual(db, address, utcnow(), by, reason, force=force)
+    except ComplaintEntry as exc:
+        raise click.UsageError(
+            f"{exc.entry['address']} was suppressed by a complaint (the recipient asked for no "
+            "mail); to remove it anyway, repeat with --force"
+        ) from None
+    if not removed:
         click.echo(f"{address}: not suppressed")
         sys.exit(1)
     click.echo(f"{address}: removed")

@@ -211,6 +211,14 @@ class File(Table):
     http: Http = msgspec.field(default_factory=Http)
 
 
+def domain_problem(text: str) -> str | None:
+    """Return what is wrong with a bounce domain given outside the file (`serve --domain`),
+    in the words a config error uses, or None when it is a domain name."""
+    if re.match(_DOMAIN, text):
+        return None
+    return f"must be {_DOMAIN_WORDS} (got {text!r})"
+
+
 def convert(data: dict[str, Any]) -> File:
     """Check parsed TOML data against the schema and return it as a File.
 

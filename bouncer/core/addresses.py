@@ -21,6 +21,17 @@ def bare(address: str) -> str:
     return address.strip().strip("<>").strip()
 
 
+MAX_ADDRESS = 320  # octets: 64 for the local part, "@", 255 for the domain (RFC 5321 §4.5.3.1)
+
+
+def looks_like_address(text: str) -> bool:
+    """Tell whether text has the shape of an email address (local@domain, no white space, at
+    most MAX_ADDRESS characters): what an operator may put on the list by hand."""
+    local, at, domain = text.rpartition("@")
+    too_long = len(text) > MAX_ADDRESS
+    return bool(at and local and domain) and not too_long and not any(c.isspace() for c in text)
+
+
 def normalize(address: str) -> str:
     """Return the address with its domain lower-cased (the local part as written)."""
     local, at, domain = bare(address).rpartition("@")

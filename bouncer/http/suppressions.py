@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bouncer.app import editing
 from bouncer.config import ConfigError, parse_duration
+from bouncer.core.addresses import looks_like_address
 from bouncer.http.app import backend
 from bouncer.http.auth import TOKEN, needs
 from bouncer.http.errors import ApiError, reply
@@ -83,8 +84,7 @@ class Removal(msgspec.Struct, forbid_unknown_fields=True):
 def _address(request: web.Request) -> str:
     """Return the {address} path part; 400 naming `address` when it is not an address."""
     address = request.match_info["address"].strip()
-    local, at, domain = address.rpartition("@")
-    if not (at and local and domain) or len(address) > 320 or any(c.isspace() for c in address):
+    if not looks_like_address(address):
         raise ApiError(400, f"address: must be an email address (got {address!r})", "address")
     return address
 
