@@ -208,7 +208,7 @@ def test_events_follow_prints_new_events_as_they_commit(db_path: Path) -> None:
     )
     import threading
 
-    watchdog = threading.Timer(20, follower.kill)  # a hung readline ends with the process
+    watchdog = threading.Timer(60, follower.kill)  # a hung readline ends with the process
     watchdog.start()
     try:
         first = json.loads(follower.stdout.readline())
@@ -433,7 +433,7 @@ def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
         stderr=subprocess.PIPE,
         text=True,
     )
-    watchdog = threading.Timer(20, follower.kill)  # a hung readline ends with the process
+    watchdog = threading.Timer(60, follower.kill)  # a hung readline ends with the process
     watchdog.start()
     try:
         header = follower.stdout.readline()
@@ -452,7 +452,7 @@ def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
             assert LONG_ADDRESS.startswith(recipient)
             recipient += follower.stdout.readline()[end:].split()[0]
         follower.send_signal(signal.SIGINT)
-        _, errors = follower.communicate(timeout=20)
+        _, errors = follower.communicate(timeout=60)
     finally:
         watchdog.cancel()
         follower.kill()

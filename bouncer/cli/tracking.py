@@ -20,6 +20,7 @@ from bouncer.cli.common import (
     store_options,
 )
 from bouncer.cli.tables import Table, print_table
+from bouncer.core.tracker_types import EVENT_TYPES
 
 EVENT_COLUMNS = ("recorded_at", "at", "type", "recipient", "status", "reason", "diagnostic")
 WEBHOOK_COLUMNS = (
@@ -52,7 +53,12 @@ FOLLOW_BATCH = 1000  # events read at a time under --follow
 
 
 @click.command("events")
-@click.option("--type", "event_type", help="Only events of this type, e.g. delivery.delayed.")
+@click.option(
+    "--type",
+    "event_type",
+    type=click.Choice(EVENT_TYPES),
+    help="Only events of this type, e.g. delivery.delayed.",
+)
 @click.option(
     "--since",
     type=MOMENT,
