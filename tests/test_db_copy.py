@@ -248,3 +248,31 @@ def test_a_failure_midway_is_one_line_saying_the_target_is_partly_filled(place) 
     assert "copy failed after" in result.output and "partly filled" in result.output
     again = _run("db", "copy", "--from", source, "--to", target)
     assert again.exit_code == 3 and "already holds alerts" in again.output  # copied first
+
+
+@pytest.mark.parametrize("origin", ["sqlite", pytest.param("postgresql", marks=PG)])
+def test_the_copy_is_one_state_while_the_source_keeps_receiving(
+    place,
+    origin,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    monkeypatch.setattr(copy, "PAGE_ROWS", 2)
+    source, target = place(origin), place("sqlite")
+    _fill(source)
+    before = _contents(source)
+    writer = open_db(source)  # the daemon, storing reports while the copy reads
+
+    def receive_more(rows: int) -> None:
+        raw = postfix_dsn(f"during{rows}@g.example", "5.1.1", "550 5.1.1 User unknown")
+        _receive(writer, raw, T0 + 20 * HOUR)
+
+    reader, filled = copy.open_stores(source, target)
+    try:
+        copied = copy.copy_store(reader, filled, receive_more)
+    finally:
+        reader.close()
+        filled.close()
+        writer.close()
+    assert copied["messages"] == len(before["messages"])
+    assert _contents(target) == before
+    assert len(_contents(source)["messages"]) > len(before["messages"])  # it did receive
