@@ -1,5 +1,5 @@
 """`bouncer db copy` between real stores: SQLite to PostgreSQL, PostgreSQL to SQLite, SQLite to
-SQLite. A source is filled by processing real delivery reports (hard, soft, delayed), a
+SQLite, PostgreSQL to PostgreSQL. A source is filled by processing real delivery reports (hard, soft, delayed), a
 suppression added by hand, an alert episode and webhook deliveries; after the copy every
 table holds the same rows, and the copy works as a store: a new report gets new ids, the
 copied suppressions are found. Then the refusals, each one line."""
@@ -118,6 +118,7 @@ ROUTES = [
     pytest.param("sqlite", "postgresql", marks=PG, id="sqlite-to-postgresql"),
     pytest.param("postgresql", "sqlite", marks=PG, id="postgresql-to-sqlite"),
     pytest.param("sqlite", "sqlite", id="sqlite-to-sqlite"),
+    pytest.param("postgresql", "postgresql", marks=PG, id="postgresql-to-postgresql"),
 ]
 
 
