@@ -1,8 +1,8 @@
 """`bouncer db copy` between real stores: SQLite to PostgreSQL, PostgreSQL to SQLite, SQLite to
-SQLite, PostgreSQL to PostgreSQL. A source is filled by processing real delivery reports (hard, soft, delayed), a
-suppression added by hand, an alert episode and webhook deliveries; after the copy every
-table holds the same rows, and the copy works as a store: a new report gets new ids, the
-copied suppressions are found. Then the refusals, each one line."""
+SQLite, PostgreSQL to PostgreSQL. A source is filled by processing real delivery reports
+(hard, soft, delayed), a suppression added by hand, an alert episode and webhook deliveries;
+after the copy every table holds the same rows, and the copy works as a store: a new report
+gets new ids, the copied suppressions are found. Then the refusals, each one line."""
 
 from __future__ import annotations
 
@@ -138,8 +138,9 @@ def test_a_copy_holds_every_row_and_works_as_a_store(  # noqa: ANN001
     assert summary["rows"] == sum(len(rows) for rows in before.values())
     for name in ("messages", "raw_messages", "bounces", "events", "deferrals", "suppressions"):
         assert before[name], f"the source holds no {name}: the test proves nothing"
-    for name in ("suppression_changes", "alerts", "failure_counts", "deliveries"):
+    for name in ("suppression_changes", "alerts", "failure_counts", "deliveries", "soft_failures"):
         assert before[name], f"the source holds no {name}: the test proves nothing"
+    assert before["webhook_cursors"][0]["last_seq"] == max(r["seq"] for r in before["events"])
     assert after == before
     assert ODD_BYTES in [row["raw"] for row in after["raw_messages"]]
     _works_on(target, before)
@@ -277,3 +278,17 @@ def test_the_copy_is_one_state_while_the_source_keeps_receiving(
     assert copied["messages"] == len(before["messages"])
     assert _contents(target) == before
     assert len(_contents(source)["messages"]) > len(before["messages"])  # it did receive
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://bouncer:hunter2-long@[db/x", "postgresql://bouncer:hunter2-long@db/x?no=1"],
+)
+def test_a_url_libpq_cannot_read_is_one_line_without_its_password(place, url) -> None:  # noqa: ANN001
+    source = place("sqlite")
+    open_db(source).close()
+    for args in (("db", "copy", "--from", source, "--to", url), ("db", "status", "--db", url)):
+        result = _run(*args)
+        assert result.exit_code == 3, result.output
+        assert result.output.count("\n") == 1
+        assert "hunter2" not in result.output and "bouncer:***@" in result.output

@@ -38,6 +38,8 @@ def open_stores(source: str, target: str) -> tuple[Database, Database]:
     """
     for location in (source, target):
         _check_location(location)
+        if locate(location)[0] == POSTGRESQL:
+            _server_database(location)  # refuses a URL libpq cannot read
     if _same_store(source, target):
         raise StoreError(f"{shown_location(target)}: the source and the target are one store")
     status = schema_status(source)
@@ -82,10 +84,14 @@ def _server_database(url: str) -> tuple[str, ...]:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
+    from bouncer.store.pg import describe
+
     try:
         info = conninfo_to_dict(url)
     except psycopg.Error as exc:
-        raise StoreError(f"{shown_location(url)}: not a PostgreSQL URL", "config") from exc
+        raise StoreError(
+            f"{shown_location(url)}: not a PostgreSQL URL ({describe(exc)})", "config"
+        ) from exc
     parts = ("host", "hostaddr", "port", "dbname", "options")
     defaults = {"port": "5432", "dbname": str(info.get("user", ""))}
     return tuple(str(info.get(part) or defaults.get(part, "")) for part in parts)
