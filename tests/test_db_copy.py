@@ -292,3 +292,14 @@ def test_a_url_libpq_cannot_read_is_one_line_without_its_password(place, url) ->
         assert result.exit_code == 3, result.output
         assert result.output.count("\n") == 1
         assert "hunter2" not in result.output and "bouncer:***@" in result.output
+
+
+def test_a_target_made_with_another_address_rule_is_refused(place, tmp_path) -> None:  # noqa: ANN001
+    config = tmp_path / "bouncer.toml"
+    config.write_text("[store]\ncase_sensitive_local_part = true\n")
+    source, target = place("sqlite"), place("sqlite")
+    _fill(source)
+    assert _run("db", "migrate", "--db", target, "--config", str(config)).exit_code == 0
+    result = _run("db", "copy", "--from", source, "--to", target)
+    assert result.exit_code == 3 and result.output.count("\n") == 1
+    assert "compares addresses by another rule than the source ('caseless')" in result.output

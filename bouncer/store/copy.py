@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bouncer.core.addresses import Identity
 from bouncer.store import StoreError, catalog, locate, open_db, open_reader, shown_location
 from bouncer.store.catalog import Table
 from bouncer.store.dialect import POSTGRESQL, SNAPSHOT
@@ -52,10 +53,25 @@ def open_stores(source: str, target: str) -> tuple[Database, Database]:
         )
     reader = open_reader(source)
     try:
-        return reader, open_db(target, create=True, identity=reader.identity)
+        return reader, _open_target(target, reader.identity)
     except BaseException:
         reader.close()
         raise
+
+
+def _open_target(target: str, identity: Identity) -> Database:
+    """Open (create, migrate) the target with the source's address rule; a target created
+    with the other rule is refused in the copy's words."""
+    try:
+        return open_db(target, create=True, identity=identity)
+    except StoreError as exc:
+        if exc.kind != "config":
+            raise
+        raise StoreError(
+            f"{shown_location(target)}: compares addresses by another rule than the source "
+            f"({identity.name!r}): copy into a new store",
+            "config",
+        ) from exc
 
 
 def _check_location(location: str) -> None:
