@@ -30,6 +30,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOOK = WebhookConfig(url="http://127.0.0.1:9/hook", secret="s" * 16)
 # Every byte value, and a CR without its LF: a raw copy must come back byte for byte.
 ODD_BYTES = bytes(range(256)) + b"\r\x00\xff"
+# Text that COPY and the SQL quoting must carry as is: tab, newline, backslash, \N, quotes.
+ODD_TEXT = "a\tb\nc\\d \\N 'e' \"f\" \r ü €"
 PG = pytest.mark.postgresql
 
 
@@ -71,6 +73,7 @@ def _fill(location: str) -> None:
             _receive(db, postfix_dsn(address, status, diagnostic, action=action), T0 + i * HOUR)
         inbox.insert_batch(db, [Incoming(T0, "<>", ("b@localhost",), "192.0.2.1", ODD_BYTES)])
         editing.add_manual(db, "hand@d.example", "operator", "hard", None, T0, "cli:test")
+        editing.add_manual(db, "odd@d.example", "x", "soft", None, T0, "cli:test", ODD_TEXT)
         alerts.add_counts(db, {("all", T0): 4, ("domain:a.example", T0): 2})
         alerts.save(db, Episode("all", T0, T0, 4, 4))
         outbox.enqueue_new(db, [HOOK], T0)
@@ -143,6 +146,7 @@ def test_a_copy_holds_every_row_and_works_as_a_store(  # noqa: ANN001
     assert before["webhook_cursors"][0]["last_seq"] == max(r["seq"] for r in before["events"])
     assert after == before
     assert ODD_BYTES in [row["raw"] for row in after["raw_messages"]]
+    assert ODD_TEXT in [row["note"] for row in after["suppressions"]]
     _works_on(target, before)
 
 
