@@ -14,8 +14,8 @@ from bouncer.cli.common import Unavailable, open_store, store_options
 
 @click.group("db")
 def db_group() -> None:
-    """Schema status and migration; back up, check, prune and vacuum (safe while the daemon
-    runs)."""
+    """Schema status and migration; copy a store to another backend; back up, check, prune
+    and vacuum (safe while the daemon runs)."""
 
 
 @db_group.command("status")
@@ -79,7 +79,9 @@ def copy_cmd(source: str, target: str, as_json: bool) -> None:
     file to PostgreSQL, say), keeping every id, raw message and the address rule.
 
     The source is read as one consistent state while its daemon runs; rows it stores after
-    that are not copied: stop the daemon before copying to move for good.
+    that are not copied: stop the daemon before copying to move for good. Both stores are
+    at this bouncer's schema version; a target holding rows is refused (exit status 3).
+    Prints the rows copied per table; --json: {"from", "to", "rows", "tables": {name: rows}}.
     """
     from bouncer.cli.progress import progress_bar
     from bouncer.store import StoreError, shown_location
