@@ -1,5 +1,6 @@
-"""`bouncer db`: the schema's status and migration (SQLite or PostgreSQL); back up, check,
-prune and vacuum the database, with the daemon running (backup, check and vacuum: SQLite)."""
+"""`bouncer db`: the schema's status and migration (SQLite or PostgreSQL); copy a store into
+another (either backend); back up, check, prune and vacuum the database, with the daemon
+running (backup, check and vacuum: SQLite)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from bouncer.cli.common import Unavailable, open_store, store_options
 
 @click.group("db")
 def db_group() -> None:
-    """Schema status and migration; back up, check, prune and vacuum (safe while the daemon
-    runs)."""
+    """Schema status and migration; copy a store to another backend; back up, check, prune
+    and vacuum (safe while the daemon runs)."""
 
 
 @db_group.command("status")
@@ -65,6 +66,45 @@ def migrate_cmd(config, db_path: str) -> None:  # noqa: ANN001
     after = schema_status(db_path)
     was = "new" if before is None or before.version is None else f"version {before.version}"
     click.echo(f"{after.location}: schema version {after.version} (was {was})")
+
+
+@db_group.command("copy")
+@click.option("--from", "source", required=True, metavar="PATH|URL", help="The store to copy.")
+@click.option(
+    "--to", "target", required=True, metavar="PATH|URL", help="A new or empty store to fill."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+def copy_cmd(source: str, target: str, as_json: bool) -> None:
+    """Copy every table of a store into a new or empty one, of either backend (a SQLite
+    file to PostgreSQL, say), keeping every id, raw message and the address rule.
+
+    The source is read as one consistent state while its daemon runs; rows it stores after
+    that are not copied: stop the daemon before copying to move for good. Both stores are
+    at this bouncer's schema version; a target holding rows is refused (exit status 3).
+    Prints the rows copied per table; --json: {"from", "to", "rows", "tables": {name: rows}}.
+    """
+    from bouncer.cli.progress import progress_bar
+    from bouncer.store import StoreError, shown_location
+    from bouncer.store.copy import copy_store, count_rows, open_stores
+
+    try:
+        reader, writer = open_stores(source, target)
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from exc
+    try:
+        with progress_bar(lambda: count_rows(reader), "copying") as advance:
+            copied = copy_store(reader, writer, advance)
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from exc
+    finally:
+        reader.close()
+        writer.close()
+    shown = {"from": shown_location(source), "to": shown_location(target)}
+    if as_json:
+        click.echo(json.dumps({**shown, "rows": sum(copied.values()), "tables": copied}))
+        return
+    counts = ", ".join(f"{count} {name}" for name, count in copied.items())
+    click.echo(f"copied {shown['from']} to {shown['to']}: {counts}")
 
 
 def _readable(db_path: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,7 +124,10 @@ def shown_location(location: str | Path) -> str:
     text = str(location)
     if locate(text)[0] != POSTGRESQL:
         return text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # not a URL (a stray "["): hide whatever stands between ':' and '@'
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)
     if parts.password is None:
         return text
     user, _, host = parts.netloc.rpartition("@")

@@ -22,6 +22,10 @@ import re
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 
+# A read transaction that sees one state throughout: SQLite's in WAL mode does; PostgreSQL's
+# default (read committed) takes a new snapshot per statement, repeatable read keeps one.
+SNAPSHOT = {SQLITE: "BEGIN", POSTGRESQL: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
+
 _HINT = re.compile(r"\bINDEXED\s+BY\s+\w+\s*", re.IGNORECASE)
 
 

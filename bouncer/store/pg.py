@@ -228,7 +228,12 @@ def migrate(conn: psycopg.Connection, identity: Identity | None = None) -> Ident
     return _stored_identity(conn)
 
 
+# A URL's password as libpq quotes it back in some messages (a URL it cannot parse)
+_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s\"]*):[^@\s\"]*@", re.IGNORECASE)
+
+
 def describe(error: BaseException) -> str:
-    """Return a psycopg error's message on one line (libpq's hints joined to it)."""
+    """Return a psycopg error's message on one line (libpq's hints joined to it), any URL's
+    password in it replaced by ***."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return " ".join(lines) or type(error).__name__
+    return _PASSWORD.sub(r"\1:***@", " ".join(lines)) or type(error).__name__

@@ -13,15 +13,12 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
-from bouncer.store.dialect import POSTGRESQL, SQLITE
+from bouncer.store.dialect import SNAPSHOT
 from bouncer.store.suppressions import COLUMNS
 
 LOOKUP_CHUNK = 500  # keys per lookup query
 _ACTIVE = "(expires_at IS NULL OR expires_at > ?)"
 _WRITTEN = (*COLUMNS, "final_key", "address_key")
-# A read transaction that sees one state throughout: SQLite's in WAL mode does; PostgreSQL's
-# default (read committed) takes a new snapshot per statement, repeatable read keeps one.
-_SNAPSHOT = {SQLITE: "BEGIN", POSTGRESQL: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
 
 
 def active(db: Database, now: datetime, page: int = 1000) -> Iterator[dict]:
@@ -35,7 +32,7 @@ def active(db: Database, now: datetime, page: int = 1000) -> Iterator[dict]:
         f"WHERE address_key > ? AND {_ACTIVE} ORDER BY address_key LIMIT ?"
     )
     after, stamp = "", to_iso(now)
-    db.conn.execute(_SNAPSHOT[db.dialect])
+    db.conn.execute(SNAPSHOT[db.dialect])
     try:
         while True:
             rows = db.conn.execute(select, (after, stamp, page)).fetchall()

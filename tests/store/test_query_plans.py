@@ -14,6 +14,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +31,7 @@ from bouncer.core.tracker import DEFAULT_POLICY
 from bouncer.store import (
     alerts,
     changes,
+    copy,
     deferrals,
     events,
     inbox,
@@ -80,6 +82,7 @@ NOT_IN_WORKLOAD = {
     "bouncer.store.status.schema_status": "PRAGMA user_version or the meta row, once a command",
     "bouncer.store.locate": "reads a location's text",
     "bouncer.store.dialect.among": "builds SQL text",
+    "bouncer.store.copy.open_stores": "opens two stores (schema status, then open_reader, open_db)",
 }
 _PLAN_ROW = re.compile(r"^SCAN (\w+)(?: AS \w+)?(.*)$")
 
@@ -184,7 +187,23 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     outbox.enable(db, hook.url)
     outbox.prune(db, last + timedelta(days=60))
     _alert_workload(db, last)
+    _copy(db)
     retention.prune_once(db, last + timedelta(days=500), retention.Retention())
+
+
+def _copy(db) -> None:  # noqa: ANN001
+    """What `bouncer db copy` reads from its source: the total, then every table in pages
+    (two rows a page here, so every page after the first is read too)."""
+    with tempfile.TemporaryDirectory() as directory:
+        target = open_db(Path(directory) / "copy.db", identity=db.identity)
+        patch = pytest.MonkeyPatch()
+        patch.setattr(copy, "PAGE_ROWS", 2)
+        try:
+            copy.count_rows(db)
+            copy.copy_store(db, target)
+        finally:
+            patch.undo()
+            target.close()
 
 
 def _bulk(db, now: datetime) -> None:  # noqa: ANN001
