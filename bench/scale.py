@@ -630,10 +630,10 @@ class Locks:
         atomic, give_back = BouncerDatabase.atomic, retention.give_back_pages
 
         @contextlib.contextmanager
-        def timed_atomic(db: BouncerDatabase) -> Iterator[BouncerDatabase]:
+        def timed_atomic(db: BouncerDatabase, **options: bool) -> Iterator[BouncerDatabase]:
             outermost, started = not db.conn.in_transaction, time.perf_counter()
             try:
-                with atomic(db) as inner:
+                with atomic(db, **options) as inner:
                     yield inner
             finally:
                 if outermost:
