@@ -256,3 +256,26 @@ def test_a_sigterm_to_the_whole_process_group_stops_quietly(tmp_path: Path) -> N
     assert daemon.returncode == 0
     assert "service.stopped" in output
     assert "loop.failed" not in output and "Traceback" not in output, output
+
+
+def test_processing_runs_below_the_smtp_sessions_priority(tmp_path: Path) -> None:
+    """The processing process lowers its CPU priority (nice 10) so senders go first; the
+    intake processes keep the daemon's."""
+    from bouncer.daemon.child import PROCESSING_NICE
+
+    running = start_daemon(make_config(tmp_path, processes=2))
+    try:
+        deadline = time.monotonic() + 10
+        nices: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            nices = {}
+            for pid in _children():
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                role = "processing" if int(stat[16]) >= PROCESSING_NICE else "intake"
+                nices[f"{role}-{pid}"] = int(stat[16])
+            if len(nices) == 3 and sum(k.startswith("processing") for k in nices) == 1:
+                break
+            time.sleep(0.1)
+    finally:
+        running.stop()
+    assert sorted(v for v in nices.values()) == [os.nice(0), os.nice(0), PROCESSING_NICE]

@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import structlog
+
 from bouncer.clock import utcnow
 from bouncer.config import Config
 from bouncer.daemon.channel import Channel
@@ -45,6 +47,7 @@ if TYPE_CHECKING:  # imported where they are used: a processing process needs ne
 
 BEAT_INTERVAL = 1.0
 REPORT_DELAY = 0.01  # seconds: stored messages are reported together, at most this late
+PROCESSING_NICE = 10  # processing's CPU priority (nice): SMTP sessions go first
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,23 @@ def _hand_overs(
     return on_message
 
 
+def _lower_priority() -> None:
+    """Run at nice PROCESSING_NICE: when the CPUs are short, SMTP sessions (a sender waits for
+    each 250) go before processing (stored messages wait without harm), which takes every idle
+    moment and catches up after a burst. Without it, processing at full speed can hold intake
+    below the rate at which processing yields (bouncer.daemon.worker, BUSY_RATE). Where the
+    priority cannot be changed (the systemd unit filters setpriority: EPERM), processing
+    keeps its priority and relies on yielding alone."""
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, max(current, PROCESSING_NICE))
+    except OSError as exc:
+        structlog.get_logger("bouncer.service").info("processing.priority_kept", error=str(exc))
+
+
 async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> None:
     """Process stored messages whenever woken, until stopped."""
+    _lower_priority()
     from bouncer.app.processing import Settings
     from bouncer.daemon.worker import LOOP, Processor
 
