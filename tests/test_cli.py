@@ -433,7 +433,7 @@ def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
         stderr=subprocess.PIPE,
         text=True,
     )
-    watchdog = threading.Timer(60, follower.kill)  # a hung readline ends with the process
+    watchdog = threading.Timer(120, follower.kill)  # a hung readline ends with the process
     watchdog.start()
     try:
         header = follower.stdout.readline()
@@ -451,6 +451,7 @@ def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
         while recipient != LONG_ADDRESS:
             assert LONG_ADDRESS.startswith(recipient)
             recipient += follower.stdout.readline()[end:].split()[0]
+        watchdog.cancel()  # from here communicate's own timeout bounds the wait
         follower.send_signal(signal.SIGINT)
         _, errors = follower.communicate(timeout=60)
     finally:
