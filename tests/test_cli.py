@@ -432,6 +432,9 @@ def test_events_follow_prints_rows_under_the_listing_header_and_stops_on_ctrl_c(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as in a terminal, even when the suite itself runs as a background job of a
+        # shell without job control (which starts its commands with SIGINT ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     watchdog = threading.Timer(120, follower.kill)  # a hung readline ends with the process
     watchdog.start()
