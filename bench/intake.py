@@ -259,7 +259,6 @@ def main() -> None:
 
 
 def _loop_name() -> str:
-    sys.path.insert(0, str(servers.ROOT))
     from bouncer.daemon.eventloop import loop_name
 
     return loop_name()

@@ -38,7 +38,6 @@ def run(database: str, repeat: int, scale: float) -> None:
     with ExitStack() as stack:
         url = database
         if database == "auto":
-            sys.path.insert(0, str(servers.ROOT))
             from tests import pg
 
             reason = pg.available()

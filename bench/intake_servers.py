@@ -26,6 +26,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+if str(ROOT) not in sys.path:  # bouncer and tests importable from a checkout
+    sys.path.insert(0, str(ROOT))
 _DO_NOTHING = """
 import asyncio, sys
 from aiosmtpd.smtp import SMTP
@@ -201,7 +203,6 @@ def check_once(server: Server, acknowledged: list[int]) -> tuple[int, int]:
 
 def _read(server: Server):  # noqa: ANN202 - a BouncerDatabase or a PgDatabase
     """Open bouncer's store (SQLite file or PostgreSQL) for reading."""
-    sys.path.insert(0, str(ROOT))
     from bouncer.store import open_db
 
     return open_db(server.extra["db"], create=False)

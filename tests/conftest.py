@@ -123,6 +123,27 @@ def make_config(tmp_path: Path, store: str | None = None, **smtp_changes: object
     return Config(db_path=store or str(tmp_path / "bouncer.db"), smtp=smtp, http=http)
 
 
+def assert_processed_once(location: str | Path, acknowledged: list[int]) -> None:
+    """Every acknowledged message (each a DSN about a recipient of its own) stored, processed,
+    recorded and acted on exactly once, in the store at `location` (either backend)."""
+    db = open_db(location)
+    try:
+        run = db.conn.execute
+        states = dict(run("SELECT id, state FROM messages").fetchall())
+        records = dict(
+            run("SELECT message_id, COUNT(*) FROM bounces GROUP BY message_id").fetchall()
+        )
+        hard = run("SELECT COUNT(*) FROM events WHERE type = 'bounce.hard'").fetchone()[0]
+        counts = {count for (count,) in run("SELECT count FROM suppressions").fetchall()}
+    finally:
+        db.close()
+    assert sorted(states) == sorted(acknowledged)  # none lost, none stored twice
+    assert set(states.values()) == {"processed"}
+    assert all(records.get(i) == 1 for i in acknowledged)
+    assert hard == len(acknowledged)
+    assert counts == {1}
+
+
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[RunningDaemon]:
     """A running daemon accepting bounces for localhost and bounces.example."""

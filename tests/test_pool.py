@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import smtplib
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ from bouncer.clock import utcnow
 from bouncer.daemon.worker import Processor
 from bouncer.store import inbox, open_db
 from bouncer.store.inbox import Incoming
-from tests.conftest import RunningDaemon, make_config, start_daemon
+from tests.conftest import RunningDaemon, assert_processed_once, make_config, start_daemon
 from tests.messages import postfix_dsn
 
 STORED = re.compile(rb"stored as (\d+)")
@@ -60,20 +59,6 @@ def _children(parent: int | None = None) -> list[int]:
     return found
 
 
-def _check_once(db_path: Path, acknowledged: list[int]) -> None:
-    """Every acknowledged message stored, processed, recorded and acted on exactly once."""
-    with sqlite3.connect(db_path) as conn:
-        rows = dict(conn.execute("SELECT id, state FROM messages"))
-        records = dict(conn.execute("SELECT message_id, COUNT(*) FROM bounces GROUP BY 1"))
-        hard = conn.execute("SELECT COUNT(*) FROM events WHERE type = 'bounce.hard'").fetchone()
-        counts = {c for (c,) in conn.execute("SELECT count FROM suppressions")}
-    assert sorted(rows) == sorted(acknowledged)  # none lost, none stored twice
-    assert set(rows.values()) == {"processed"}
-    assert all(records.get(i) == 1 for i in acknowledged)
-    assert hard[0] == len(acknowledged)
-    assert counts == {1}
-
-
 @pytest.fixture(params=["asyncio", "uvloop"])
 def pool(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch) -> RunningDaemon:  # noqa: ANN001
     """A daemon with two intake processes; its worker processes run on each event loop."""
@@ -93,7 +78,7 @@ def test_every_acknowledged_message_is_stored_and_processed_once(pool: RunningDa
     pool.wait_processed(200, timeout=30)
     pool.stop()
     assert len(acknowledged) == 200
-    _check_once(pool.db_path, acknowledged)
+    assert_processed_once(pool.db_path, acknowledged)
     assert _children() == []  # every worker process ended with the daemon
 
 
@@ -131,7 +116,7 @@ def test_a_worker_process_that_dies_is_started_again(pool: RunningDaemon) -> Non
     acknowledged += _send(pool.port, range(5, 10))
     pool.wait_processed(10, timeout=20)
     pool.stop()
-    _check_once(pool.db_path, acknowledged)
+    assert_processed_once(pool.db_path, acknowledged)
 
 
 def test_overlapping_processors_process_each_message_once(tmp_path: Path) -> None:
@@ -155,7 +140,7 @@ def test_overlapping_processors_process_each_message_once(tmp_path: Path) -> Non
     with ThreadPoolExecutor(2) as threads:
         handled = list(threads.map(drain, processors))
     assert sum(handled) >= 300  # both drained: batches they both read were written once
-    _check_once(path, ids)
+    assert_processed_once(path, ids)
 
 
 def test_worker_processes_end_when_the_main_process_is_killed(tmp_path: Path) -> None:
@@ -208,21 +193,8 @@ def test_worker_processes_share_the_store_on_each_backend(store_url: str, tmp_pa
         running.wait_processed(80, timeout=30)
     finally:
         running.stop()
-    db = open_db(store_url)
-    try:
-        states = dict(db.conn.execute("SELECT id, state FROM messages").fetchall())
-        records = dict(
-            db.conn.execute(
-                "SELECT message_id, COUNT(*) FROM bounces GROUP BY message_id"
-            ).fetchall()
-        )
-        hard = db.conn.execute("SELECT COUNT(*) FROM events WHERE type = 'bounce.hard'").fetchone()
-    finally:
-        db.close()
-    assert sorted(states) == sorted(acknowledged) and len(acknowledged) == 80
-    assert set(states.values()) == {"processed"}
-    assert all(records.get(i) == 1 for i in acknowledged)
-    assert hard[0] == 80
+    assert len(acknowledged) == 80
+    assert_processed_once(store_url, acknowledged)
 
 
 def test_a_sigterm_to_the_whole_process_group_stops_quietly(tmp_path: Path) -> None:

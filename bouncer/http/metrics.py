@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -147,19 +147,22 @@ class Metrics:
         report): {"counts": [[metric, labels, increment], ...], "latency": [[seconds, n], ...]}
         (latencies rounded to 3 significant digits, grouped)."""
         counts = []
-        for name, counter in self._counters.items():
-            for family in counter.collect():
-                for sample in family.samples:
-                    if not sample.name.endswith("_total"):
-                        continue
-                    key = (name, tuple(sorted(sample.labels.items())))
-                    moved = sample.value - self._sent.get(key, 0.0)
-                    if moved:
-                        counts.append([name, sample.labels, moved])
-                        self._sent[key] = sample.value
+        for name, labels, value in self._totals():
+            key = (name, tuple(sorted(labels.items())))
+            if moved := value - self._sent.get(key, 0.0):
+                counts.append([name, labels, moved])
+                self._sent[key] = value
         with self._lock:
             latency, self._observed = sorted(self._observed.items()), Tally()
         return {"counts": counts, "latency": latency} if counts or latency else None
+
+    def _totals(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        """Yield (counter name, labels, total so far) of every counter's labelled series."""
+        for name, counter in self._counters.items():
+            for family in counter.collect():
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        yield name, sample.labels, sample.value
 
     def absorb(self, moved: dict) -> None:
         """Add a worker process's report (`relay()`'s value) to these metrics; what does not
