@@ -168,3 +168,50 @@ def test_a_lasting_flood_never_leaves_processing_over_a_minute_behind(
     else:  # the first batch finds the backlog a minute old: full batches from then on
         assert sizes[0] == worker.BUSY_BATCH and set(sizes[1:]) == {worker.BATCH}
         assert pauses == []
+
+
+POISON = {
+    "sqlite": [
+        "CREATE TRIGGER poison BEFORE INSERT ON bounces WHEN NEW.recipient = 'poison@example.com' "
+        "BEGIN SELECT RAISE(ABORT, 'cannot write this one'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.recipient = 'poison@example.com' THEN RAISE EXCEPTION 'cannot write this one'; "
+        "END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER poison BEFORE INSERT ON bounces FOR EACH ROW EXECUTE FUNCTION poison()",
+    ],
+}
+
+
+def test_a_message_that_cannot_be_written_is_marked_failed_and_its_batch_written(db) -> None:  # noqa: ANN001
+    """A batch is written without a savepoint per message; when one message fails to write,
+    the batch is written again with one each: that message is marked failed, the others are
+    written once, with nothing of the failed attempt left behind."""
+    import asyncio
+
+    from bouncer.daemon import worker
+
+    dialect = "sqlite" if db.conn.__class__.__module__.startswith("sqlite3") else "postgresql"
+    for statement in POISON[dialect]:
+        db.execute(statement)
+    addresses = [f"r{n}@example.com" for n in range(5)]
+    addresses.insert(2, "poison@example.com")
+    raws = [postfix_dsn(a, "5.1.1", UNKNOWN.replace("gone@example.com", a)) for a in addresses]
+    inbox.insert_batch(db, [Incoming(NOW, "<>", ("b@localhost",), None, raw) for raw in raws])
+
+    async def drain() -> int:
+        processor = worker.Processor("unused.db", clock=lambda: NOW)
+        handled = processor.drain(db)
+        await processor.release()
+        return handled
+
+    assert asyncio.run(drain()) == len(addresses)
+    states = db.conn.execute("SELECT state FROM messages ORDER BY id").fetchall()
+    assert [row[0] for row in states] == ["processed"] * 2 + ["failed"] + ["processed"] * 3
+    recorded = db.conn.execute("SELECT recipient FROM bounces ORDER BY id").fetchall()
+    assert [row[0] for row in recorded] == [a for a in addresses if a != "poison@example.com"]
+    for address in addresses:
+        expected = None if address == "poison@example.com" else "userunknown"
+        found = suppressions.get(db, address, NOW)
+        assert (found and found["reason"]) == expected

@@ -24,7 +24,7 @@ from bouncer.store.inbox import StoredMessage
 log = structlog.get_logger("bouncer.reprocess")
 
 PAGE = 100  # messages parsed before their results are written
-HOLD_SECONDS = 0.05  # a write transaction is committed once it has lasted this long
+HOLD_SECONDS = 0.03  # a write transaction is committed once it has lasted this long
 
 
 def reprocess(

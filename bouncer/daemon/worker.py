@@ -44,6 +44,10 @@ BATCH = 64  # messages a write transaction holds while intake is quiet (fewer fs
 # the CPU again, so suppressions and events lag a minute at most, not the whole flood.
 BUSY_BATCH, BUSY_RATE, BUSY_FOR, BUSY_PAUSE = 8, 1000, 0.25, 0.05
 BUSY_MAX_LAG = 60.0
+# The processing connection's page cache: a batch's writes touch some forty pages a message,
+# many at random places in indexes that grow with the history; with SQLite's default 2 MB a
+# full batch evicts pages it needs again before its commit.
+CACHE_KIB = 32 * 1024
 LOOP = "processor"
 
 
@@ -124,7 +128,10 @@ class Processor:
         """Run work on the (possibly new) connection; drop the connection if it fails."""
         if self._db is None:
             self._db = open_db(
-                self._db_path, checkpoint_on_commit=self._checkpoint_on_commit, take_turns=True
+                self._db_path,
+                checkpoint_on_commit=self._checkpoint_on_commit,
+                take_turns=True,
+                cache_kib=CACHE_KIB,
             )
         try:
             return work(self._db)
@@ -138,17 +145,11 @@ class Processor:
         """Process every unprocessed message; return how many were handled."""
         handled = 0
         while batch := inbox.unprocessed(db, self._batch_size()):
-            prepared = [self._prepare_one(db, message) for message in batch]
-            done: list[tuple[Processed, str]] = []
-            with db.atomic():
-                # Claimed inside the write transaction: a message another processor (a worker
-                # process still finishing) wrote meanwhile is skipped, never processed twice.
-                claimed = inbox.still_new(db, [item.message.id for item in prepared if item])
-                for item in prepared:
-                    if item is not None and item.message.id in claimed:
-                        result = self._write_one(db, item)
-                        if result is not None:
-                            done.append((result, item.message.received_at))
+            prepared = [item for m in batch if (item := self._prepare_one(db, m)) is not None]
+            try:
+                done = self._write_batch(db, prepared, guarded=False)
+            except _WriteFailed:  # rolled back: again, each message in a savepoint of its own
+                done = self._write_batch(db, prepared, guarded=True)
             self._report(done)
             handled += len(batch)
             self._health.beat(LOOP)
@@ -157,6 +158,37 @@ class Processor:
             if len(batch) == BUSY_BATCH and self._batch_size() == BUSY_BATCH:
                 time.sleep(BUSY_PAUSE)  # intake is busy: leave it the CPU a moment
         return handled
+
+    def _write_batch(
+        self, db: Database, prepared: list[Prepared], *, guarded: bool
+    ) -> list[tuple[Processed, str]]:
+        """Write a batch in one transaction; return what was written, with receipt times.
+
+        Unguarded (the usual pass), messages are written one after the other and a message
+        that fails to write raises _WriteFailed, rolling the whole batch back: no savepoint
+        per message, whose statement journal costs a copy of every page a message changes
+        (SQLite) or two round trips (PostgreSQL). Guarded, each message is written in a
+        savepoint of its own, so a failing one is marked failed and the others are written.
+        """
+        done: list[tuple[Processed, str]] = []
+        with db.atomic():
+            # Claimed inside the write transaction: a message another processor (a worker
+            # process still finishing) wrote meanwhile is skipped, never processed twice.
+            claimed = inbox.still_new(db, [item.message.id for item in prepared])
+            for item in prepared:
+                if item.message.id not in claimed:
+                    continue
+                result = self._write_one(db, item) if guarded else self._write_bare(db, item)
+                if result is not None:
+                    done.append((result, item.message.received_at))
+        return done
+
+    def _write_bare(self, db: Database, item: Prepared) -> Processed:
+        """Write one prepared message in the caller's transaction; raise _WriteFailed."""
+        try:
+            return write(db, item, self._clock(), self._settings)
+        except Exception as exc:
+            raise _WriteFailed(item.message.id) from exc
 
     def _report(self, done: list[tuple[Processed, str]]) -> None:
         """Log and count processed messages (with their receipt times, ISO 8601)."""
@@ -205,6 +237,10 @@ class Processor:
             if self._metrics is not None:
                 self._metrics.message_failed(item.message.id, "process")
             return None
+
+
+class _WriteFailed(Exception):
+    """A message of an unguarded batch failed to write (its batch is written again, guarded)."""
 
 
 def _counted(done: Processed) -> list[tuple[str, str]]:

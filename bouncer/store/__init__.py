@@ -141,6 +141,7 @@ def open_db(
     identity: Identity | None = None,
     checkpoint_on_commit: bool = True,
     take_turns: bool = False,
+    cache_kib: int | None = None,
 ) -> BouncerDatabase | PgDatabase:
     """Open (and migrate) the store at a location (`locate`): a SQLite file in WAL mode with
     synchronous=FULL, or a PostgreSQL database (`bouncer.store.pg`).
@@ -152,6 +153,10 @@ def open_db(
     `take_turns`: write transactions queue on the file `<database>-writers` with the other
     connections opened so (see BouncerDatabase).
 
+    `cache_kib`: the connection's page cache in KiB (SQLite's default is 2,000 KiB), for a
+    writer whose transactions touch more pages than that (processing: a batch of reports
+    changes some forty pages each, many at random places in the history's indexes).
+
     `identity`: the address rule the configuration asks for; a new database is created with it,
     an existing one must have been created with it. Raises StoreError (one line) when the file
     is missing (create=False), is not a bouncer database, is newer than this code, or keeps
@@ -160,7 +165,10 @@ def open_db(
     dialect, target = locate(path)
     if dialect == POSTGRESQL:  # writers queue on its advisory lock: no turns to take
         return _open_postgresql(target, create=create, identity=identity)
-    return _open_sqlite(Path(target), create, identity, checkpoint_on_commit, take_turns)
+    db = _open_sqlite(Path(target), create, identity, checkpoint_on_commit, take_turns)
+    if cache_kib is not None:
+        db.conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+    return db
 
 
 def _open_sqlite(

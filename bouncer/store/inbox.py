@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from bouncer.clock import to_iso
 from bouncer.store.query import where
+from bouncer.store.schema import fingerprint_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,18 +153,23 @@ def _reprocess_filter(
 def mark_processed(
     db: Database, message_id: int, kind: str, at: datetime, fingerprint: str | None = None
 ) -> None:
-    """Record that a message was processed, what kind of report it was, and its fingerprint."""
+    """Record that a message was processed, what kind of report it was, and its fingerprint
+    (hex, bouncer.core.dsn.fingerprint) with the key it is looked up by."""
+    key = None if fingerprint is None else fingerprint_key(fingerprint)
     db.execute(
         "UPDATE messages SET state = 'processed', kind = ?, error = NULL, processed_at = ?, "
-        "fingerprint = COALESCE(?, fingerprint) WHERE id = ?",
-        (kind, to_iso(at), fingerprint, message_id),
+        "fingerprint = COALESCE(?, fingerprint), fingerprint_key = COALESCE(?, fingerprint_key) "
+        "WHERE id = ?",
+        (kind, to_iso(at), fingerprint, key, message_id),
     )
 
 
 def first_copy(db: Database, fingerprint: str) -> int | None:
-    """Return the id of the first processed message with this fingerprint, or None."""
+    """Return the id of the first processed message with this fingerprint, or None (found by
+    its 64-bit key, confirmed on the whole fingerprint)."""
     row = db.conn.execute(
-        "SELECT MIN(id) FROM messages WHERE fingerprint = ?", (fingerprint,)
+        "SELECT MIN(id) FROM messages WHERE fingerprint_key = ? AND fingerprint = ?",
+        (fingerprint_key(fingerprint), fingerprint),
     ).fetchone()
     return row[0] if row else None
 

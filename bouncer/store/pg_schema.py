@@ -242,4 +242,13 @@ BASELINE = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', _BASELINE)
 
 # Versions after the baseline: {version: script}, each the PostgreSQL form of the SQLite
 # migration with the same number.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    11: """
+    ALTER TABLE messages ADD COLUMN fingerprint_key bigint;
+    UPDATE messages SET fingerprint_key = ('x' || substr(fingerprint, 1, 16))::bit(64)::bigint
+        WHERE fingerprint IS NOT NULL;
+    DROP INDEX messages_fingerprint;
+    CREATE INDEX messages_by_fingerprint ON messages(fingerprint_key)
+        WHERE fingerprint_key IS NOT NULL;
+    """,
+}

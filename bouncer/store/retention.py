@@ -15,6 +15,8 @@ before that needs one `bouncer db vacuum` to switch.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +26,9 @@ from bouncer.clock import to_iso
 from bouncer.store import alerts, inbox
 from bouncer.store.dialect import SQLITE, among
 
-BATCH = 1000  # rows per table per pass: each pass holds the write lock for milliseconds
+BATCH = 1000  # rows per table per pass, at most
+SLICE = 100  # rows per statement
+HOLD_SECONDS = 0.03  # a pass's transaction ends after the slice that reaches this length
 VACUUM_PAGES = 2000  # freed pages returned per pass (8 MB with 4 KiB pages)
 
 
@@ -56,24 +60,42 @@ class Pruned:
 
 
 def prune_once(db: Database, now: datetime, retention: Retention, batch: int = BATCH) -> Pruned:
-    """Run one pass: up to `batch` rows of each kind, each kind in its own short transaction,
-    then return up to VACUUM_PAGES free pages. Returns the counts."""
+    """Run one pass: up to `batch` rows of each kind, each kind in its own short transaction
+    (ended early once it has lasted HOLD_SECONDS), then return up to VACUUM_PAGES free pages.
+    Returns the counts."""
     raw = messages = bounces = deferrals = events = episodes = 0
     if retention.keep_raw is not None:
-        with db.atomic():
-            raw = inbox.prune_raw(db, now - retention.keep_raw, now, batch)
+        (raw,) = _bounded(
+            db, batch, lambda n: (inbox.prune_raw(db, now - retention.keep_raw, now, n),)
+        )
     if retention.keep_records is not None:
-        with db.atomic():
-            messages, bounces = prune_records(db, now - retention.keep_records, batch)
-        with db.atomic():
-            deferrals = prune_deferrals(db, now - retention.keep_records, batch)
-        with db.atomic():
-            episodes = alerts.prune_episodes(db, now - retention.keep_records, batch)
+        before = now - retention.keep_records
+        messages, bounces = _bounded(db, batch, lambda n: prune_records(db, before, n))
+        (deferrals,) = _bounded(db, batch, lambda n: (prune_deferrals(db, before, n),))
+        (episodes,) = _bounded(db, batch, lambda n: (alerts.prune_episodes(db, before, n),))
     if retention.keep_events is not None:
-        with db.atomic():
-            events = prune_events(db, now - retention.keep_events, batch)
+        before = now - retention.keep_events
+        (events,) = _bounded(db, batch, lambda n: (prune_events(db, before, n),))
     pages = give_back_pages(db)
     return Pruned(raw, messages, bounces, deferrals, events, episodes, pages)
+
+
+def _bounded(db: Database, batch: int, step: Callable[[int], tuple[int, ...]]) -> tuple[int, ...]:
+    """Run `step(n)` (deleting up to n rows, returning counts whose first is the rows it took)
+    in slices of SLICE rows within one transaction, until `batch` rows, a short slice or
+    HOLD_SECONDS: on a large file a slice costs more (its rows and index entries are spread
+    over more pages), so the transaction is ended by its length, not by a row count."""
+    totals: tuple[int, ...] = ()
+    started, done = time.monotonic(), 0
+    with db.atomic():
+        while done < batch:
+            size = min(SLICE, batch - done)
+            counts = step(size)
+            totals = tuple(map(sum, zip(totals, counts, strict=True))) if totals else counts
+            done += counts[0]
+            if counts[0] < size or time.monotonic() - started >= HOLD_SECONDS:
+                break
+    return totals
 
 
 def prune_records(db: Database, received_before: datetime, batch: int = BATCH) -> tuple[int, int]:

@@ -5,6 +5,7 @@ a database newer than the code or of something else is refused (both)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,3 +259,55 @@ def test_a_database_of_something_else_is_refused(new_store) -> None:  # noqa: AN
             conn.execute("CREATE TABLE invoices (n integer)")
     with pytest.raises(StoreError, match="not a bouncer database"):
         open_db(url)
+
+
+FINGERPRINTS = [
+    hashlib.sha256(text).hexdigest() for text in (b"a", b"b", b"report", b"copy", b"\xff" * 9)
+]
+
+
+def test_schema_10_finds_its_copies_by_the_fingerprint_key(tmp_path: Path) -> None:
+    """Migration 11 keys the fingerprints already stored, so a copy of a report processed
+    before the upgrade is still recognised after it."""
+    from bouncer.store import inbox
+
+    path = tmp_path / "ten.db"
+    _schema_4(path)
+    conn = sqlite3.connect(path)
+    conn.create_function("bouncer_identity", 0, lambda: "caseless")
+    conn.create_function("address_key", 1, lambda address: address and address.lower())
+    conn.create_function("about_address", 2, lambda final, original: final)
+    for number, script in enumerate(MIGRATIONS[4:10], start=5):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    for text in FINGERPRINTS:
+        conn.execute(
+            "INSERT INTO messages (received_at, mail_from, rcpt_to, size, raw, state, "
+            "fingerprint) VALUES ('2026-11-20T00:00:00.000Z', '<>', '[]', 0, x'', "
+            "'processed', ?)",
+            (text,),
+        )
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    try:
+        assert [inbox.first_copy(db, text) for text in FINGERPRINTS] == [2, 3, 4, 5, 6]
+        assert inbox.first_copy(db, FINGERPRINTS[0][:16] + "0" * 48) is None  # key alone
+    finally:
+        db.close()
+
+
+def test_both_backends_key_a_fingerprint_alike(pg_cluster, pg_template) -> None:  # noqa: ANN001
+    """PostgreSQL's migration computes the key as bouncer.store.schema.fingerprint_key does
+    (including fingerprints whose first bit is set: negative keys)."""
+    from bouncer.store.schema import fingerprint_key
+
+    db = open_db(pg_cluster.url(pg_template))
+    try:
+        for text in FINGERPRINTS:
+            (key,) = db.conn.execute(
+                "SELECT ('x' || substr(?, 1, 16))::bit(64)::bigint", (text,)
+            ).fetchone()
+            assert key == fingerprint_key(text)
+    finally:
+        db.close()
+    assert any(fingerprint_key(text) < 0 for text in FINGERPRINTS)

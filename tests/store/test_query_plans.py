@@ -82,6 +82,7 @@ NOT_IN_WORKLOAD = {
     "bouncer.store.status.schema_status": "PRAGMA user_version or the meta row, once a command",
     "bouncer.store.locate": "reads a location's text",
     "bouncer.store.dialect.among": "builds SQL text",
+    "bouncer.store.schema.fingerprint_key": "arithmetic on a fingerprint's text",
     "bouncer.store.copy.open_stores": "opens two stores (schema status, then open_reader, open_db)",
 }
 _PLAN_ROW = re.compile(r"^SCAN (\w+)(?: AS \w+)?(.*)$")

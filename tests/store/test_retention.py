@@ -132,3 +132,22 @@ def test_freed_space_goes_back_to_the_file_system(tmp_path: Path) -> None:
     assert _count(db, "messages") == 0
     assert db.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
     assert path.stat().st_size < full / 4
+
+
+def test_a_pass_ends_its_transaction_by_length_not_only_by_rows(store, monkeypatch) -> None:  # noqa: ANN001
+    """A pass deletes in slices; on a file where a slice is slow (HOLD_SECONDS reached at
+    once) its transaction holds one slice per kind, and the next pass goes on from there."""
+    from bouncer.store import retention
+
+    db = store
+    for n in range(12):
+        _receive(db, _soft(f"full{n}@example.com"), T0)
+    monkeypatch.setattr(retention, "SLICE", 5)
+    records_only = Retention(keep_raw=None, keep_records=30 * DAY, keep_events=None)
+    assert prune_once(db, T0 + 40 * DAY, records_only, batch=10).messages == 10  # two slices
+    monkeypatch.setattr(retention, "HOLD_SECONDS", 0.0)
+    assert prune_once(db, T0 + 40 * DAY, records_only, batch=10).messages == 2  # short slice
+    for n in range(12):
+        _receive(db, _soft(f"again{n}@example.com"), T0)
+    assert prune_once(db, T0 + 40 * DAY, records_only, batch=10).messages == 5  # one slice
+    assert _count(db, "messages") == 7
