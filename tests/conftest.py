@@ -112,7 +112,8 @@ def start_daemon(config: Config, clock: Callable[[], datetime] | None = None) ->
 
 def make_config(tmp_path: Path, store: str | None = None, **smtp_changes: object) -> Config:
     """Return a config on free loopback ports (SMTP and the API) with its database under
-    tmp_path (or at `store`: a path or URL, as the `store_url` fixture gives).
+    tmp_path (or at `store`: a path or URL, as the `store_url` fixture gives), and its spool
+    (used with a PostgreSQL store) under tmp_path.
 
     One process (smtp.processes = 1) unless `processes` says otherwise: an injected clock
     reaches only the process it is given to.
@@ -120,7 +121,12 @@ def make_config(tmp_path: Path, store: str | None = None, **smtp_changes: object
     changes = {"processes": 1, **smtp_changes}
     smtp = replace(SmtpConfig(), listen="127.0.0.1:0", shutdown_grace=2.0, **changes)
     http = HttpConfig(listen="127.0.0.1:0")
-    return Config(db_path=store or str(tmp_path / "bouncer.db"), smtp=smtp, http=http)
+    return Config(
+        db_path=store or str(tmp_path / "bouncer.db"),
+        spool_path=str(tmp_path / "spool.db"),
+        smtp=smtp,
+        http=http,
+    )
 
 
 def assert_processed_once(location: str | Path, acknowledged: list[int]) -> None:

@@ -1,5 +1,6 @@
-"""PostgreSQL away while two nodes take bounces (issue 15): no 250 without a stored message, the
-senders' retries get in once it is back, and every acknowledged message is processed once."""
+"""PostgreSQL away while two nodes take bounces (issue 15): each node commits to its local
+spool meanwhile and answers 250 throughout; once the server is back the spools are forwarded,
+and every acknowledged message is processed exactly once in the shared store."""
 
 from __future__ import annotations
 
@@ -11,20 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from bouncer.store import open_db
+from bouncer.store import open_db, spool
 from tests import pg
 from tests.conftest import RunningDaemon, assert_processed_once, make_config, start_daemon
 from tests.messages import postfix_dsn
 
 pytestmark = pytest.mark.postgresql
 STORED = re.compile(rb"stored as (\d+)")
+SPOOLED = re.compile(rb"spooled as ([0-9a-f-]{36})")
 MESSAGES_PER_SENDER = 40
 
 
-def _sender(node: RunningDaemon, first: int, refused: list[str]) -> list[int]:
+def _sender(node: RunningDaemon, first: int, refused: list[str]) -> list[int | str]:
     """Send DSNs one by one as an MTA does: a 4xx reply or a dropped connection is tried again
-    a moment later; return the ids the 250s named."""
-    ids: list[int] = []
+    a moment later; return what the 250s named: store ids, or spool keys."""
+    named: list[int | str] = []
     n = first
     while n < first + MESSAGES_PER_SENDER:
         raw = postfix_dsn(
@@ -38,12 +40,13 @@ def _sender(node: RunningDaemon, first: int, refused: list[str]) -> list[int]:
             time.sleep(0.1)
             continue
         if code == 250:
-            ids.append(int(STORED.search(reply).group(1)))
+            stored, spooled = STORED.search(reply), SPOOLED.search(reply)
+            named.append(int(stored.group(1)) if stored else spooled.group(1).decode())
             n += 1
         else:
             refused.append(str(code))
             time.sleep(0.1)
-    return ids
+    return named
 
 
 def _envelope(client: smtplib.SMTP) -> bool:
@@ -52,7 +55,30 @@ def _envelope(client: smtplib.SMTP) -> bool:
     return client.rcpt("bounces@localhost")[0] == 250
 
 
-def test_an_outage_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+def _ids_of(url: str, named: list[int | str]) -> list[int]:
+    """The store ids of the acknowledged messages: a spooled one's by its key (each key must
+    name one message)."""
+    keys = [key for key in named if isinstance(key, str)]
+    db = open_db(url)
+    try:
+        rows = db.conn.execute(
+            "SELECT spool_key, id FROM messages WHERE spool_key = ANY(?)", (keys,)
+        ).fetchall()
+    finally:
+        db.close()
+    assert sorted(key for key, _ in rows) == sorted(keys)  # each forwarded, once
+    return [n for n in named if isinstance(n, int)] + [n for _, n in rows]
+
+
+def _spooled(path: Path) -> int:
+    db = open_db(path)
+    try:
+        return spool.waiting(db)
+    finally:
+        db.close()
+
+
+def test_an_outage_is_spooled_with_250s_and_forwarded_once(tmp_path: Path) -> None:
     reason = pg.available()
     if reason:
         pytest.skip(reason)
@@ -70,15 +96,18 @@ def test_an_outage_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
                 cluster.pause()  # PostgreSQL goes away mid-load ...
                 time.sleep(2.0)
                 cluster.resume()  # ... and comes back
-                acknowledged = [i for share in shares for i in share.result(timeout=120)]
+                named = [n for share in shares for n in share.result(timeout=120)]
             for node in nodes:
-                node.wait_processed(len(acknowledged), timeout=60)
+                node.wait_processed(len(named), timeout=60)
         finally:
             for node in nodes:
                 node.stop()
+        acknowledged = _ids_of(url, named)
         assert_processed_once(url, acknowledged)
+    assert refused == []  # 250 throughout: no 451, no dropped connection
     assert len(acknowledged) == 4 * MESSAGES_PER_SENDER
-    assert refused, "the outage was not seen by any sender"
+    assert any(isinstance(n, str) for n in named), "no message was spooled"
+    assert [_spooled(tmp_path / name / "spool.db") for name in ("a", "b")] == [0, 0]
 
 
 def test_a_paused_cluster_comes_back_with_its_data() -> None:

@@ -110,7 +110,9 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
     smtp, reports, metrics = config.smtp, _Reports(channel), Metrics(relay=True)
     gate = SessionGate(SessionLimits.from_config(smtp))
     gate.on_reply = metrics.reply
-    writer = InboxWriter(config.db_path, checkpoint_on_commit=False).start()
+    writer = InboxWriter(
+        config.db_path, checkpoint_on_commit=False, spool=config.spool_path
+    ).start()
     handler = BounceHandler(
         smtp.domains,
         writer.store,

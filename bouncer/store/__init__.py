@@ -141,6 +141,7 @@ def open_db(
     identity: Identity | None = None,
     checkpoint_on_commit: bool = True,
     take_turns: bool = False,
+    connect_timeout: int | None = None,
 ) -> BouncerDatabase | PgDatabase:
     """Open (and migrate) the store at a location (`locate`): a SQLite file in WAL mode with
     synchronous=FULL, or a PostgreSQL database (`bouncer.store.pg`).
@@ -150,7 +151,8 @@ def open_db(
     do it inside whichever commit crosses 1,000 log pages, on the write path.
 
     `take_turns`: write transactions queue on the file `<database>-writers` with the other
-    connections opened so (see BouncerDatabase).
+    connections opened so (see BouncerDatabase). `connect_timeout`: seconds PostgreSQL's
+    connection may take (default `bouncer.store.pg.CONNECT_SECONDS`; at least 2).
 
     `identity`: the address rule the configuration asks for; a new database is created with it,
     an existing one must have been created with it. Raises StoreError (one line) when the file
@@ -159,7 +161,9 @@ def open_db(
     """
     dialect, target = locate(path)
     if dialect == POSTGRESQL:  # writers queue on its advisory lock: no turns to take
-        return _open_postgresql(target, create=create, identity=identity)
+        return _open_postgresql(
+            target, create=create, identity=identity, connect_timeout=connect_timeout
+        )
     return _open_sqlite(Path(target), create, identity, checkpoint_on_commit, take_turns)
 
 
@@ -231,17 +235,23 @@ def _identity_error(where: str, stored: Identity, asked: Identity) -> StoreError
 
 
 def _open_postgresql(
-    url: str, *, create: bool, identity: Identity | None, read_only: bool = False
+    url: str,
+    *,
+    create: bool,
+    identity: Identity | None,
+    read_only: bool = False,
+    connect_timeout: int | None = None,
 ) -> PgDatabase:
     """Open a PostgreSQL store, its failures worded as StoreError (one line, password left
     out)."""
     import psycopg
 
-    from bouncer.store.pg import describe, open_pg
+    from bouncer.store.pg import CONNECT_SECONDS, describe, open_pg
 
     where = shown_location(url)
+    timeout = connect_timeout or CONNECT_SECONDS
     try:
-        db = open_pg(url, identity, create=create, read_only=read_only)
+        db = open_pg(url, identity, create=create, read_only=read_only, connect_timeout=timeout)
     except psycopg.OperationalError as exc:
         raise StoreError(f"{where}: cannot connect: {describe(exc)}", "open") from exc
     except psycopg.Error as exc:

@@ -242,4 +242,9 @@ BASELINE = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', _BASELINE)
 
 # Versions after the baseline: {version: script}, each the PostgreSQL form of the SQLite
 # migration with the same number.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    11: """
+    ALTER TABLE messages ADD COLUMN spool_key TEXT COLLATE "C";
+    CREATE UNIQUE INDEX messages_spool ON messages(spool_key) WHERE spool_key IS NOT NULL;
+    """,
+}

@@ -313,6 +313,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_unchecked ON alerts(checked_at) WHERE ended_at IS NULL;
     CREATE INDEX alerts_ended ON alerts(ended_at) WHERE ended_at IS NOT NULL;
     """,
+    # 11: a message's key from a node's local spool (bouncer.daemon.spool): unique where
+    # given, so a spooled message forwarded twice (a crash between the shared store's commit
+    # and the spool's delete) is stored once
+    """
+    ALTER TABLE messages ADD COLUMN spool_key TEXT;
+    CREATE UNIQUE INDEX messages_spool ON messages(spool_key) WHERE spool_key IS NOT NULL;
+    """,
 )
 
 
