@@ -39,7 +39,7 @@ from bouncer.daemon.smtp_session import (
 )
 from bouncer.daemon.worker import Processor
 from bouncer.http.metrics import Metrics
-from bouncer.store import locate, open_db, shown_location
+from bouncer.store import StoreError, locate, open_db, shown_location
 from bouncer.store.dialect import POSTGRESQL
 from bouncer.store.retention import Retention
 
@@ -133,13 +133,11 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     api = ApiServer(config, metrics) if config.http.enabled else None
     checkpointer = Checkpointer(config.db_path, health)
     forwarder = None
-    if locate(config.db_path)[0] == POSTGRESQL:
-        from bouncer.daemon.spool import Forwarder
+    if locate(config.db_path)[0] == POSTGRESQL:  # a local spool takes mail while it is away
+        from bouncer.daemon.spool import for_node
 
-        def forwarded(count: int) -> None:
-            (pool.wake_processing if pool else lambda n: processor.wake(count=n))(count)
-
-        forwarder = Forwarder(config.spool_path, config.db_path, metrics, forwarded)
+        wake = pool.wake_processing if pool else lambda n: processor.wake(count=n)
+        forwarder = for_node(config, health, metrics, wake)
     return _Parts(
         writer,
         processor,
@@ -239,6 +237,18 @@ def _on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(signum, stop.set)
 
 
+def _migrate(config: Config, *, spooling: bool) -> None:
+    """Open (create, migrate) the store before traffic; raise StoreError, unless a node with
+    a local spool cannot reach PostgreSQL (`bouncer.daemon.spool.store_away`)."""
+    try:
+        open_db(config.db_path, identity=config.identity).close()
+    except StoreError as exc:
+        from bouncer.daemon.spool import store_away
+
+        if not (spooling and store_away(config, exc)):
+            raise
+
+
 async def serve(
     config: Config,
     *,
@@ -273,7 +283,7 @@ async def serve(
         try:
             if parts.api is not None:
                 parts.api.bind()
-            open_db(config.db_path, identity=config.identity).close()  # migrate before traffic
+            _migrate(config, spooling=parts.forwarder is not None)
             if parts.forwarder is not None:
                 parts.forwarder.prepare()  # a spool that cannot be created stops the start
         except BaseException:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import structlog
 
+from bouncer.config import Config
+from bouncer.daemon.health import Health
 from bouncer.http.metrics import Metrics
 from bouncer.store import open_db, spool
 from bouncer.store.pg import describe, unreachable
@@ -34,6 +36,25 @@ LOOP = "spool"
 POLL_SECONDS = 1.0
 BATCH = 200
 CONNECT_SECONDS = 2  # the shared store's connect timeout (libpq's least)
+
+
+def for_node(
+    config: Config, health: Health, metrics: Metrics, wake: Callable[[int], None]
+) -> Forwarder:
+    """Return the forwarder of a node on PostgreSQL (`wake(n)`: n messages reached the store),
+    and let `health` count the store's being away as waiting (`Health.waits_for`)."""
+    health.waits_for = unreachable
+    return Forwarder(config.spool_path, config.db_path, metrics, wake)
+
+
+def store_away(config: Config, error: BaseException) -> bool:
+    """Say whether a node may start without its store: PostgreSQL cannot be reached (the
+    spool takes the bounces; whoever connects first once it is back creates or migrates it).
+    Logs `service.store_unreachable` when so."""
+    if not unreachable(error):
+        return False
+    log.warning("service.store_unreachable", error=str(error), spool=str(config.spool_path))
+    return True
 
 
 class Forwarder:
