@@ -92,7 +92,7 @@ def test_documented_example_shows_every_key() -> None:
     assert set(documented["tracker"]) == {f.name for f in fields(TrackerConfig)}
     assert set(documented["verp"]) == {f.name for f in fields(VerpConfig)}
     assert set(documented["store"]) == {
-        "path", "keep_raw", "keep_records", "keep_events", "case_sensitive_local_part"
+        "path", "spool", "keep_raw", "keep_records", "keep_events", "case_sensitive_local_part"
     }  # fmt: skip
     assert "\n# url = " in EXAMPLE.read_text(encoding="utf-8")  # [store] url: in place of path
     assert set(documented["log"]) == {"format", "level"}
@@ -270,6 +270,9 @@ BAD = [
     ("smtp = 5\n", "smtp", "must be a table (got 5)"),
     # [store]
     ('[store]\npath = ""\n', "store.path", "not empty"),
+    ('[store]\nspool = ""\n', "store.spool", "not empty"),
+    ("[store]\nspool = 1\n", "store.spool", "a file path"),
+    ('[store]\npath = "s/b.db"\nspool = "s/b.db"\n', "store.spool", "another file"),
     ('[store]\nkeep_raw = "0d"\n', "store.keep_raw", '"forever"'),
     ("[store]\nkeep_records = -1\n", "store.keep_records", '"forever"'),
     ('[store]\nkeep_events = "400 days"\n', "store.keep_events", '"forever"'),
@@ -388,6 +391,7 @@ def test_every_section_read_and_typed(tmp_path: Path) -> None:
         f"""
 [store]
 path = "/var/lib/bouncer/b.db"
+spool = "/var/spool/bouncer/spool.db"
 keep_raw = "30d"
 keep_records = "520w"
 keep_events = 86400
@@ -445,6 +449,7 @@ events = ["bounce.hard", "suppression.added"]
     config = load(file)
     assert config.source == str(file)
     assert (config.db_path, config.keep_raw) == ("/var/lib/bouncer/b.db", timedelta(days=30))
+    assert config.spool_path == "/var/spool/bouncer/spool.db"
     assert (config.keep_records, config.keep_events) == (timedelta(weeks=520), timedelta(days=1))
     assert config.identity.keep_local_case is True
     assert config.smtp == SmtpConfig(

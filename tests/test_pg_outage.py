@@ -1,5 +1,6 @@
-"""PostgreSQL away while two nodes take bounces (issue 15): no 250 without a stored message, the
-senders' retries get in once it is back, and every acknowledged message is processed once."""
+"""PostgreSQL away while two nodes take bounces (issue 15): each node commits to its local
+spool meanwhile and answers 250 throughout; once the server is back the spools are forwarded,
+and every acknowledged message is processed exactly once in the shared store."""
 
 from __future__ import annotations
 
@@ -8,25 +9,27 @@ import smtplib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from threading import Event
 
 import pytest
 
-from bouncer.store import open_db
+from bouncer.store import open_db, spool
 from tests import pg
 from tests.conftest import RunningDaemon, assert_processed_once, make_config, start_daemon
 from tests.messages import postfix_dsn
 
 pytestmark = pytest.mark.postgresql
 STORED = re.compile(rb"stored as (\d+)")
-MESSAGES_PER_SENDER = 40
+SPOOLED = re.compile(rb"spooled as ([0-9a-f-]{36})")
+SENDERS = 4
 
 
-def _sender(node: RunningDaemon, first: int, refused: list[str]) -> list[int]:
-    """Send DSNs one by one as an MTA does: a 4xx reply or a dropped connection is tried again
-    a moment later; return the ids the 250s named."""
-    ids: list[int] = []
+def _sender(node: RunningDaemon, first: int, named: list, refused: list, stop: Event) -> None:
+    """Send DSNs one by one as an MTA does, until stopped: a 4xx reply or a dropped connection
+    is tried again a moment later; add what each 250 named to `named`: a store id, or a spool
+    key."""
     n = first
-    while n < first + MESSAGES_PER_SENDER:
+    while not stop.is_set():
         raw = postfix_dsn(
             f"gone{n}@example.com", "5.1.1", "550 5.1.1 unknown", message_id=f"<o{n}@x>"
         )
@@ -38,12 +41,19 @@ def _sender(node: RunningDaemon, first: int, refused: list[str]) -> list[int]:
             time.sleep(0.1)
             continue
         if code == 250:
-            ids.append(int(STORED.search(reply).group(1)))
+            stored, spooled = STORED.search(reply), SPOOLED.search(reply)
+            named.append(int(stored.group(1)) if stored else spooled.group(1).decode())
             n += 1
         else:
             refused.append(str(code))
             time.sleep(0.1)
-    return ids
+
+
+def _until(check, seconds: float = 60.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.01)
 
 
 def _envelope(client: smtplib.SMTP) -> bool:
@@ -52,33 +62,63 @@ def _envelope(client: smtplib.SMTP) -> bool:
     return client.rcpt("bounces@localhost")[0] == 250
 
 
-def test_an_outage_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+def _ids_of(url: str, named: list[int | str]) -> list[int]:
+    """The store ids of the acknowledged messages: a spooled one's by its key (each key must
+    name one message)."""
+    keys = [key for key in named if isinstance(key, str)]
+    db = open_db(url)
+    try:
+        rows = db.conn.execute(
+            "SELECT spool_key, id FROM messages WHERE spool_key = ANY(?)", (keys,)
+        ).fetchall()
+    finally:
+        db.close()
+    assert sorted(key for key, _ in rows) == sorted(keys)  # each forwarded, once
+    return [n for n in named if isinstance(n, int)] + [n for _, n in rows]
+
+
+def _spooled(path: Path) -> int:
+    db = open_db(path)
+    try:
+        return spool.waiting(db)
+    finally:
+        db.close()
+
+
+def test_an_outage_is_spooled_with_250s_and_forwarded_once(tmp_path: Path) -> None:
+    """The load runs in three phases: stored (20 250s), PostgreSQL away (until 20 messages
+    were spooled), back (until 20 more were stored)."""
     reason = pg.available()
     if reason:
         pytest.skip(reason)
     with pg.running() as cluster:  # a cluster of its own: this test stops it
         url = cluster.url(cluster.new_database())
         nodes = [start_daemon(make_config(tmp_path / name, url)) for name in ("a", "b")]
+        named: list[int | str] = []
         refused: list[str] = []
+        stop = Event()
         try:
-            with ThreadPoolExecutor(4) as senders:
-                shares = [
-                    senders.submit(_sender, nodes[k % 2], k * MESSAGES_PER_SENDER, refused)
-                    for k in range(4)
-                ]
-                time.sleep(0.5)
-                cluster.pause()  # PostgreSQL goes away mid-load ...
-                time.sleep(2.0)
-                cluster.resume()  # ... and comes back
-                acknowledged = [i for share in shares for i in share.result(timeout=120)]
+            with ThreadPoolExecutor(SENDERS) as senders:
+                for k in range(SENDERS):
+                    senders.submit(_sender, nodes[k % 2], k * 100_000, named, refused, stop)
+                try:
+                    _until(lambda: len(named) >= 20)
+                    cluster.pause()  # PostgreSQL goes away mid-load ...
+                    _until(lambda: sum(isinstance(n, str) for n in named) >= 20)
+                    cluster.resume()  # ... and comes back
+                    back = len(named)
+                    _until(lambda: sum(isinstance(n, int) for n in named[back:]) >= 20)
+                finally:
+                    stop.set()
             for node in nodes:
-                node.wait_processed(len(acknowledged), timeout=60)
+                node.wait_processed(len(named), timeout=60)
         finally:
             for node in nodes:
                 node.stop()
+        acknowledged = _ids_of(url, named)
         assert_processed_once(url, acknowledged)
-    assert len(acknowledged) == 4 * MESSAGES_PER_SENDER
-    assert refused, "the outage was not seen by any sender"
+    assert refused == []  # 250 throughout: no 451, no dropped connection
+    assert [_spooled(tmp_path / name / "spool.db") for name in ("a", "b")] == [0, 0]
 
 
 def test_a_paused_cluster_comes_back_with_its_data() -> None:

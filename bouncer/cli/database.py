@@ -22,7 +22,8 @@ def db_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @store_options
 def status_cmd(as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
-    """Show the store's backend, schema version and address rule, without changing it.
+    """Show the store's backend, schema version and address rule, without changing it; on
+    PostgreSQL also this host's spool (store.spool) and the messages waiting in it.
 
     Exit status 0 when the schema is this bouncer's, 1 when `bouncer db migrate` (or the
     daemon's start) has work to do, 3 when the store cannot be read.
@@ -42,12 +43,33 @@ def status_cmd(as_json: bool, config, db_path: str) -> None:  # noqa: ANN001
         "identity": status.identity,
         "current": status.current,
     }
+    if status.backend == "postgresql":  # this host's local spool: messages waiting in it
+        facts["spool"] = config.spool_path
+        facts["spooled"] = _spooled(config.spool_path)
     if as_json:
         click.echo(json.dumps(facts))
     else:
         for name, value in facts.items():
             click.echo(f"{name}: {'(none)' if value is None else value}")
     raise SystemExit(0 if status.current else 1)
+
+
+def _spooled(path: str) -> int | None:
+    """Count the messages waiting in a spool file (None: there is none yet)."""
+    from pathlib import Path
+
+    from bouncer.store import StoreError, open_reader, spool
+
+    if not Path(path).exists():
+        return None
+    try:
+        db = open_reader(path)
+        try:
+            return spool.waiting(db)
+        finally:
+            db.close()
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from exc
 
 
 @db_group.command("migrate")

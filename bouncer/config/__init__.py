@@ -165,6 +165,7 @@ class Config:
     """The whole configuration, with the file it came from (None for built-in defaults)."""
 
     db_path: str = "state/bouncer.db"  # store.url or store.path: a URL or a SQLite file
+    spool_path: str = "state/spool.db"  # store.spool: the local spool (PostgreSQL stores only)
     keep_raw: timedelta | None = timedelta(days=90)
     keep_records: timedelta | None = timedelta(days=400)  # None: forever
     keep_events: timedelta | None = timedelta(days=400)
@@ -243,7 +244,13 @@ def parse_duration(value: Any, key: str) -> timedelta:
 
 
 # Keys of [store] and [log] that Config names otherwise (the others keep their names).
-_TOP_LEVEL = {"path": "db_path", "url": "db_path", "format": "log_format", "level": "log_level"}
+_TOP_LEVEL = {
+    "path": "db_path",
+    "url": "db_path",
+    "spool": "spool_path",
+    "format": "log_format",
+    "level": "log_level",
+}
 
 
 def from_mapping(data: dict[str, Any], source: str | None = None) -> Config:

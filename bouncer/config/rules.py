@@ -60,6 +60,10 @@ def _check_store(config: Config, data: dict[str, Any]) -> None:
         raise ConfigError(
             "store.url: give store.url or store.path, not both (a path is sqlite:///PATH)"
         )
+    if "spool" in store and _same_file(config.spool_path, config.db_path):
+        raise ConfigError(
+            f"store.spool: must be another file than the store (got {shown(config.spool_path)})"
+        )
     records, raw = config.keep_records, config.keep_raw
     if records is None or (raw is not None and raw <= records):
         return
@@ -69,6 +73,16 @@ def _check_store(config: Config, data: dict[str, Any]) -> None:
         f"{_default_note(data, 'store', 'keep_raw')}), as a raw copy is kept in its record"
         f" (got {_written_duration(records)}{_default_note(data, 'store', 'keep_records')})"
     )
+
+
+def _same_file(spool: str, store: str) -> bool:
+    """Say whether the spool's path names the store's SQLite file (path or sqlite:// URL)."""
+    import os
+
+    scheme, sep, rest = store.partition("://")
+    if sep and scheme.lower() != "sqlite":
+        return False
+    return os.path.abspath(spool) == os.path.abspath(rest if sep else store)
 
 
 def _check_verp(verp: VerpConfig) -> None:

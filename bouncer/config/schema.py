@@ -112,6 +112,7 @@ class Table(Struct, forbid_unknown_fields=True):
 class Store(Table):
     path: FilePath | UnsetType = UNSET
     url: StoreUrl | UnsetType = UNSET
+    spool: FilePath | UnsetType = UNSET
     keep_raw: Retention | UnsetType = UNSET
     keep_records: Retention | UnsetType = UNSET
     keep_events: Retention | UnsetType = UNSET

@@ -70,21 +70,21 @@ class ApiServer:
         health: Health,
         unready: Callable[[], list[str]],
         clock: Callable[[], datetime],
+        spool: Callable[[], dict] | None = None,
     ) -> None:
-        """Start serving: `unready()` lists what the daemon's own state makes it unready for."""
+        """Start serving: `unready()` lists what the daemon's own state makes it unready for;
+        `spool()` (a node with a local spool) says what it holds (`Forwarder.state`)."""
         assert self._sock is not None, "bind() first"
         self._reader = Reader(self._config.db_path)
 
-        async def not_ready() -> list[str]:
+        async def not_ready() -> tuple[list[str], dict]:
             problems = health.problems() + unready()
-            try:
-                async with asyncio.timeout(WRITABLE_WITHIN):
-                    await processor.call(maintenance.writable)
-            except TimeoutError:
-                problems.append(f"database: no write lock within {WRITABLE_WITHIN:.0f} s")
-            except Exception as exc:  # noqa: BLE001 - what failed is the answer
-                problems.append(f"database not writable: {exc}")
-            return problems
+            state = spool() if spool is not None else None
+            if state is None or not state["store_error"]:  # not known to be away: ask it
+                away = await _writable(processor, problems, spooling=state is not None)
+                if state is not None:
+                    state["store_error"] = away
+            return problems, {} if state is None else {"spool": state}
 
         async def write(work):  # noqa: ANN001, ANN202
             """Run work on the processor thread, then let the journal and webhooks see its
@@ -121,3 +121,22 @@ class ApiServer:
             self._sock.close()
         if self._reader is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._reader.close)
+
+
+async def _writable(processor: Processor, problems: list[str], *, spooling: bool) -> str | None:
+    """Take the database's write lock (WRITABLE_WITHIN seconds at most); add what failed to
+    `problems`, except (`spooling`: intake spools meanwhile) that the shared store cannot be
+    reached: return that instead."""
+    try:
+        async with asyncio.timeout(WRITABLE_WITHIN):
+            await processor.call(maintenance.writable)
+    except TimeoutError:
+        problems.append(f"database: no write lock within {WRITABLE_WITHIN:.0f} s")
+    except Exception as exc:  # noqa: BLE001 - what failed is the answer
+        if spooling:
+            from bouncer.store.pg import describe, unreachable
+
+            if unreachable(exc):
+                return describe(exc)
+        problems.append(f"database not writable: {exc}")
+    return None

@@ -59,7 +59,7 @@ class Checkpointer:
             try:
                 logged = await loop.run_in_executor(self._executor, self._checkpoint)
             except sqlite3.OperationalError as exc:
-                self._health.fail(LOOP, repr(exc))
+                self._health.fail(LOOP, exc)
             else:
                 self._health.beat(LOOP)
             flooded = logged > FLOODED_PAGES

@@ -31,6 +31,7 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import structlog
@@ -40,6 +41,8 @@ from bouncer.config import Config
 from bouncer.daemon.channel import Channel
 from bouncer.daemon.health import Health, supervise
 from bouncer.http.metrics import Metrics
+from bouncer.store import locate
+from bouncer.store.dialect import POSTGRESQL
 
 if TYPE_CHECKING:  # imported where they are used: a processing process needs neither
     from bouncer.daemon.smtp import BounceHandler
@@ -110,7 +113,9 @@ async def _intake(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -> No
     smtp, reports, metrics = config.smtp, _Reports(channel), Metrics(relay=True)
     gate = SessionGate(SessionLimits.from_config(smtp))
     gate.on_reply = metrics.reply
-    writer = InboxWriter(config.db_path, checkpoint_on_commit=False).start()
+    writer = InboxWriter(
+        config.db_path, checkpoint_on_commit=False, spool=config.spool_path
+    ).start()
     handler = BounceHandler(
         smtp.domains,
         writer.store,
@@ -190,6 +195,10 @@ async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -
     from bouncer.daemon.worker import LOOP, Processor
 
     health, metrics = Health(), Metrics(relay=True)
+    if locate(spec.config.db_path)[0] == POSTGRESQL:  # see Health.waits_for
+        from bouncer.store.pg import unreachable
+
+        health.waits_for = unreachable
     settings = Settings.from_config(spec.config)
     processor = Processor(
         spec.config.db_path, settings, utcnow, health, metrics, checkpoint_on_commit=False
@@ -204,7 +213,8 @@ async def _processing(spec: WorkerSpec, channel: Channel, stop: asyncio.Event) -
     channel.listen(on_message, stop.set)
     loop = asyncio.get_running_loop()
     running = loop.create_task(supervise(LOOP, processor.run, health))
-    beats = loop.create_task(_beats(channel, health.last_error, "failing", metrics))
+    failing = partial(health.last_error, waiting=False)  # the store away: not failing
+    beats = loop.create_task(_beats(channel, failing, "failing", metrics))
     await stop.wait()
     for task in (running, beats):
         task.cancel()

@@ -178,7 +178,7 @@ class Outbox:
                 await self.tick()
             except Exception as exc:  # noqa: BLE001 - the loop outlives any one failure
                 log.exception("webhook.outbox_failed")
-                self._health.fail("outbox", repr(exc))
+                self._health.fail("outbox", exc)
             else:
                 self._health.beat("outbox")
             await self._pause()

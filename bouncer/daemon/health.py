@@ -7,6 +7,11 @@ for longer than `unhealthy_after`, when work has waited longer than `stuck_after
 beat, or when its task ended. The daemon pings systemd's watchdog only while every loop is
 healthy, so a wedged or dying daemon is restarted; `STATUS=` lines carry the backlog and the
 last error. `supervise` runs a loop and starts it again, with backoff, whenever it fails.
+
+A node whose shared store (PostgreSQL) cannot be reached keeps taking bounces into its local
+spool (bouncer.daemon.spool), so a loop that fails only for that reason (`Health.waits_for`
+says which errors are) is waiting, not broken: it makes no problem however long it lasts, and
+the watchdog keeps the daemon running (a restart could not start it without the store).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class LoopState:
     failures: int = 0
     beats: int = 0
     running: bool = True
+    store_away: bool = False  # its last failure: the shared store cannot be reached
 
 
 class Health:
@@ -47,6 +53,8 @@ class Health:
         self.stuck_after = stuck_after
         self._clock = clock
         self.loops: dict[str, LoopState] = {}
+        # which failures mean "the shared store cannot be reached" (a node with a local spool)
+        self.waits_for: Callable[[BaseException], bool] | None = None
 
     def register(self, name: str) -> None:
         """Start tracking a loop (healthy, idle)."""
@@ -60,6 +68,7 @@ class Health:
         state.failing_since = None
         state.busy_since = None
         state.running = True
+        state.store_away = False
 
     def busy(self, name: str) -> None:
         """Record that work is waiting for the loop (kept from the first call until a beat)."""
@@ -68,10 +77,15 @@ class Health:
             state.busy_since = self._clock()
 
     def fail(self, name: str, error: BaseException | str) -> None:
-        """Record a failure; the loop stays unhealthy-in-waiting until it beats again."""
+        """Record a failure (an exception is shown by its repr); the loop stays
+        unhealthy-in-waiting until it beats again, unless the failure is the shared store's
+        being away (`waits_for`)."""
         state = self._state(name)
         state.failures += 1
-        state.last_error = f"{name}: {error}"[:300]
+        away = isinstance(error, BaseException) and self.waits_for is not None
+        state.store_away = away and self.waits_for(error)  # type: ignore[misc]
+        text = repr(error) if isinstance(error, BaseException) else error
+        state.last_error = f"{name}: {text}"[:300]
         if state.failing_since is None:
             state.failing_since = self._clock()
 
@@ -88,6 +102,8 @@ class Health:
             waiting = now - state.busy_since if state.busy_since is not None else 0.0
             if not state.running:
                 found.append(f"{name} stopped")
+            elif state.store_away:
+                continue  # waiting for the shared store: the spool takes the bounces
             elif failing > self.unhealthy_after:
                 found.append(f"{name} failing for {failing:.0f} s")
             elif waiting > self.stuck_after:
@@ -98,9 +114,14 @@ class Health:
         """Return True when every loop is healthy."""
         return not self.problems()
 
-    def last_error(self) -> str | None:
-        """Return the most recent failure of any loop, if one is still unresolved."""
-        failing = [s for s in self.loops.values() if s.failing_since is not None and s.last_error]
+    def last_error(self, *, waiting: bool = True) -> str | None:
+        """Return the most recent failure of any loop, if one is still unresolved (without
+        `waiting`: not counting loops that wait for the shared store)."""
+        failing = [
+            s
+            for s in self.loops.values()
+            if s.failing_since is not None and s.last_error and (waiting or not s.store_away)
+        ]
         latest = max(failing, key=lambda s: s.failing_since or 0.0, default=None)
         return latest.last_error if latest else None
 
@@ -137,8 +158,11 @@ async def supervise(
             health.stopped(name)
             raise
         except Exception as exc:  # noqa: BLE001 - a supervisor outlives what it runs
-            log.exception("loop.failed", loop=name, retry_in=delay)
-            health.fail(name, repr(exc))
+            health.fail(name, exc)
+            if health.loops[name].store_away:  # one line: it is waiting, not broken
+                log.warning("loop.store_away", loop=name, error=str(exc), retry_in=delay)
+            else:
+                log.exception("loop.failed", loop=name, retry_in=delay)
         worked = health.loops[name].beats > beats
         if worked or asyncio.get_running_loop().time() - started > max_delay:
             delay = first_delay  # it worked, or ran a good while: start the backoff afresh

@@ -6,6 +6,16 @@ batch). A failure resolves every waiter of the batch with the exception, so the 
 451 and the sender retries. Its transactions queue with the daemon's other writers (processing,
 other intake processes) on the writers' lock (`open_db(take_turns=True)`), so none of them
 sleeps in SQLite's busy handler while the database is free.
+
+On PostgreSQL with a local spool (`[store] spool`, bouncer.store.spool), a batch the shared
+store cannot take because the server cannot be reached (`pg.unreachable`: not a constraint
+or another error of the statement) is committed to the spool instead, and the senders get
+their 250 all the same; only when the spool cannot store it either do they get a 451. Every
+message written on PostgreSQL carries its spool key, given before the first attempt, so a
+batch whose commit was in doubt (the connection lost during COMMIT) and that was spooled too
+is forwarded as a no-op. After a failure the batches go straight to the spool and the shared
+store is tried again at most every RETRY_SECONDS, with a connect timeout of CONNECT_SECONDS,
+so a server that does not answer holds intake back that long at most once in a while.
 """
 
 from __future__ import annotations
@@ -14,12 +24,17 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from bouncer.store import inbox, open_db
+from bouncer.store import StoreError, inbox, locate, open_db
+from bouncer.store.dialect import POSTGRESQL
 from bouncer.store.inbox import Incoming
 
 MAX_BATCH = 64
+RETRY_SECONDS = 1.0  # while the shared store is away, it is tried again this often at most
+CONNECT_SECONDS = 2  # the connect timeout of intake's PostgreSQL connection (libpq's least)
 _Request = tuple[Incoming, asyncio.Future, asyncio.AbstractEventLoop]
 
 
@@ -45,13 +60,27 @@ def _report(batch: list[_Request], results: list[object], error: BaseException |
 
 
 class InboxWriter:
-    """Commits raw messages to the store from one thread; `store()` returns after the commit."""
+    """Commits raw messages to the store from one thread; `store()` returns after the commit.
 
-    def __init__(self, db_path: str | Path, *, checkpoint_on_commit: bool = True) -> None:
+    `spool`: the local spool's file, used when the store is PostgreSQL (ignored on SQLite).
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        checkpoint_on_commit: bool = True,
+        spool: str | Path | None = None,
+    ) -> None:
         """`checkpoint_on_commit`: as `bouncer.store.open_db` takes it."""
         self._db_path = db_path
         self._checkpoint_on_commit = checkpoint_on_commit
+        self._spool_path = spool if locate(db_path)[0] == POSTGRESQL else None
         self.last_error: str | None = None  # the last failure to store, until a success
+        self.spooling: str | None = None  # why batches go to the spool now, else None
+        self._retry_at = 0.0  # time.monotonic() when the shared store may be tried again
+        self._db = None
+        self._spool = None
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="bouncer-intake", daemon=True)
 
@@ -65,8 +94,9 @@ class InboxWriter:
         self._queue.put(None)
         self._thread.join()
 
-    async def store(self, item: Incoming) -> int:
-        """Commit one message and return its id; raise if it could not be stored."""
+    async def store(self, item: Incoming) -> int | str:
+        """Commit one message; return its id in the store, or its spool key (text) when it
+        went to the spool; raise if it could not be stored."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put((item, future, loop))
@@ -91,26 +121,73 @@ class InboxWriter:
 
     def _run(self) -> None:
         """Commit batches until stopped."""
-        db = None
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
             if not batch:
                 continue
             try:
-                db = db or open_db(
-                    self._db_path, checkpoint_on_commit=self._checkpoint_on_commit, take_turns=True
-                )
-                ids = inbox.insert_batch(db, [request[0] for request in batch])
+                results = self._commit([request[0] for request in batch])
             except Exception as exc:  # noqa: BLE001 - every failure must reach the waiters
                 self.last_error = repr(exc)
-                if db is not None:  # a fresh connection next time: the file may be writable again
-                    with contextlib.suppress(Exception):
-                        db.close()
-                    db = None
                 _report(batch, [None] * len(batch), exc)
                 continue
             self.last_error = None
-            _report(batch, list(ids), None)
-        if db is not None:
+            _report(batch, results, None)
+        for db in (self._db, self._spool):
+            if db is not None:
+                db.close()
+
+    def _commit(self, items: list[Incoming]) -> list[int] | list[str]:
+        """Commit a batch to the store, or (PostgreSQL away) to the spool; return the ids or
+        the spool keys. Raises what the store (or the spool) raised."""
+        if self._spool_path is None:
+            return self._to_store(items)
+        from bouncer.store.pg import describe, unreachable
+        from bouncer.store.spool import new_key
+
+        keyed = [replace(item, spool_key=new_key()) for item in items]
+        if time.monotonic() >= self._retry_at:
+            try:
+                ids = self._to_store(keyed)
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                self.spooling = describe(exc)
+            else:
+                self.spooling = None
+                return ids
+        self._to_spool(keyed)
+        return [item.spool_key or "" for item in keyed]
+
+    def _to_store(self, items: list[Incoming]) -> list[int]:
+        """Insert a batch into the store; a failure drops the connection (a fresh one next
+        time: the file may be writable again, the server back)."""
+        try:
+            self._db = self._db or open_db(
+                self._db_path,
+                checkpoint_on_commit=self._checkpoint_on_commit,
+                take_turns=True,
+                connect_timeout=CONNECT_SECONDS,
+            )
+            return inbox.insert_batch(self._db, items)
+        except BaseException:
+            self._db = _closed(self._db)
+            raise
+
+    def _to_spool(self, items: list[Incoming]) -> None:
+        """Insert a batch into the spool (its file created at the first use)."""
+        try:
+            self._spool = self._spool or open_db(self._spool_path, take_turns=True)
+            inbox.insert_batch(self._spool, items)
+        except Exception as exc:
+            self._spool = _closed(self._spool)
+            raise StoreError(f"store away ({self.spooling}); spool: {exc}", "open") from exc
+
+
+def _closed(db: object) -> None:
+    """Close a connection being thrown away (whatever that raises); return None."""
+    if db is not None:
+        with contextlib.suppress(Exception):
             db.close()

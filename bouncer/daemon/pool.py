@@ -94,7 +94,8 @@ class Pool:
         worker processes' counters are added to `metrics`."""
         dialect, target = locate(config.db_path)  # workers resolve a path as the main one does
         db_path = os.path.abspath(target) if dialect == SQLITE else config.db_path
-        self._config = replace(config, db_path=db_path)
+        spool_path = os.path.abspath(config.spool_path)
+        self._config = replace(config, db_path=db_path, spool_path=spool_path)
         self._health = health
         self._on_processed = on_processed
         self._metrics = metrics
@@ -111,6 +112,13 @@ class Pool:
         """Return the supervised loops: one per worker process, each keeping it running."""
         workers = [*self.intake, self.processing]
         return {worker.name: partial(self._keep, worker) for worker in workers}
+
+    def wake_processing(self, count: int) -> None:
+        """Tell the processing process that `count` messages were stored (dropped when many
+        wake-ups are queued already)."""
+        self.backlog += count
+        if self.processing.channel is not None:
+            self.processing.channel.send(f"wake {count}")
 
     def last_error(self) -> str | None:
         """Return an intake process's last storage error, if it is still unresolved."""
@@ -237,10 +245,7 @@ class Pool:
             with contextlib.suppress(ValueError, KeyError):
                 self.gate.leave(worker.sessions.pop(int(rest)))  # type: ignore[arg-type]
         elif kind == "stored":
-            count = int(rest) if rest.isdigit() else 1
-            self.backlog += count
-            if self.processing.channel is not None:  # dropped when many are queued already
-                self.processing.channel.send(f"wake {count}")
+            self.wake_processing(int(rest) if rest.isdigit() else 1)
         elif kind == "processed":
             self.backlog = 0
             self._on_processed()

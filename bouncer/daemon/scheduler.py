@@ -79,7 +79,7 @@ class Scheduler:
                 await self.sweep()
             except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next interval
                 log.exception("scheduler.sweep_failed")
-                self._health.fail("scheduler", repr(exc))
+                self._health.fail("scheduler", exc)
             else:
                 self._health.beat("scheduler")
             await asyncio.sleep(self._interval)

@@ -39,12 +39,14 @@ from bouncer.daemon.smtp_session import (
 )
 from bouncer.daemon.worker import Processor
 from bouncer.http.metrics import Metrics
-from bouncer.store import open_db, shown_location
+from bouncer.store import StoreError, locate, open_db, shown_location
+from bouncer.store.dialect import POSTGRESQL
 from bouncer.store.retention import Retention
 
 if TYPE_CHECKING:
     from bouncer.daemon.delivery import Outbox
     from bouncer.daemon.pool import Pool
+    from bouncer.daemon.spool import Forwarder
 
 __all__ = ["sd_notify", "serve"]
 log = structlog.get_logger("bouncer.service")
@@ -83,6 +85,7 @@ class _Parts:
     api: ApiServer | None
     checkpointer: Checkpointer
     pool: Pool | None = None  # intake and processing in worker processes (smtp.processes > 1)
+    forwarder: Forwarder | None = None  # the local spool's (a PostgreSQL store)
 
 
 def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
@@ -90,7 +93,9 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     health = Health()
     metrics = Metrics()
     # The writers leave the write-ahead log to the checkpointer (see bouncer.daemon.checkpointer)
-    writer = InboxWriter(config.db_path, checkpoint_on_commit=False).start()
+    writer = InboxWriter(
+        config.db_path, checkpoint_on_commit=False, spool=config.spool_path
+    ).start()
     settings = Settings.from_config(config)
     processor = Processor(
         config.db_path, settings, clock, health, metrics, checkpoint_on_commit=False
@@ -127,6 +132,12 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
     gate.on_reply = metrics.reply
     api = ApiServer(config, metrics) if config.http.enabled else None
     checkpointer = Checkpointer(config.db_path, health)
+    forwarder = None
+    if locate(config.db_path)[0] == POSTGRESQL:  # a local spool takes mail while it is away
+        from bouncer.daemon.spool import for_node
+
+        wake = pool.wake_processing if pool else lambda n: processor.wake(count=n)
+        forwarder = for_node(config, health, metrics, wake)
     return _Parts(
         writer,
         processor,
@@ -139,6 +150,7 @@ def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
         api,
         checkpointer,
         pool,
+        forwarder,
     )
 
 
@@ -170,6 +182,10 @@ async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
     if parts.pool is not None:  # processing has a process of its own
         del loops["processor"]
         loops.update(parts.pool.loops())
+    if parts.forwarder is not None:
+        from bouncer.daemon.spool import LOOP
+
+        loops[LOOP] = parts.forwarder.run
     tasks = [
         asyncio.create_task(supervise(name, run, parts.health), name=name)
         for name, run in loops.items()
@@ -196,6 +212,8 @@ async def _shutdown(
         await parts.outbox.close()
     await parts.processor.close()
     await parts.checkpointer.close()
+    if parts.forwarder is not None:
+        await parts.forwarder.close()
 
 
 def _unready(parts: _Parts, server: asyncio.AbstractServer) -> Callable[[], list[str]]:
@@ -217,6 +235,18 @@ def _on_signals(stop: asyncio.Event) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
+
+
+def _migrate(config: Config, *, spooling: bool) -> None:
+    """Open (create, migrate) the store before traffic; raise StoreError, unless a node with
+    a local spool cannot reach PostgreSQL (`bouncer.daemon.spool.store_away`)."""
+    try:
+        open_db(config.db_path, identity=config.identity).close()
+    except StoreError as exc:
+        from bouncer.daemon.spool import store_away
+
+        if not (spooling and store_away(config, exc)):
+            raise
 
 
 async def serve(
@@ -253,7 +283,9 @@ async def serve(
         try:
             if parts.api is not None:
                 parts.api.bind()
-            open_db(config.db_path, identity=config.identity).close()  # migrate before traffic
+            _migrate(config, spooling=parts.forwarder is not None)
+            if parts.forwarder is not None:
+                parts.forwarder.prepare()  # a spool that cannot be created stops the start
         except BaseException:
             server.close()
             if parts.api is not None:
@@ -263,6 +295,8 @@ async def serve(
         parts.writer.stop()
         await parts.processor.release()
         await parts.checkpointer.close()
+        if parts.forwarder is not None:
+            await parts.forwarder.close()
         raise
     await _run(config, parts, server, stop, (ready, http_ready), clock)
 
@@ -282,7 +316,8 @@ async def _run(
     await server.start_serving()
     http = None
     if parts.api is not None:
-        await parts.api.start(parts.processor, parts.health, _unready(parts, server), clock)
+        spool = parts.forwarder.state if parts.forwarder is not None else None
+        await parts.api.start(parts.processor, parts.health, _unready(parts, server), clock, spool)
         http = f"{config.http.listen_host}:{parts.api.port}"
         if ready[1] is not None:
             ready[1](parts.api.port)

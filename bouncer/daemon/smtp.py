@@ -53,7 +53,7 @@ class BounceHandler:
     def __init__(
         self,
         domains: Iterable[str],
-        store: Callable[[Incoming], Awaitable[int]],
+        store: Callable[[Incoming], Awaitable[int | str]],
         *,
         max_recipients: int = 1000,
         on_stored: Callable[[int], None] | None = None,
@@ -61,9 +61,13 @@ class BounceHandler:
         refuse: Callable[[str], str | None] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        """`refuse(address)` names why a bounce address is refused (verp.require_valid: a
-        token that does not hold, or unsigned VERP), or returns None to accept it; `metrics`
-        counts messages received, stored and not stored."""
+        """`store(item)` commits a message and returns its id, or its spool key (text) when
+        it went to the node's local spool (the shared store away: bouncer.daemon.intake);
+        `on_stored(id)` is called after each message stored (not after one spooled: the
+        spool's forwarder says when it is in the store). `refuse(address)` names why a bounce
+        address is refused (verp.require_valid: a token that does not hold, or unsigned VERP),
+        or returns None to accept it; `metrics` counts messages received, stored, spooled and
+        not stored."""
         self._refuse = refuse
         self._metrics = metrics
         self.domains = frozenset(d.lower().rstrip(".") for d in domains)
@@ -115,6 +119,8 @@ class BounceHandler:
             if self._metrics is not None:
                 self._metrics.message_failed(None, "store")
             return REPLY_STORE_FAILED
+        if isinstance(message_id, str):
+            return self._spooled(server, item, message_id)
         if self._metrics is not None:
             self._metrics.message_stored(message_id)
         log.info(
@@ -130,6 +136,22 @@ class BounceHandler:
         if hasattr(server, "message_stored"):
             server.message_stored()
         return f"250 2.0.0 Ok: stored as {message_id}"
+
+    def _spooled(self, server: SMTP, item: Incoming, key: str) -> str:
+        """Count and log a message committed to the local spool; return its 250."""
+        if self._metrics is not None:
+            self._metrics.spooled.inc()
+        log.info(
+            "message.spooled",
+            spool_key=key,
+            mail_from=item.mail_from,
+            rcpt=list(item.rcpt_to),
+            size=len(item.raw),
+            peer=item.peer,
+        )
+        if hasattr(server, "message_stored"):
+            server.message_stored()
+        return f"250 2.0.0 Ok: spooled as {key}"
 
     async def handle_exception(self, error: Exception) -> str:
         """Turn an unexpected error into a temporary reply so the sender retries."""

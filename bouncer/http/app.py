@@ -31,7 +31,8 @@ class Backend:
 
     `read(work)` / `write(work)` run work(db) on a reader thread / the processor thread;
     `clock` is the daemon's clock (aware UTC); `problems()` lists why the daemon is unhealthy
-    (its loops), `unready()` why it cannot take mail now (also SMTP and the database);
+    (its loops), `unready()` why it cannot take mail now (also SMTP and the database) and
+    what /readyz shows beside (a node with a local spool: {"spool": {...}});
     `class_overrides` is what classifying a stored report again needs.
     """
 
@@ -39,7 +40,7 @@ class Backend:
     write: Callable[[Callable[[Database], Any]], Awaitable[Any]]
     clock: Callable[[], datetime]
     problems: Callable[[], list[str]]
-    unready: Callable[[], Awaitable[list[str]]]
+    unready: Callable[[], Awaitable[tuple[list[str], dict]]]
     metrics: Metrics
     class_overrides: Mapping[str, str] = field(default_factory=dict)
 

@@ -1,11 +1,12 @@
 """The daemon's Prometheus metrics (prometheus-client), served at /metrics.
 
-Counters move where things happen: the SMTP edge (messages received, stored or not stored,
-replies by code), the processor (bounce records by class and reason, messages whose processing
-failed, the latency from the 250 reply to the records being committed). Gauges of what is
-active now (suppressions, open deferrals, webhook deliveries pending) are read from the store
-when scraped (`stats.gauges`, indexed counts). Each daemon has a registry of its own, never the
-library's global one, so several daemons in one process (tests) keep apart.
+Counters move where things happen: the SMTP edge (messages received, stored, spooled or not
+stored, replies by code), the processor (bounce records by class and reason, messages whose
+processing failed, the latency from the 250 reply to the records being committed). Gauges of
+what is active now (suppressions, open deferrals, webhook deliveries pending) are read from the
+store when scraped (`stats.gauges`, indexed counts); the messages waiting in the local spool
+are counted by its forwarder (bouncer.daemon.spool). Each daemon has a registry of its own,
+never the library's global one, so several daemons in one process (tests) keep apart.
 
 With worker processes (smtp.processes above 1) the counters move in the intake and processing
 processes: each keeps a `Metrics(relay=True)` and reports what moved (`relay()`, every second
@@ -44,6 +45,16 @@ class Metrics:
         )
         self.stored = Counter(
             "bouncer_messages_stored", "Messages committed to the store (then 250).", registry=r
+        )
+        self.spooled = Counter(
+            "bouncer_messages_spooled",
+            "Messages committed to the local spool while the shared store was away (then 250).",
+            registry=r,
+        )
+        self.spool_waiting = Gauge(
+            "bouncer_spooled_messages",
+            "Messages waiting in the local spool for the shared store (PostgreSQL).",
+            registry=r,
         )
         self.failed = Counter(
             "bouncer_messages_failed",
@@ -90,6 +101,7 @@ class Metrics:
         self._counters = {
             "bouncer_messages_received": self.received,
             "bouncer_messages_stored": self.stored,
+            "bouncer_messages_spooled": self.spooled,
             "bouncer_messages_failed": self.failed,
             "bouncer_smtp_replies": self.replies,
             "bouncer_bounces": self.bounces,

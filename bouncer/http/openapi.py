@@ -187,12 +187,30 @@ def _probes() -> dict:
     """Health, readiness, metrics and this document."""
     state = {"type": "object", "properties": {"status": {"enum": ["ok", "failing"]}}}
     answers = {"200": json_body(state, "Yes."), "503": json_body(state, "No, and why.")}
+    spool = {
+        "type": "object",
+        "description": "A node with a local spool (PostgreSQL store): what it holds.",
+        "properties": {
+            "messages": {"type": "integer"},
+            "store_error": {"type": ["string", "null"]},
+        },
+    }
+    ready = {
+        "type": "object",
+        "properties": {"status": {"enum": ["ok", "spooling", "failing"]}, "spool": spool},
+    }
+    ready_answers = {
+        "200": json_body(ready, "Yes (spooling: the shared store away, the spool taking mail)."),
+        "503": json_body(ready, "No, and why."),
+    }
     text = {"description": "Prometheus text.", "content": {"text/plain": {"schema": TEXT}}}
     metrics = "Prometheus metrics (a read token when http.metrics_open is false)."
     return {
         "/healthz": {"get": operation("Liveness: every loop healthy.", answers, security=OPEN)},
         "/readyz": {
-            "get": operation("Readiness: also SMTP, the database writable.", answers, security=OPEN)
+            "get": operation(
+                "Readiness: also SMTP, the database writable.", ready_answers, security=OPEN
+            )
         },
         "/metrics": {"get": operation(metrics, {"200": text}, security=[{}, {"bearer": []}])},
         "/v1/openapi.json": {

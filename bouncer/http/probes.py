@@ -2,12 +2,17 @@
 
 /healthz answers 200 while every loop of the daemon is healthy (as the systemd watchdog sees
 it), 503 with the problems otherwise; /readyz also needs SMTP listening, the intake writer
-without an unresolved failure and the database writable. Both are open to anyone, as is
-/metrics unless `http.metrics_open` is false.
+without an unresolved failure and the database writable. A node with a local spool (a
+PostgreSQL store) is ready while the shared store is away, as its spool takes the messages:
+/readyz then answers 200 with status "spooling" and the spool's state ({"spool": {"messages":
+waiting, "store_error": why the shared store cannot take them}}), and 503 only when the spool
+cannot store either (intake's failure). Both are open to anyone, as is /metrics unless
+`http.metrics_open` is false.
 """
 
 from __future__ import annotations
 
+import structlog
 from aiohttp import web
 
 from bouncer.http.app import backend
@@ -15,6 +20,8 @@ from bouncer.http.auth import needs
 from bouncer.http.errors import reply
 from bouncer.http.metrics import CONTENT_TYPE
 from bouncer.store import stats
+
+log = structlog.get_logger("bouncer.http")
 
 
 def _state(problems: list[str]) -> web.Response:
@@ -30,15 +37,24 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: healthy, SMTP listening, intake storing, the database writable."""
-    return _state(await backend(request).unready())
+    """Readiness: healthy, SMTP listening, intake storing, the database writable (or the
+    spool taking the messages: 200 "spooling")."""
+    problems, details = await backend(request).unready()
+    if problems:
+        return reply({"status": "failing", "problems": problems, **details}, 503)
+    spool = details.get("spool")
+    spooling = spool is not None and bool(spool["messages"] or spool["store_error"])
+    return reply({"status": "spooling" if spooling else "ok", "problems": [], **details})
 
 
 async def metrics(request: web.Request) -> web.Response:
     """The daemon's metrics in the Prometheus text format."""
     service = backend(request)
     now = service.clock()
-    service.metrics.set_gauges(await service.read(lambda db: stats.gauges(db, now)))
+    try:
+        service.metrics.set_gauges(await service.read(lambda db: stats.gauges(db, now)))
+    except Exception as exc:  # noqa: BLE001 - the store away (a node spooling): the rest counts
+        log.warning("metrics.gauges_unread", error=str(exc))
     return web.Response(body=service.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 

@@ -142,6 +142,7 @@ def open_db(
     checkpoint_on_commit: bool = True,
     take_turns: bool = False,
     cache_kib: int | None = None,
+    connect_timeout: int | None = None,
 ) -> BouncerDatabase | PgDatabase:
     """Open (and migrate) the store at a location (`locate`): a SQLite file in WAL mode with
     synchronous=FULL, or a PostgreSQL database (`bouncer.store.pg`).
@@ -151,7 +152,8 @@ def open_db(
     do it inside whichever commit crosses 1,000 log pages, on the write path.
 
     `take_turns`: write transactions queue on the file `<database>-writers` with the other
-    connections opened so (see BouncerDatabase).
+    connections opened so (see BouncerDatabase). `connect_timeout`: seconds PostgreSQL's
+    connection may take (default `bouncer.store.pg.CONNECT_SECONDS`; at least 2).
 
     `cache_kib`: the connection's page cache in KiB (SQLite's default is 2,000 KiB), for a
     writer whose transactions touch more pages than that (processing: a batch of reports
@@ -164,7 +166,9 @@ def open_db(
     """
     dialect, target = locate(path)
     if dialect == POSTGRESQL:  # writers queue on its advisory lock: no turns to take
-        return _open_postgresql(target, create=create, identity=identity)
+        return _open_postgresql(
+            target, create=create, identity=identity, connect_timeout=connect_timeout
+        )
     db = _open_sqlite(Path(target), create, identity, checkpoint_on_commit, take_turns)
     if cache_kib is not None:
         db.conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
@@ -239,17 +243,23 @@ def _identity_error(where: str, stored: Identity, asked: Identity) -> StoreError
 
 
 def _open_postgresql(
-    url: str, *, create: bool, identity: Identity | None, read_only: bool = False
+    url: str,
+    *,
+    create: bool,
+    identity: Identity | None,
+    read_only: bool = False,
+    connect_timeout: int | None = None,
 ) -> PgDatabase:
     """Open a PostgreSQL store, its failures worded as StoreError (one line, password left
     out)."""
     import psycopg
 
-    from bouncer.store.pg import describe, open_pg
+    from bouncer.store.pg import CONNECT_SECONDS, describe, open_pg
 
     where = shown_location(url)
+    timeout = connect_timeout or CONNECT_SECONDS
     try:
-        db = open_pg(url, identity, create=create, read_only=read_only)
+        db = open_pg(url, identity, create=create, read_only=read_only, connect_timeout=timeout)
     except psycopg.OperationalError as exc:
         raise StoreError(f"{where}: cannot connect: {describe(exc)}", "open") from exc
     except psycopg.Error as exc:

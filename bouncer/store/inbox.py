@@ -16,13 +16,15 @@ from bouncer.store.schema import fingerprint_key
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """One message as received over SMTP, before it is stored."""
+    """One message as received over SMTP, before it is stored; `spool_key`: its key when it
+    may also be in a node's local spool (PostgreSQL: bouncer.store.spool), else None."""
 
     received_at: datetime
     mail_from: str
     rcpt_to: tuple[str, ...]
     peer: str | None
     raw: bytes
+    spool_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,8 @@ class StoredMessage:
 
 
 _INSERT = (
-    "INSERT INTO messages (received_at, mail_from, rcpt_to, peer, size, raw) "
-    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
+    "INSERT INTO messages (received_at, mail_from, rcpt_to, peer, size, raw, spool_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_RAW = "INSERT INTO raw_messages (message_id, raw) VALUES (?, ?)"
 # A raw copy lives in raw_messages (deleted whole when pruned); copies stored before that table
@@ -63,6 +65,7 @@ def insert_batch(db: Database, batch: Sequence[Incoming]) -> list[int]:
                 item.peer,
                 len(item.raw),
                 b"",  # the raw copy goes to raw_messages
+                item.spool_key,
             )
             message_id = db.conn.execute(_INSERT, row).fetchone()[0]
             db.conn.execute(_INSERT_RAW, (message_id, item.raw))

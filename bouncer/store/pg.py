@@ -140,9 +140,12 @@ class PgDatabase:
         self.conn.close()
 
 
-def connect(url: str, *, read_only: bool = False) -> psycopg.Connection:
+def connect(
+    url: str, *, read_only: bool = False, connect_timeout: int = CONNECT_SECONDS
+) -> psycopg.Connection:
     """Open an autocommit connection to a postgresql:// URL (read-only sessions with
-    `read_only`); waiting for a lock (the write lock, a row) fails after LOCK_SECONDS.
+    `read_only`); waiting for a lock (the write lock, a row) fails after LOCK_SECONDS, a
+    connection not made within `connect_timeout` seconds (libpq's least: 2) fails.
     Raises psycopg.OperationalError when the server cannot be reached."""
     options = f"-c lock_timeout={LOCK_SECONDS}s"
     if read_only:
@@ -150,14 +153,19 @@ def connect(url: str, *, read_only: bool = False) -> psycopg.Connection:
     return psycopg.connect(
         url,
         autocommit=True,
-        connect_timeout=CONNECT_SECONDS,
+        connect_timeout=connect_timeout,
         application_name="bouncer",
         options=options,
     )
 
 
 def open_pg(
-    url: str, identity: Identity | None = None, *, create: bool = True, read_only: bool = False
+    url: str,
+    identity: Identity | None = None,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    connect_timeout: int = CONNECT_SECONDS,
 ) -> PgDatabase:
     """Open (and, unless read_only, migrate) the database at a postgresql:// URL; without
     `create`, a database without bouncer's tables is refused rather than set up.
@@ -165,7 +173,7 @@ def open_pg(
     Raises psycopg.Error (the server cannot be reached, refuses us) and ValueError (not a
     bouncer database, newer than this code); the caller words them (`bouncer.store.open_db`).
     """
-    conn = connect(url, read_only=read_only)
+    conn = connect(url, read_only=read_only, connect_timeout=connect_timeout)
     try:
         if not (read_only or create):
             _stored_identity(conn)  # refuses a database without bouncer's tables
@@ -237,3 +245,14 @@ def describe(error: BaseException) -> str:
     password in it replaced by ***."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return _PASSWORD.sub(r"\1:***@", " ".join(lines)) or type(error).__name__
+
+
+def unreachable(error: BaseException | None) -> bool:
+    """Say whether an error (or one it was raised from) is psycopg's OperationalError: the
+    server cannot be reached, went away, or cannot take the statement now (shutting down,
+    out of disk); not an error of the statement itself (a constraint, a syntax error)."""
+    while error is not None:
+        if isinstance(error, psycopg.OperationalError):
+            return True
+        error = error.__cause__
+    return False

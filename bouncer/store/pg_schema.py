@@ -251,4 +251,8 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX messages_by_fingerprint ON messages(fingerprint_key)
         WHERE fingerprint_key IS NOT NULL;
     """,
+    12: """
+    ALTER TABLE messages ADD COLUMN spool_key TEXT COLLATE "C";
+    CREATE UNIQUE INDEX messages_spool ON messages(spool_key) WHERE spool_key IS NOT NULL;
+    """,
 }

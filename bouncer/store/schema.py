@@ -323,6 +323,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_by_fingerprint ON messages(fingerprint_key)
         WHERE fingerprint_key IS NOT NULL;
     """,
+    # 12: a message's key from a node's local spool (bouncer.daemon.spool): unique where
+    # given, so a spooled message forwarded twice (a crash between the shared store's commit
+    # and the spool's delete) is stored once
+    """
+    ALTER TABLE messages ADD COLUMN spool_key TEXT;
+    CREATE UNIQUE INDEX messages_spool ON messages(spool_key) WHERE spool_key IS NOT NULL;
+    """,
 )
 
 

@@ -311,3 +311,20 @@ def test_both_backends_key_a_fingerprint_alike(pg_cluster, pg_template) -> None:
     finally:
         db.close()
     assert any(fingerprint_key(text) < 0 for text in FINGERPRINTS)
+
+
+def test_a_spool_key_is_stored_once_and_messages_without_one_are_many(store) -> None:  # noqa: ANN001
+    """Schema 12: messages.spool_key, unique where given (a spooled message forwarded twice is
+    refused, or skipped by ON CONFLICT), on both backends."""
+    from bouncer.store import inbox
+    from bouncer.store.inbox import Incoming
+
+    plain = Incoming(NOW, "<>", ("b@localhost",), None, b"x")
+    keyed = Incoming(
+        NOW, "<>", ("b@localhost",), None, b"x", "0190c2a0-0000-7000-8000-000000000001"
+    )
+    inbox.insert_batch(store, [plain, plain, keyed])
+    with pytest.raises(Exception, match="(?i)unique"):  # noqa: PT011 - sqlite3's or psycopg's
+        inbox.insert_batch(store, [keyed])
+    keys = store.conn.execute("SELECT spool_key FROM messages ORDER BY id").fetchall()
+    assert [key for (key,) in keys] == [None, None, keyed.spool_key]

@@ -41,6 +41,7 @@ from bouncer.store import (
     records,
     retention,
     soft_failures,
+    spool,
     stats,
     suppression_bulk,
     suppressions,
@@ -84,6 +85,8 @@ NOT_IN_WORKLOAD = {
     "bouncer.store.dialect.among": "builds SQL text",
     "bouncer.store.schema.fingerprint_key": "arithmetic on a fingerprint's text",
     "bouncer.store.copy.open_stores": "opens two stores (schema status, then open_reader, open_db)",
+    "bouncer.store.pg.unreachable": "reads an error",
+    "bouncer.store.spool.new_key": "makes a key",
 }
 _PLAN_ROW = re.compile(r"^SCAN (\w+)(?: AS \w+)?(.*)$")
 
@@ -189,7 +192,19 @@ def _workload(db, hook: WebhookConfig) -> None:  # noqa: ANN001
     outbox.prune(db, last + timedelta(days=60))
     _alert_workload(db, last)
     _copy(db)
+    _spool(db, last)
     retention.prune_once(db, last + timedelta(days=500), retention.Retention())
+
+
+def _spool(db, now: datetime) -> None:  # noqa: ANN001
+    """A node's spool (the same schema): messages spooled, counted, taken, forwarded to the
+    store (here the same database: each key is there already, so a no-op), removed."""
+    keyed = [Incoming(now, "<>", ("b@localhost",), None, b"x", spool.new_key()) for _ in "ab"]
+    inbox.insert_batch(db, keyed)
+    spool.waiting(db)
+    taken = spool.take(db, limit=10)
+    spool.forward(db, taken)
+    spool.remove(db, taken)
 
 
 def _copy(db) -> None:  # noqa: ANN001
