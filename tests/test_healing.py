@@ -113,6 +113,25 @@ def test_health_names_a_loop_that_keeps_failing_or_is_stuck() -> None:
     assert health.ok() and health.last_error() is None
 
 
+def test_a_loop_waiting_for_the_store_logs_one_line_a_broken_one_its_traceback() -> None:
+    from structlog.testing import capture_logs
+
+    class Away(Exception):
+        pass
+
+    health = Health(clock=lambda: 0.0)
+    health.waits_for = lambda error: isinstance(error, Away)
+    health.register("scheduler")
+    with capture_logs() as logs:
+        health.failed("scheduler", "scheduler.sweep_failed", Away("connection refused"))
+        health.failed("scheduler", "scheduler.sweep_failed", ValueError("a bug"))
+    waiting, broken = logs
+    assert (waiting["log_level"], waiting["error"]) == ("warning", "connection refused")
+    assert "exc_info" not in waiting
+    assert broken["log_level"] == "error" and isinstance(broken["exc_info"], ValueError)
+    assert health.loops["scheduler"].failures == 2
+
+
 def test_supervise_starts_a_failed_loop_again_with_backoff() -> None:
     health = Health()
     starts: list[float] = []

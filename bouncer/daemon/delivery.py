@@ -177,8 +177,7 @@ class Outbox:
             try:
                 await self.tick()
             except Exception as exc:  # noqa: BLE001 - the loop outlives any one failure
-                log.exception("webhook.outbox_failed")
-                self._health.fail("outbox", exc)
+                self._health.failed("outbox", "webhook.outbox_failed", exc)
             else:
                 self._health.beat("outbox")
             await self._pause()

@@ -89,6 +89,15 @@ class Health:
         if state.failing_since is None:
             state.failing_since = self._clock()
 
+    def failed(self, name: str, event: str, error: BaseException) -> None:
+        """Record a loop's failure (`fail`) and log it as `event`: one warning line while the
+        shared store is away (the loop is waiting, not broken), else with its traceback."""
+        self.fail(name, error)
+        if self.loops[name].store_away:
+            log.warning(event, error=str(error), store_away=True)
+        else:
+            log.error(event, exc_info=error)
+
     def stopped(self, name: str) -> None:
         """Record that the loop's task ended."""
         self._state(name).running = False

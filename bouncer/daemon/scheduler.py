@@ -78,8 +78,7 @@ class Scheduler:
             try:
                 await self.sweep()
             except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next interval
-                log.exception("scheduler.sweep_failed")
-                self._health.fail("scheduler", exc)
+                self._health.failed("scheduler", "scheduler.sweep_failed", exc)
             else:
                 self._health.beat("scheduler")
             await asyncio.sleep(self._interval)
