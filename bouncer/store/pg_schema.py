@@ -3,7 +3,7 @@ the same tables, columns, indexes and version numbers.
 
 PostgreSQL support starts at SQLite's version 10, so a new PostgreSQL database is created at
 that version in one step (BASELINE); each later version is one entry of MIGRATIONS here and one
-in schema.MIGRATIONS, written for each database. The version is kept in `meta`
+in migrations.MIGRATIONS (SQLite), written for each database. The version is kept in `meta`
 (`schema_version`); migrating holds a transaction-level advisory lock, so two nodes starting
 at once migrate once.
 
