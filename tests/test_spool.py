@@ -337,3 +337,22 @@ def test_a_node_starts_while_its_database_is_away_and_spools(
     finally:
         api.daemon.stop()
         pg_cluster.drop(name)
+
+
+def test_a_node_stopped_while_its_database_is_away_logs_no_traceback(
+    tmp_path: Path,
+    pg_cluster,  # noqa: ANN001
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """What waits for the shared store says so in one line, also at a stop: the message
+    spooled meanwhile is left for the next start, not reported as a failure."""
+    url = pg_cluster.url(f"away_{time.monotonic_ns()}")  # never created: connections fail
+    api = Api(start_daemon(replace(api_config(tmp_path), db_path=url)))
+    try:
+        code, _ = _send(api.daemon, 1)
+        assert code == 250
+    finally:
+        api.daemon.stop()
+    out, err = capfd.readouterr()
+    assert "service.store_unreachable" in out + err
+    assert "Traceback" not in out + err

@@ -113,8 +113,12 @@ class Processor:
         """Process what is left, then release the thread and the database."""
         try:
             await self.call(self.drain)
-        except Exception:  # noqa: BLE001 - what is left is processed at the next start
-            log.exception("processor.final_pass_failed")
+        except Exception as exc:  # noqa: BLE001 - what is left is processed at the next start
+            waiting = self._health.waits_for is not None and self._health.waits_for(exc)
+            if waiting:  # the shared store is away: one line, as the loops say it
+                log.warning("processor.final_pass_failed", error=str(exc), store_away=True)
+            else:
+                log.exception("processor.final_pass_failed")
         await self.release()
 
     async def release(self) -> None:
