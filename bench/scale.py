@@ -118,7 +118,7 @@ from bouncer.store.inbox import Incoming, StoredMessage  # noqa: E402
 from bouncer.store.schema import MIGRATIONS  # noqa: E402
 from tests.messages import postfix_dsn, rfc2822  # noqa: E402
 
-VERSION = 3  # bump when the generated traffic or what processing writes changes
+VERSION = 4  # bump when the generated traffic or what processing writes changes
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SEED = 11
 BOUNCE_ADDRESS = "bounces@localhost"

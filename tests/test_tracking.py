@@ -118,6 +118,23 @@ def test_a_copy_of_a_report_counts_once_in_decisions_and_in_the_log(db) -> None:
     assert suppressions.get(db, "d@example.com", T0 + timedelta(days=5)) is None
 
 
+def test_a_copy_is_looked_for_in_the_days_before_it_not_in_all_history(db) -> None:  # noqa: ANN001
+    """A resend within the longest MTA queue lifetime of the last copy is a copy (the window
+    counts UTC days: its last day whole); the same report arriving after it counts as a report
+    of its own, and reprocessing finds the copies as processing did."""
+    raw = postfix_dsn("e@example.com", "5.1.1", UNKNOWN, at=T0)
+    first = store(db, raw, T0)
+    assert run(db, first, T0) == ["bounce.hard", "suppression.added"]
+    window = timedelta(days=inbox.COPY_WINDOW_DAYS)
+    last_day = T0.replace(hour=23, minute=59) + window
+    copy = store(db, raw, last_day)
+    assert run(db, copy, last_day) == []
+    late = last_day + window + timedelta(minutes=2)  # the day after the copy's window
+    assert run(db, store(db, raw, late), late) == ["bounce.hard"]  # already suppressed
+    assert len(records.search(db, recipient="e@example.com")) == 2
+    assert run(db, copy, late, reprocess=True) == []  # still known as a copy of the first
+
+
 def test_mixed_case_and_alias_find_one_identity(db) -> None:  # noqa: ANN001
     raw = postfix_dsn(
         "staff-0042@mailhost.dest.test", "5.1.1", UNKNOWN, original_recipient="Gone.Mixed@Dest.Test"

@@ -201,21 +201,23 @@ def write(
 
     With reprocess, the message's records are replaced and only its suppressions are revised
     (deferral history is not replayed, so no bounce or timer events are raised again). A copy
-    of a report already received (same fingerprint: an MTA sending again after a lost 250, a
-    report routed twice) is stored and marked processed, but writes no records and acts on
-    nothing: each report counts once, in the log and the stats too. When `verp.require_valid`
+    of a report already received (same fingerprint, received within the days before it that
+    `inbox.first_copy` looks at: an MTA sending again after a lost 250, a report routed twice)
+    is stored and marked processed, but writes no records and acts on nothing: each report
+    counts once, in the log and the stats too. When `verp.require_valid`
     is set, a report without a valid signed return path is recorded but changes nothing, and
     one with a valid token acts only on the recipient the token names (a forged report naming
     someone else changes nothing for them).
     """
     message, analysis, token = prepared.message, prepared.analysis, prepared.token
-    first = inbox.first_copy(db, prepared.copy_of)
+    received_at = from_iso(message.received_at) or now
+    first = inbox.first_copy(db, prepared.copy_of, received_at)
     duplicate_of = first if first is not None and first < message.id else None
     tracked = not settings.verp.require_valid or bool(token and token.valid)
     tracked = tracked and duplicate_of is None
     receipt = Receipt(
         message.id,
-        from_iso(message.received_at) or now,
+        received_at,
         message.rcpt_to[0] if message.rcpt_to else None,
         token.recipient if token else None,
         token.valid if token else None,

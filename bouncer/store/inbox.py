@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -43,6 +43,9 @@ _INSERT = (
     "INSERT INTO messages (received_at, mail_from, rcpt_to, peer, size, raw, spool_key) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
+# Days before a report's receipt on which a copy of it is looked for (bouncer.store.inbox
+# first_copy): the longest common MTA queue lifetime (qmail's 7 days) and one more.
+COPY_WINDOW_DAYS = 8
 _INSERT_RAW = "INSERT INTO raw_messages (message_id, raw) VALUES (?, ?)"
 # A raw copy lives in raw_messages (deleted whole when pruned); copies stored before that table
 # existed stay in messages.raw until they are pruned.
@@ -167,12 +170,23 @@ def mark_processed(
     )
 
 
-def first_copy(db: Database, fingerprint: str) -> int | None:
-    """Return the id of the first processed message with this fingerprint, or None (found by
-    its 64-bit key, confirmed on the whole fingerprint)."""
+def first_copy(db: Database, fingerprint: str, received_at: datetime) -> int | None:
+    """Return the id of the first processed message with this fingerprint received on the day
+    of `received_at` or the COPY_WINDOW_DAYS (UTC) days before it, or None.
+
+    A copy is the same report delivered again: an MTA resending after a lost 250 does so
+    within its queue lifetime (Postfix and sendmail 5 days, Exim 4, qmail 7), a report routed
+    twice within minutes. Looking only there keeps the lookup in the last days' part of the
+    index however long the history; a copy arriving later still is processed as a report of
+    its own. Found by the fingerprint's 64-bit key, confirmed on the whole fingerprint.
+    """
+    day = received_at.astimezone(UTC).date()
+    days = [(day - timedelta(days=back)).isoformat() for back in range(COPY_WINDOW_DAYS + 1)]
+    marks = ", ".join("?" * len(days))
     row = db.conn.execute(
-        "SELECT MIN(id) FROM messages WHERE fingerprint_key = ? AND fingerprint = ?",
-        (fingerprint_key(fingerprint), fingerprint),
+        f"SELECT MIN(id) FROM messages WHERE substr(received_at, 1, 10) IN ({marks}) "
+        "AND fingerprint_key = ? AND fingerprint = ?",
+        (*days, fingerprint_key(fingerprint), fingerprint),
     ).fetchone()
     return row[0] if row else None
 

@@ -312,14 +312,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_unchecked ON alerts(checked_at) WHERE ended_at IS NULL;
     CREATE INDEX alerts_ended ON alerts(ended_at) WHERE ended_at IS NOT NULL;
     """,
-    # 11: copies of a report are found by a 64-bit key of the fingerprint (an index a fifth the
-    # size of one on the 64 hex digits: a lookup at a random place per processed message)
+    # 11: copies of a report are looked for among the messages received on the days before it
+    # (bouncer.store.inbox.COPY_WINDOW_DAYS), by a 64-bit key of the fingerprint: the index is
+    # ordered by day first, so its lookups and inserts stay in the last days' pages however
+    # long the history (one on the 64 hex digits took a random page of all history each time)
     """
     ALTER TABLE messages ADD COLUMN fingerprint_key INTEGER;
     UPDATE messages SET fingerprint_key = fingerprint_key_of(fingerprint)
         WHERE fingerprint IS NOT NULL;
     DROP INDEX messages_fingerprint;
-    CREATE INDEX messages_by_fingerprint ON messages(fingerprint_key)
+    CREATE INDEX messages_by_fingerprint ON messages(substr(received_at, 1, 10), fingerprint_key)
         WHERE fingerprint_key IS NOT NULL;
     """,
     # 12: a message's key from a node's local spool (bouncer.daemon.spool): unique where

@@ -248,7 +248,7 @@ MIGRATIONS: dict[int, str] = {
     UPDATE messages SET fingerprint_key = ('x' || substr(fingerprint, 1, 16))::bit(64)::bigint
         WHERE fingerprint IS NOT NULL;
     DROP INDEX messages_fingerprint;
-    CREATE INDEX messages_by_fingerprint ON messages(fingerprint_key)
+    CREATE INDEX messages_by_fingerprint ON messages(substr(received_at, 1, 10), fingerprint_key)
         WHERE fingerprint_key IS NOT NULL;
     """,
     12: """

@@ -290,8 +290,8 @@ def test_schema_10_finds_its_copies_by_the_fingerprint_key(tmp_path: Path) -> No
     conn.close()
     db = open_db(path)
     try:
-        assert [inbox.first_copy(db, text) for text in FINGERPRINTS] == [2, 3, 4, 5, 6]
-        assert inbox.first_copy(db, FINGERPRINTS[0][:16] + "0" * 48) is None  # key alone
+        assert [inbox.first_copy(db, text, NOW) for text in FINGERPRINTS] == [2, 3, 4, 5, 6]
+        assert inbox.first_copy(db, FINGERPRINTS[0][:16] + "0" * 48, NOW) is None  # key alone
     finally:
         db.close()
 
