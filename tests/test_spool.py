@@ -356,3 +356,19 @@ def test_a_node_stopped_while_its_database_is_away_logs_no_traceback(
     out, err = capfd.readouterr()
     assert "service.store_unreachable" in out + err
     assert "Traceback" not in out + err
+
+
+def test_a_drained_spool_gives_its_space_back(tmp_path: Path, pg_url: str) -> None:
+    """After a long outage the spool file shrinks again, a batch of pages a pass."""
+    path = tmp_path / "spool.db"
+    _spool_of(path, [replace(_item(n), raw=b"x" * 20_000) for n in range(150)])
+    grown = path.stat().st_size
+    forwarder = Forwarder(path, pg_url)
+    try:
+        while forwarder.forward_once():
+            pass
+        for _ in range(3):  # idle passes
+            forwarder.forward_once()
+    finally:
+        asyncio.run(forwarder.close())
+    assert path.stat().st_size < grown / 4

@@ -30,6 +30,7 @@ from bouncer.daemon.health import Health
 from bouncer.http.metrics import Metrics
 from bouncer.store import open_db, spool
 from bouncer.store.pg import describe, unreachable
+from bouncer.store.retention import give_back_pages
 
 log = structlog.get_logger("bouncer.spool")
 LOOP = "spool"
@@ -104,6 +105,7 @@ class Forwarder:
             self._spool = self._spool or open_db(self._spool_path)
             self._count(spool.waiting(self._spool))
             if not self.waiting:
+                give_back_pages(self._spool)  # after an outage: the file shrinks, a batch a pass
                 return 0
             items = spool.take(self._spool, BATCH)
         except BaseException:
