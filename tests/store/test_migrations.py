@@ -50,6 +50,18 @@ def _schema_4(path: Path) -> None:
     conn.close()
 
 
+def _upgraded(path: Path, version: int) -> sqlite3.Connection:
+    """Take a schema-4 database to `version` as the bouncer of that version did (caseless
+    addresses); return the connection."""
+    conn = sqlite3.connect(path)
+    conn.create_function("bouncer_identity", 0, lambda: "caseless")
+    conn.create_function("address_key", 1, lambda address: address and address.lower())
+    conn.create_function("about_address", 2, lambda final, original: final)
+    for number, script in enumerate(MIGRATIONS[4:version], start=5):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return conn
+
+
 def test_schema_4_is_upgraded_with_keys_and_merged_identities(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     _schema_4(path)
@@ -90,12 +102,7 @@ def test_raw_copies_stored_before_their_own_table_are_read_and_pruned(tmp_path: 
 
     path = tmp_path / "six.db"
     _schema_4(path)
-    conn = sqlite3.connect(path)
-    conn.create_function("bouncer_identity", 0, lambda: "caseless")
-    conn.create_function("address_key", 1, lambda address: address and address.lower())
-    conn.create_function("about_address", 2, lambda final, original: final)
-    for number, script in enumerate(MIGRATIONS[4:6], start=5):
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn = _upgraded(path, 6)
     conn.execute("DELETE FROM bounces")
     conn.execute("DELETE FROM messages")
     conn.execute(
@@ -150,12 +157,7 @@ def test_schema_7_gains_the_alert_tables_and_keeps_its_rows(tmp_path: Path) -> N
 
     path = tmp_path / "seven.db"
     _schema_4(path)
-    conn = sqlite3.connect(path)
-    conn.create_function("bouncer_identity", 0, lambda: "caseless")
-    conn.create_function("address_key", 1, lambda address: address and address.lower())
-    conn.create_function("about_address", 2, lambda final, original: final)
-    for number, script in enumerate(MIGRATIONS[4:7], start=5):
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn = _upgraded(path, 7)
     conn.close()
     db = open_db(path)
     assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
@@ -273,12 +275,7 @@ def test_schema_10_finds_its_copies_by_the_fingerprint_key(tmp_path: Path) -> No
 
     path = tmp_path / "ten.db"
     _schema_4(path)
-    conn = sqlite3.connect(path)
-    conn.create_function("bouncer_identity", 0, lambda: "caseless")
-    conn.create_function("address_key", 1, lambda address: address and address.lower())
-    conn.create_function("about_address", 2, lambda final, original: final)
-    for number, script in enumerate(MIGRATIONS[4:10], start=5):
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn = _upgraded(path, 10)
     for text in FINGERPRINTS:
         conn.execute(
             "INSERT INTO messages (received_at, mail_from, rcpt_to, size, raw, state, "
