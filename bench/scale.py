@@ -118,7 +118,7 @@ from bouncer.store.inbox import Incoming, StoredMessage  # noqa: E402
 from bouncer.store.schema import MIGRATIONS  # noqa: E402
 from tests.messages import postfix_dsn, rfc2822  # noqa: E402
 
-VERSION = 4  # bump when the generated traffic or what processing writes changes
+VERSION = 5  # bump when the generated traffic or what processing writes changes
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SEED = 11
 BOUNCE_ADDRESS = "bounces@localhost"
@@ -228,10 +228,17 @@ def _address(rng: random.Random, i: int, kind: str, day: float, per_day: int) ->
     sliding pool of troubled mailboxes, each failing on and off for TROUBLED_DAYS.
     """
     if kind == "hard" and rng.random() >= 0.1:
-        return f"person{i}@{domain_of(i + 7_000_000)}", -i - 1
+        return f"p{_scrambled(i)}@{domain_of(i + 7_000_000)}", -i - 1
     new = per_day * TROUBLED_NEW
     number = int(day * new + rng.random() * new * TROUBLED_DAYS)
-    return f"user.{number}@{domain_of(number)}", number
+    return f"u{_scrambled(number)}@{domain_of(number)}", number
+
+
+def _scrambled(number: int) -> str:
+    """Return a local part for address `number` (one to one): in no relation to the order
+    addresses appear, as real mailboxes are, so the indexes on recipients take each new one
+    at a random place, not at the end of a run of ascending names."""
+    return f"{(number * 2654435761 + 0x9E3779B9) & 0xFFFFFFFF:08x}"
 
 
 def shape(i: int, per_day: int) -> Shape:
