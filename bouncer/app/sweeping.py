@@ -18,7 +18,8 @@ from bouncer.core.timers import next_due
 from bouncer.core.tracker import Event, Policy
 from bouncer.store import deferrals, soft_failures, suppressions
 
-SWEEP_BATCH = 500  # deferrals (and expiries) per step: a step holds the write lock briefly
+SWEEP_BATCH = 100  # deferrals (and expiries) per step: a step holds the write lock briefly
+# (at 1M stored messages a fired deferral costs about 0.6 ms: a step of 170 held it 108 ms)
 DEFAULT_ALERTS = AlertPolicy()
 
 
