@@ -19,7 +19,6 @@ bounded (a full file system would otherwise stop intake).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bouncer.daemon.health import Health
-from bouncer.store import open_db, wal_checkpoint
+from bouncer.store import close_quietly, open_db, wal_checkpoint
 
 LOOP = "checkpointer"
 RESTART_PAGES = 1024  # 4 MB of 4 KB pages
@@ -89,7 +88,5 @@ class Checkpointer:
                 self.restarts += 1  # (a reader kept it busy: tried again at the next look)
             return state.logged
         except Exception:
-            db, self._db = self._db, None
-            with contextlib.suppress(Exception):  # the connection is being thrown away
-                db.close()
+            self._db = close_quietly(self._db)
             raise

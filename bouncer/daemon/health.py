@@ -90,10 +90,14 @@ class Health:
             state.failing_since = self._clock()
 
     def failed(self, name: str, event: str, error: BaseException) -> None:
-        """Record a loop's failure (`fail`) and log it as `event`: one warning line while the
-        shared store is away (the loop is waiting, not broken), else with its traceback."""
+        """Record a loop's failure (`fail`) and log it (`log_failure`)."""
         self.fail(name, error)
-        if self.loops[name].store_away:
+        self.log_failure(event, error)
+
+    def log_failure(self, event: str, error: BaseException) -> None:
+        """Log a failure as `event`: one warning line when it is the shared store's being away
+        (`waits_for`: waiting, not broken), else an error with its traceback."""
+        if self.waits_for is not None and self.waits_for(error):
             log.warning(event, error=str(error), store_away=True)
         else:
             log.error(event, exc_info=error)

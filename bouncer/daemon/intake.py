@@ -14,8 +14,9 @@ their 250 all the same; only when the spool cannot store it either do they get a
 message written on PostgreSQL carries its spool key, given before the first attempt, so a
 batch whose commit was in doubt (the connection lost during COMMIT) and that was spooled too
 is forwarded as a no-op. After a failure the batches go straight to the spool and the shared
-store is tried again at most every RETRY_SECONDS, with a connect timeout of CONNECT_SECONDS,
-so a server that does not answer holds intake back that long at most once in a while.
+store is tried again at most every RETRY_SECONDS, with a short connect timeout
+(`pg.STANDBY_CONNECT_SECONDS`), so a server that does not answer holds intake back that long
+at most once in a while.
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bouncer.store import StoreError, inbox, locate, open_db
+from bouncer.store import StoreError, close_quietly, inbox, locate, open_db
 from bouncer.store.dialect import POSTGRESQL
 from bouncer.store.inbox import Incoming
 
 MAX_BATCH = 64
 RETRY_SECONDS = 1.0  # while the shared store is away, it is tried again this often at most
-CONNECT_SECONDS = 2  # the connect timeout of intake's PostgreSQL connection (libpq's least)
 _Request = tuple[Incoming, asyncio.Future, asyncio.AbstractEventLoop]
 
 
@@ -76,6 +76,11 @@ class InboxWriter:
         self._db_path = db_path
         self._checkpoint_on_commit = checkpoint_on_commit
         self._spool_path = spool if locate(db_path)[0] == POSTGRESQL else None
+        self._connect_timeout = None  # the store's own (bouncer.store.pg.CONNECT_SECONDS)
+        if self._spool_path is not None:  # the spool stands by: try the store briefly
+            from bouncer.store.pg import STANDBY_CONNECT_SECONDS
+
+            self._connect_timeout = STANDBY_CONNECT_SECONDS
         self.last_error: str | None = None  # the last failure to store, until a success
         self.spooling: str | None = None  # why batches go to the spool now, else None
         self._retry_at = 0.0  # time.monotonic() when the shared store may be tried again
@@ -169,11 +174,11 @@ class InboxWriter:
                 self._db_path,
                 checkpoint_on_commit=self._checkpoint_on_commit,
                 take_turns=True,
-                connect_timeout=CONNECT_SECONDS,
+                connect_timeout=self._connect_timeout,
             )
             return inbox.insert_batch(self._db, items)
         except BaseException:
-            self._db = _closed(self._db)
+            self._db = close_quietly(self._db)
             raise
 
     def _to_spool(self, items: list[Incoming]) -> None:
@@ -182,12 +187,5 @@ class InboxWriter:
             self._spool = self._spool or open_db(self._spool_path, take_turns=True)
             inbox.insert_batch(self._spool, items)
         except Exception as exc:
-            self._spool = _closed(self._spool)
+            self._spool = close_quietly(self._spool)
             raise StoreError(f"store away ({self.spooling}); spool: {exc}", "open") from exc
-
-
-def _closed(db: object) -> None:
-    """Close a connection being thrown away (whatever that raises); return None."""
-    if db is not None:
-        with contextlib.suppress(Exception):
-            db.close()

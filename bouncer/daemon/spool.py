@@ -17,7 +17,6 @@ the last has been forwarded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,15 +27,14 @@ import structlog
 from bouncer.config import Config
 from bouncer.daemon.health import Health
 from bouncer.http.metrics import Metrics
-from bouncer.store import open_db, spool
-from bouncer.store.pg import describe, unreachable
+from bouncer.store import close_quietly, open_db, spool
+from bouncer.store.pg import STANDBY_CONNECT_SECONDS, describe, unreachable
 from bouncer.store.retention import give_back_pages
 
 log = structlog.get_logger("bouncer.spool")
 LOOP = "spool"
 POLL_SECONDS = 1.0
 BATCH = 200
-CONNECT_SECONDS = 2  # the shared store's connect timeout (libpq's least)
 
 
 def for_node(
@@ -109,13 +107,13 @@ class Forwarder:
                 return 0
             items = spool.take(self._spool, BATCH)
         except BaseException:
-            self._spool = _closed(self._spool)
+            self._spool = close_quietly(self._spool)
             raise
         try:
-            self._db = self._db or open_db(self._db_path, connect_timeout=CONNECT_SECONDS)
+            self._db = self._db or open_db(self._db_path, connect_timeout=STANDBY_CONNECT_SECONDS)
             spool.forward(self._db, items)
         except Exception as exc:
-            self._db = _closed(self._db)
+            self._db = close_quietly(self._db)
             if not unreachable(exc):
                 raise
             self.store_error = describe(exc)
@@ -137,7 +135,7 @@ class Forwarder:
             since, forwarded = self._started
             self._started = None
             self.store_error = None
-            self._db = _closed(self._db)  # idle again: intake has its own connection
+            self._db = close_quietly(self._db)  # idle again: intake has its own connection
             log.info("spool.drained", forwarded=forwarded, seconds=round(time.monotonic() - since))
 
     def _forwarded(self, count: int) -> None:
@@ -159,12 +157,5 @@ class Forwarder:
         self._executor.shutdown(wait=True)
 
     def _close(self) -> None:
-        self._spool = _closed(self._spool)
-        self._db = _closed(self._db)
-
-
-def _closed(db: object) -> None:
-    """Close a connection (whatever that raises); return None."""
-    if db is not None:
-        with contextlib.suppress(Exception):
-            db.close()
+        self._spool = close_quietly(self._spool)
+        self._db = close_quietly(self._db)

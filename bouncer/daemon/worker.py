@@ -11,7 +11,6 @@ supervisor, which starts the loop again with backoff; the messages stay unproces
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ from sqlite_utils import Database
 from bouncer.app.processing import Prepared, Processed, Settings, prepare, write
 from bouncer.clock import from_iso, utcnow
 from bouncer.daemon.health import Health
-from bouncer.store import inbox, open_db
+from bouncer.store import close_quietly, inbox, open_db
 from bouncer.store.inbox import StoredMessage
 
 if TYPE_CHECKING:
@@ -114,11 +113,7 @@ class Processor:
         try:
             await self.call(self.drain)
         except Exception as exc:  # noqa: BLE001 - what is left is processed at the next start
-            waiting = self._health.waits_for is not None and self._health.waits_for(exc)
-            if waiting:  # the shared store is away: one line, as the loops say it
-                log.warning("processor.final_pass_failed", error=str(exc), store_away=True)
-            else:
-                log.exception("processor.final_pass_failed")
+            self._health.log_failure("processor.final_pass_failed", exc)
         await self.release()
 
     async def release(self) -> None:
@@ -140,9 +135,7 @@ class Processor:
         try:
             return work(self._db)
         except Exception:
-            db, self._db = self._db, None
-            with contextlib.suppress(Exception):  # the connection is being thrown away
-                db.close()
+            self._db = close_quietly(self._db)
             raise
 
     def drain(self, db: Database) -> int:

@@ -231,6 +231,14 @@ def _open_sqlite(
     return db
 
 
+def close_quietly(db: object) -> None:
+    """Close a connection being thrown away (after a failure), whatever closing raises;
+    return None, for `self._db = close_quietly(self._db)`. None is left alone."""
+    if db is not None:
+        with contextlib.suppress(Exception):
+            db.close()  # type: ignore[attr-defined]
+
+
 def _identity_error(where: str, stored: Identity, asked: Identity) -> StoreError:
     """Say that a database keys addresses by another rule than the configuration asks."""
     return StoreError(

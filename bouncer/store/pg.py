@@ -31,6 +31,9 @@ from bouncer.store.dialect import POSTGRESQL, to_postgresql
 
 WRITE_LOCK = 0x626F756E6365_00  # pg_advisory_xact_lock key of the one-writer lock
 CONNECT_SECONDS = 10
+# A node with a local spool tries the store this briefly (libpq's least): the spool takes the
+# mail meanwhile (bouncer.daemon.intake, bouncer.daemon.spool).
+STANDBY_CONNECT_SECONDS = 2
 LOCK_SECONDS = 10  # the longest wait for a lock, as SQLite's busy timeout (then an error)
 # A statement that writes rows (after any leading comments): it takes the write lock
 _WRITE = re.compile(r"\s*(?:/\*.*?\*/\s*)*(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)

@@ -11,13 +11,11 @@ that the next pass inserts as a no-op and deletes: each message arrives exactly 
 
 from __future__ import annotations
 
-import os
-import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
+from uuid6 import uuid7
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +33,10 @@ class Spooled:
 
 
 def new_key() -> str:
-    """Return a new spool key: a UUID whose first 48 bits are the time in milliseconds (the
-    layout of RFC 9562's version 7), so keys given later sort later and the shared store's
-    index on them grows at its right edge; the other 74 bits are random."""
-    millis = time.time_ns() // 1_000_000
-    value = (millis & (2**48 - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
-    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
-    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
+    """Return a new spool key: an RFC 9562 version 7 UUID (as the event ids), whose first 48
+    bits are the time in milliseconds, so keys given later sort later and the shared store's
+    index on them grows at its right edge."""
+    return str(uuid7())
 
 
 _TAKE = (

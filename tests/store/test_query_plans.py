@@ -79,6 +79,7 @@ NOT_IN_WORKLOAD = {
     "bouncer.store.pg.migrate": "PostgreSQL: runs once per connection",
     "bouncer.store.pg.schema_version": "PostgreSQL: read once per connection (catalog tables)",
     "bouncer.store.shown_location": "builds text",
+    "bouncer.store.close_quietly": "closes a connection, no query",
     "bouncer.store.pg.describe": "builds text",
     "bouncer.store.status.schema_status": "PRAGMA user_version or the meta row, once a command",
     "bouncer.store.locate": "reads a location's text",
