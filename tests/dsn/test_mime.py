@@ -62,3 +62,10 @@ def test_japanese_text_in_a_sibling_encoding_of_its_label_is_decoded() -> None:
     assert to_text(sentence.encode("cp932"), "ISO-2022-JP") == sentence
     assert to_text(sentence.encode("iso-2022-jp"), "iso-2022-jp") == sentence
     assert to_text("café".encode("latin-1"), "us-ascii") == "café"
+
+
+def test_a_charset_name_no_codec_can_take_falls_back_to_utf8() -> None:
+    from bouncer.core.dsn.mime import to_text
+
+    for name in ("\x00s-ascii", "no-such-charset", "utf\x008", ""):
+        assert to_text("Grüße".encode(), name) == "Grüße"

@@ -223,7 +223,7 @@ def to_text(data: bytes, charset: str | None) -> str:
     for candidate in (name, "utf-8", *_SIBLINGS.get(name, ())):
         try:
             return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # unknown name, bad bytes, or a NUL in the name
             continue
     return data.decode("latin-1")
 
