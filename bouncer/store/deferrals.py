@@ -76,9 +76,13 @@ def open_for(db: Database, *addresses: str) -> list[tuple[int, Deferral]]:
     if not keys:
         return []
     marks = ", ".join("?" * len(keys))
+    # The partial indexes hold open deferrals only. Left to itself SQLite takes the index of
+    # every deferral by recipient, and reads each closed one a troubled address ever had
+    # (100 µs a message at 1M stored messages, 8 µs this way, at any size).
     rows = db.conn.execute(
-        f"{_SELECT} WHERE closed_at IS NULL AND recipient_key IN ({marks}) "
-        f"UNION {_SELECT} WHERE closed_at IS NULL AND final_key IN ({marks})",
+        f"{_SELECT} INDEXED BY deferrals_open WHERE closed_at IS NULL "
+        f"AND recipient_key IN ({marks}) UNION {_SELECT} INDEXED BY deferrals_open_final "
+        f"WHERE closed_at IS NULL AND final_key IN ({marks})",
         (*keys, *keys),
     )
     return sorted((_deferral(row) for row in rows), key=lambda pair: pair[0])

@@ -119,7 +119,9 @@ def due(
 ) -> list[Delivery]:
     """Return pending deliveries due at `now`, oldest first (only for `urls` when given)."""
     sql = (
-        f"SELECT {', '.join(_DELIVERY_COLUMNS)} FROM deliveries "
+        # The pending ones only: the index on (url, event_seq) would read every delivery a
+        # hook ever had, kept as long as its event.
+        f"SELECT {', '.join(_DELIVERY_COLUMNS)} FROM deliveries INDEXED BY deliveries_due "
         "WHERE state = 'pending' AND next_attempt_at <= ?"
     )
     params: list[object] = [to_iso(now)]
@@ -187,7 +189,7 @@ def disable(db: Database, url: str, reason: str, now: datetime) -> int:
             (to_iso(now), reason, url),
         )
         cursor = db.execute(
-            "UPDATE deliveries SET state = 'gone', last_error = ? "
+            "UPDATE deliveries INDEXED BY deliveries_due SET state = 'gone', last_error = ? "
             "WHERE url = ? AND state = 'pending'",
             (reason, url),
         )

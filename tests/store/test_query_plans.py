@@ -363,3 +363,35 @@ def test_no_query_scans_a_growing_table(run) -> None:  # noqa: ANN001
     assert len(queries) > 40  # the workload reached the store
     scans = [f"{sql[:300]}\n    {lines}" for sql in sorted(queries) if (lines := _scans(db, sql))]
     assert not scans, "\n".join(scans)
+
+
+def _partial_conditions(db) -> dict[str, set[str]]:  # noqa: ANN001
+    """{table: the WHERE clauses of its partial indexes that select rows in a state (open,
+    new, pending), whitespace folded}."""
+    found: dict[str, set[str]] = {}
+    for table, sql in db.conn.execute(
+        "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'"
+    ):
+        condition = " ".join(sql.split(" WHERE ", 1)[1].split())
+        if not re.fullmatch(r"\w+ IS NOT NULL", condition):  # a sparse column, not a state
+            found.setdefault(table, set()).add(condition)
+    return found
+
+
+def test_a_query_about_a_subset_reads_the_index_of_that_subset(run) -> None:  # noqa: ANN001
+    """A query that asks for the rows a partial index holds (open deferrals, new messages)
+    reads a partial index: an index of every row would walk the whole history of its key
+    (every closed deferral a troubled address ever had) to find the few that match."""
+    db, traced, _ = run
+    conditions = _partial_conditions(db)
+    bad = []
+    for sql in sorted(_queries(traced)):
+        folded = " ".join(sql.split())
+        plan = [row[3] for row in db.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        for line in plan:
+            match = re.match(r"SEARCH (\w+)(?: AS \w+)? USING (?:COVERING )?INDEX (\w+)", line)
+            if not match or match.group(1) not in GROWING or _partial(db, match.group(2)):
+                continue
+            if any(c in folded for c in conditions.get(match.group(1), ())):
+                bad.append(f"{folded[:300]}\n    {line}")
+    assert not bad, "\n".join(bad)
