@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from bouncer.clock import to_iso
 from bouncer.core.addresses import about, bare
 from bouncer.core.model import Entry, Report, Verdict
+from bouncer.store import days
 from bouncer.store.query import where
 
 _INSERT = """
@@ -102,6 +103,7 @@ def delete_for_message(db: Database, message_id: int) -> None:
 
 # The domain of a stored address key, as the bounces_domain indexes hold it (same expression).
 _DOMAIN = "substr({0}, instr({0}, '@') + 1)"
+_DAY = days.day_of("received_at")
 
 
 def search(
@@ -113,30 +115,17 @@ def search(
     bounce_class: str | None = None,
     limit: int = 100,
 ) -> list[dict]:
-    """Return bounce records newest first; recipient is an address (either the one the record
-    is about or its final recipient) or '@domain'."""
-    domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
-    key = None if domain or not recipient else db.identity.key(recipient)
-    condition, params = where(
-        (
-            f"({_DOMAIN.format('recipient_key')} = ? "
-            f"OR (final_key IS NOT NULL AND {_DOMAIN.format('final_key')} = ?))",
-            domain,
-        ),
-        ("(recipient_key = ? OR final_key = ?)", key),
-        ("received_at >= ?", since),
-        ("received_at < ?", until),
-        ("class = ?", bounce_class),
+    """Return bounce records newest first, each with the LOG_COLUMNS; recipient is an address
+    (either the one the record is about or its final recipient) or '@domain'."""
+    found = page(
+        db, recipient=recipient, since=since, until=until, bounce_class=bounce_class, limit=limit
     )
-    sql = (
-        f"SELECT {', '.join(LOG_COLUMNS)} FROM bounces WHERE {condition} "
-        "ORDER BY received_at DESC, id DESC LIMIT ?"
-    )
-    cursor = db.conn.execute(sql, [*params, limit])
-    return [dict(zip(LOG_COLUMNS, row, strict=True)) for row in cursor]
+    return [{name: record[name] for name in LOG_COLUMNS} for _, record in found]
 
 
 RECORD_COLUMNS = (*LOG_COLUMNS, "reply_code", "arrival_date", "feedback_type")
+_COLUMNS = f"received_at, id, {', '.join(RECORD_COLUMNS)}"
+_ORDER = "ORDER BY received_at DESC, id DESC LIMIT ?"
 
 
 def page(
@@ -162,11 +151,8 @@ def page(
     `orig_message_id` the original's Message-ID, with or without its angle brackets;
     `subject` words the original's Subject holds in this order (any case, "%" and "_" literal).
     """
-    domain = recipient[1:].lower() if recipient and recipient.startswith("@") else None
-    key = None if domain or not recipient else db.identity.key(recipient)
     bare_id = orig_message_id.strip().strip("<>") if orig_message_id else None
     condition, params = where(
-        ("(recipient_key = ? OR final_key = ?)", key),
         ("lower(bounce_address) = lower(?)", sender),
         ("orig_message_id IN (?, '<' || ? || '>')", bare_id),
         ("received_at >= ?", since),
@@ -179,29 +165,76 @@ def page(
     if after:
         condition += " AND (received_at, id) < (?, ?)"
         params.extend(after)
-    columns = f"received_at, id, {', '.join(RECORD_COLUMNS)}"
-    order = "ORDER BY received_at DESC, id DESC LIMIT ?"
-    if domain:
-        # Each domain index walked in time order up to the page, then the two merged: an OR
-        # of both would read every record of a large domain and sort them. (The final-key
-        # index holds only records whose final key differs: hence "IS NOT NULL".)
-        parts = [
-            f"SELECT * FROM (SELECT {columns} FROM bounces INDEXED BY {index} "
-            f"WHERE {column} IS NOT NULL AND {_DOMAIN.format(column)} = ? AND {condition} "
-            f"{order}) AS {index}"
+    branches = _branches(db, recipient, bare_id)
+    if branches:
+        last = min(filter(None, (until, after[0] if after else None)), default=None)
+        rows: list[tuple] = []
+        for marks, part in days.slices(days.span(db, "bounces", "received_at", since, last)):
+            rows += _by_days(db, branches, marks, part, condition, params, limit - len(rows))
+            if len(rows) >= limit:
+                break
+    else:
+        # Filtered on time, class or kind only: walk the index holding all three in time order.
+        hint = "" if sender or reason else "INDEXED BY bounces_listing "
+        sql = f"SELECT {_COLUMNS} FROM bounces {hint}WHERE {condition} {_ORDER}"
+        rows = db.conn.execute(sql, [*params, limit]).fetchall()
+    return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
+
+
+def _branches(
+    db: Database, recipient: str | None, bare_id: str | None
+) -> list[tuple[str, str, str]]:
+    """Return the day-first indexes a lookup reads, each as (index, condition, its value).
+
+    An address is found as the record's recipient or its final recipient, a domain likewise:
+    one index each, merged (an OR of both would read neither in order). The final-key indexes
+    hold only records whose final key differs: hence "IS NOT NULL".
+    """
+    if recipient and recipient.startswith("@"):
+        domain = recipient[1:].lower()
+        return [
+            (index, f"{column} IS NOT NULL AND {_DOMAIN.format(column)} = ?", domain)
             for index, column in (
                 ("bounces_domain", "recipient_key"),
                 ("bounces_final_domain", "final_key"),
             )
         ]
-        sql = f"{parts[0]} UNION {parts[1]} ORDER BY 1 DESC, 2 DESC LIMIT ?"
-        rows = db.conn.execute(sql, [domain, *params, limit, domain, *params, limit, limit])
-    else:
-        # Filtered on time, class or kind only: walk the index holding all three in time order.
-        hint = "" if key or sender or bare_id or reason else "INDEXED BY bounces_listing "
-        sql = f"SELECT {columns} FROM bounces {hint}WHERE {condition} {order}"
-        rows = db.conn.execute(sql, [*params, limit])
-    return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
+    if recipient:
+        key = db.identity.key(recipient)
+        return [
+            ("bounces_recipient", "recipient_key = ?", key),
+            ("bounces_final", "final_key IS NOT NULL AND final_key = ?", key),
+        ]
+    if bare_id:
+        return [("bounces_orig_message", "orig_message_id IS NOT NULL", None)]
+    return []
+
+
+def _by_days(
+    db: Database,
+    branches: list[tuple[str, str, str]],
+    marks: str,
+    part: list[str],
+    condition: str,
+    params: list,
+    limit: int,
+) -> list[tuple]:
+    """Return up to `limit` records on the given days through each branch's index, newest
+    first (each branch walks its index day by day, newest first: no sort, stops at the page).
+
+    SQLite walks an `IN` list in index order only when the ORDER BY names its column; for a
+    single day (an equality) naming it makes the planner sort, so it is left out."""
+    by_day = f"{_DAY} DESC, " if len(part) > 1 else ""
+    order = f"ORDER BY {by_day}received_at DESC, id DESC LIMIT ?"
+    parts, values = [], []
+    for index, clause, value in branches:
+        parts.append(
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM bounces INDEXED BY {index} "
+            f"WHERE {_DAY} IN {marks} AND {clause} AND {condition} {order}) AS {index}"
+        )
+        values += [*part, *([value] if value is not None else []), *params, limit]
+    sql = " UNION ".join(parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ?"
+    return db.conn.execute(sql, [*values, limit]).fetchall()
 
 
 def _words(text: str | None) -> str | None:

@@ -1,0 +1,127 @@
+"""Lookups on the day-first indexes (bouncer.store.days, migration 13): records and events of an
+address, a domain or a Message-ID are found on every day they were stored, newest first, page
+by page, on both backends; with a small slice of days the lookup runs over several statements
+and stops when its page is full."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bouncer.core.model import Entry, Original, Report, Verdict
+from bouncer.store import days, events, records
+from bouncer.store.records import Receipt
+
+T0 = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+# (days after T0, recipient, the original's Message-ID): gaps of days with no record at all
+STORED = [
+    (0, "a@one.example", "<m1@shop>"),
+    (0, "b@two.example", "<m2@shop>"),
+    (1, "A@One.example", "<m1@shop>"),
+    (1, "c@one.example", "<m3@shop>"),
+    (4, "a@one.example", "<m1@shop>"),
+    (9, "d@one.example", "<m4@shop>"),
+    (9, "a@one.example", "<m5@shop>"),
+    (30, "b@two.example", "<m1@shop>"),
+]
+
+
+@pytest.fixture
+def db(store):  # noqa: ANN001, ANN201
+    store.execute(
+        "INSERT INTO messages (id, received_at, mail_from, rcpt_to, size, raw) "
+        "VALUES (1, 'x', '<>', '[]', 0, ?)",
+        (b"",),
+    )
+    for n, (day, address, message_id) in enumerate(STORED):
+        at = T0 + timedelta(days=day, minutes=n)  # 23:30 onwards: some cross midnight UTC
+        report = Report(kind="bounce", original=Original(message_id=message_id))
+        entry = Entry(address, action="failed", status="5.1.1", diagnostic="no such user")
+        verdict = Verdict("hard", "userunknown", "5.1.1")
+        records.insert(store, Receipt(1, at, "b@localhost"), report, entry, verdict)
+        events.add(store, "bounce.hard", at, address, {"n": n})
+    return store
+
+
+def _expected(match) -> list[int]:  # noqa: ANN001
+    """The positions in STORED that match, newest first."""
+    return [n for n in reversed(range(len(STORED))) if match(STORED[n])]
+
+
+def _walk(db, limit: int, **filters) -> list[int]:  # noqa: ANN001
+    """Every record a filter finds, page by page; returned as positions in STORED."""
+    found, after = [], None
+    while True:
+        page = records.page(db, after=after, limit=limit, **filters)
+        assert len(page) <= limit
+        found += [STORED.index(_row(r)) for _, r in page]
+        if len(page) < limit:
+            return found
+        after = page[-1][0]
+
+
+def _row(record: dict) -> tuple:
+    at = datetime.fromisoformat(record["received_at"].replace("Z", "+00:00"))
+    n = round((at - T0).total_seconds() % 86400 / 60)
+    return STORED[n]
+
+
+@pytest.mark.parametrize("per_statement", [days.SLICE, 2])
+@pytest.mark.parametrize("limit", [1, 2, 100])
+def test_records_are_found_on_every_day_page_by_page(
+    db,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    per_statement: int,
+    limit: int,
+) -> None:
+    monkeypatch.setattr(days, "SLICE", per_statement)
+    about_a = _expected(lambda s: s[1].lower() == "a@one.example")
+    assert _walk(db, limit, recipient="a@ONE.example") == about_a == [6, 4, 2, 0]
+    in_one = _expected(lambda s: s[1].lower().endswith("@one.example"))
+    assert _walk(db, limit, recipient="@one.example") == in_one
+    assert _walk(db, limit, orig_message_id="m1@shop") == _expected(lambda s: s[2] == "<m1@shop>")
+    assert _walk(db, limit, recipient="nobody@one.example") == []
+    assert _walk(db, limit) == _expected(lambda s: True)
+
+
+def test_time_bounds_cut_the_days_searched(db) -> None:  # noqa: ANN001
+    since, until = (T0 + timedelta(days=1)).isoformat(), (T0 + timedelta(days=9)).isoformat()
+    found = records.page(db, recipient="a@one.example", since=since, until=until)
+    assert [STORED.index(_row(r)) for _, r in found] == [4, 2]
+    assert [r["recipient"] for r in records.search(db, recipient="@two.example")] == [
+        "b@two.example",
+        "b@two.example",
+    ]
+
+
+@pytest.mark.parametrize("per_statement", [days.SLICE, 3])
+def test_an_address_events_are_found_on_every_day_in_commit_order(
+    db,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    per_statement: int,
+) -> None:
+    monkeypatch.setattr(days, "SLICE", per_statement)
+    listed = events.search(db, recipient="a@one.example")
+    assert [e["n"] for e in listed] == [0, 2, 4, 6]
+    assert [e["n"] for e in events.search(db, recipient="a@one.example", newest_first=True)] == [
+        6,
+        4,
+        2,
+        0,
+    ]
+    assert [e["n"] for e in events.search(db, recipient="a@one.example", limit=2)] == [0, 2]
+    after = events.search(db, recipient="a@one.example", after_seq=listed[1]["seq"])
+    assert [e["n"] for e in after] == [4, 6]
+
+
+def test_the_days_span_from_the_newest_row_to_the_oldest(store) -> None:  # noqa: ANN001
+    assert days.span(store, "bounces", "received_at") == []
+    for offset in (0, 3):
+        at = T0 + timedelta(days=offset)
+        events.add(store, "bounce.hard", at, "a@one.example", {})
+    spanned = days.span(store, "events", "recorded_at")
+    assert spanned == ["2026-03-05", "2026-03-04", "2026-03-03", "2026-03-02"]
+    assert days.span(store, "events", "recorded_at", since="2026-03-04T00:00:00Z") == spanned[:2]
+    assert days.span(store, "events", "recorded_at", until="2026-03-03T10:00:00Z") == spanned[2:]
+    assert days.span(store, "events", "recorded_at", "2026-03-06", "2026-03-07") == []
