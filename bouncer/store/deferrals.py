@@ -13,8 +13,8 @@ from sqlite_utils import Database
 from bouncer.clock import from_iso, to_iso
 from bouncer.core.model import Original
 from bouncer.core.tracker import Deferral
+from bouncer.store import days
 from bouncer.store.dialect import among
-from bouncer.store.query import where
 
 COLUMNS = (
     "id",
@@ -73,19 +73,23 @@ def _deferral(row: tuple) -> tuple[int, Deferral]:
 def open_for(db: Database, *addresses: str) -> list[tuple[int, Deferral]]:
     """Return the open deferrals about any of the addresses (or with it as final recipient)."""
     keys = sorted({db.identity.key(address) for address in addresses if address})
+    return sorted((_deferral(row) for row in _open_rows(db, keys)), key=lambda pair: pair[0])
+
+
+def _open_rows(db: Database, keys: list[str]) -> list[tuple]:
+    """Return the rows of the open deferrals about any of the address keys."""
     if not keys:
         return []
     marks = ", ".join("?" * len(keys))
     # The partial indexes hold open deferrals only. Left to itself SQLite takes the index of
     # every deferral by recipient, and reads each closed one a troubled address ever had
     # (100 µs a message at 1M stored messages, 8 µs this way, at any size).
-    rows = db.conn.execute(
+    return db.conn.execute(
         f"{_SELECT} INDEXED BY deferrals_open WHERE closed_at IS NULL "
         f"AND recipient_key IN ({marks}) UNION {_SELECT} INDEXED BY deferrals_open_final "
         f"WHERE closed_at IS NULL AND final_key IN ({marks})",
         (*keys, *keys),
-    )
-    return sorted((_deferral(row) for row in rows), key=lambda pair: pair[0])
+    ).fetchall()
 
 
 def due(db: Database, now: datetime, limit: int) -> list[tuple[int, Deferral]]:
@@ -176,11 +180,33 @@ def save(db: Database, row_id: int | None, deferral: Deferral, due_at: datetime 
 def listing(
     db: Database, *, open_only: bool = False, recipient: str | None = None, limit: int = 1000
 ) -> list[dict]:
-    """Return deferrals as dicts, most recently seen first; `recipient` matches either address."""
-    key = db.identity.key(recipient) if recipient else None
-    condition, params = where(
-        ("closed_at IS NULL", open_only),
-        ("(recipient_key = ? OR final_key = ?)", key),
-    )
-    sql = f"{_SELECT} WHERE {condition} ORDER BY last_seen DESC, id DESC LIMIT ?"
-    return [dict(zip(COLUMNS, row, strict=True)) for row in db.conn.execute(sql, [*params, limit])]
+    """Return deferrals as dicts, most recently seen first; `recipient` matches either address.
+
+    Every deferral of an address is read on the day-first index (bouncer.store.days) over the
+    days reports were last seen, then sorted: an address has few.
+    """
+    if recipient and open_only:
+        rows = _open_rows(db, [db.identity.key(recipient)])
+    elif recipient:
+        rows = _about(db, db.identity.key(recipient))
+    else:
+        condition = "closed_at IS NULL" if open_only else "1 = 1"
+        sql = f"{_SELECT} WHERE {condition} ORDER BY last_seen DESC, id DESC LIMIT ?"
+        rows = db.conn.execute(sql, (limit,)).fetchall()
+    seen = COLUMNS.index("last_seen")
+    rows = sorted(rows, key=lambda row: (row[seen], row[0]), reverse=True)[:limit]
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+
+def _about(db: Database, key: str) -> list[tuple]:
+    """Return the rows of every deferral about an address key (as recipient or final one)."""
+    rows: list[tuple] = []
+    for marks, part in days.slices(days.span(db, "deferrals", "last_seen")):
+        sql = (
+            f"{_SELECT} INDEXED BY deferrals_recipient "
+            f"WHERE {days.day_of('last_seen')} IN {marks} AND recipient_key = ? "
+            f"UNION {_SELECT} INDEXED BY deferrals_final "
+            f"WHERE final_key = ? AND {days.day_of('last_seen')} IN {marks}"
+        )
+        rows += db.conn.execute(sql, [*part, key, key, *part]).fetchall()
+    return rows

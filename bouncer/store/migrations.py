@@ -331,10 +331,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN spool_key TEXT;
     CREATE UNIQUE INDEX messages_spool ON messages(spool_key) WHERE spool_key IS NOT NULL;
     """,
-    # 13: the indexes by address, domain and Message-ID begin with the UTC day of the record
-    # (bouncer.store.days): an insert lands in today's pages, not at a random page of an index
-    # as large as the history (about 50 µs an index at a million stored messages); a lookup
-    # seeks once per day kept
+    # 13: the indexes by address, domain, return path and Message-ID begin with the UTC day of
+    # the record (of the last report, for deferrals; bouncer.store.days): an insert lands in
+    # today's pages, not at a random page of an index as large as the history (about 50 µs an
+    # index at a million stored messages); a lookup seeks once per day kept
     """
     DROP INDEX bounces_recipient;
     DROP INDEX bounces_final;
@@ -343,6 +343,8 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX bounces_orig_message;
     DROP INDEX events_recipient;
     DROP INDEX events_final;
+    DROP INDEX bounces_sender;
+    DROP INDEX deferrals_recipient;
     CREATE INDEX bounces_recipient
         ON bounces(substr(received_at, 1, 10), recipient_key, received_at);
     CREATE INDEX bounces_final ON bounces(substr(received_at, 1, 10), final_key, received_at)
@@ -357,5 +359,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_recipient ON events(substr(recorded_at, 1, 10), recipient_key);
     CREATE INDEX events_final ON events(substr(recorded_at, 1, 10), final_key)
         WHERE final_key IS NOT NULL;
+    CREATE INDEX bounces_sender
+        ON bounces(substr(received_at, 1, 10), lower(bounce_address), received_at);
+    CREATE INDEX deferrals_recipient
+        ON deferrals(substr(last_seen, 1, 10), recipient_key, last_seen);
     """,
 )

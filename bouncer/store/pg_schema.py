@@ -263,6 +263,8 @@ MIGRATIONS: dict[int, str] = {
     DROP INDEX bounces_orig_message;
     DROP INDEX events_recipient;
     DROP INDEX events_final;
+    DROP INDEX bounces_sender;
+    DROP INDEX deferrals_recipient;
     CREATE INDEX bounces_recipient
         ON bounces(substr(received_at, 1, 10), recipient_key, received_at);
     CREATE INDEX bounces_final ON bounces(substr(received_at, 1, 10), final_key, received_at)
@@ -277,5 +279,9 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX events_recipient ON events(substr(recorded_at, 1, 10), recipient_key);
     CREATE INDEX events_final ON events(substr(recorded_at, 1, 10), final_key)
         WHERE final_key IS NOT NULL;
+    CREATE INDEX bounces_sender
+        ON bounces(substr(received_at, 1, 10), lower(bounce_address), received_at);
+    CREATE INDEX deferrals_recipient
+        ON deferrals(substr(last_seen, 1, 10), recipient_key, last_seen);
     """,
 }

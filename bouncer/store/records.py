@@ -152,8 +152,9 @@ def page(
     `subject` words the original's Subject holds in this order (any case, "%" and "_" literal).
     """
     bare_id = orig_message_id.strip().strip("<>") if orig_message_id else None
+    branches = _branches(db, recipient, sender, bare_id)
     condition, params = where(
-        ("lower(bounce_address) = lower(?)", sender),
+        ("lower(bounce_address) = lower(?)", sender if recipient else None),
         ("orig_message_id IN (?, '<' || ? || '>')", bare_id),
         ("received_at >= ?", since),
         ("received_at < ?", until),
@@ -165,7 +166,6 @@ def page(
     if after:
         condition += " AND (received_at, id) < (?, ?)"
         params.extend(after)
-    branches = _branches(db, recipient, bare_id)
     if branches:
         last = min(filter(None, (until, after[0] if after else None)), default=None)
         rows: list[tuple] = []
@@ -175,16 +175,17 @@ def page(
                 break
     else:
         # Filtered on time, class or kind only: walk the index holding all three in time order.
-        hint = "" if sender or reason else "INDEXED BY bounces_listing "
+        hint = "" if reason else "INDEXED BY bounces_listing "
         sql = f"SELECT {_COLUMNS} FROM bounces {hint}WHERE {condition} {_ORDER}"
         rows = db.conn.execute(sql, [*params, limit]).fetchall()
     return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
 
 
 def _branches(
-    db: Database, recipient: str | None, bare_id: str | None
-) -> list[tuple[str, str, str]]:
-    """Return the day-first indexes a lookup reads, each as (index, condition, its value).
+    db: Database, recipient: str | None, sender: str | None, bare_id: str | None
+) -> list[tuple[str, str, str | None]]:
+    """Return the day-first indexes a lookup reads, each as (index, condition, its value):
+    by recipient or domain first, else by return path, else by Message-ID; none for a listing.
 
     An address is found as the record's recipient or its final recipient, a domain likewise:
     one index each, merged (an OR of both would read neither in order). The final-key indexes
@@ -205,6 +206,8 @@ def _branches(
             ("bounces_recipient", "recipient_key = ?", key),
             ("bounces_final", "final_key IS NOT NULL AND final_key = ?", key),
         ]
+    if sender:
+        return [("bounces_sender", "lower(bounce_address) = lower(?)", sender)]
     if bare_id:
         return [("bounces_orig_message", "orig_message_id IS NOT NULL", None)]
     return []
@@ -212,7 +215,7 @@ def _branches(
 
 def _by_days(
     db: Database,
-    branches: list[tuple[str, str, str]],
+    branches: list[tuple[str, str, str | None]],
     marks: str,
     part: list[str],
     condition: str,

@@ -1,16 +1,18 @@
-"""Lookups on the day-first indexes (bouncer.store.days, migration 13): records and events of an
-address, a domain or a Message-ID are found on every day they were stored, newest first, page
-by page, on both backends; with a small slice of days the lookup runs over several statements
-and stops when its page is full."""
+"""Lookups on the day-first indexes (bouncer.store.days, migration 13): records, events and
+deferrals of an address, a domain, a return path or a Message-ID are found on every day they
+were stored, newest first, page by page, on both backends; with a small slice of days the
+lookup runs over several statements and stops when its page is full."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bouncer.core.model import Entry, Original, Report, Verdict
-from bouncer.store import days, events, records
+from bouncer.core.tracker_types import Deferral
+from bouncer.store import days, deferrals, events, records
 from bouncer.store.records import Receipt
 
 T0 = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
@@ -125,3 +127,57 @@ def test_the_days_span_from_the_newest_row_to_the_oldest(store) -> None:  # noqa
     assert days.span(store, "events", "recorded_at", since="2026-03-04T00:00:00Z") == spanned[:2]
     assert days.span(store, "events", "recorded_at", until="2026-03-03T10:00:00Z") == spanned[2:]
     assert days.span(store, "events", "recorded_at", "2026-03-06", "2026-03-07") == []
+
+
+def test_records_by_return_path_are_found_on_every_day(store) -> None:  # noqa: ANN001
+    store.execute(
+        "INSERT INTO messages (id, received_at, mail_from, rcpt_to, size, raw) "
+        "VALUES (1, 'x', '<>', '[]', 0, ?)",
+        (b"",),
+    )
+    for n, sender in enumerate(["News@shop.example", "other@shop.example"] * 3):
+        at = T0 + timedelta(days=3 * n)
+        entry = Entry(f"r{n}@one.example", action="failed", status="5.1.1")
+        receipt = Receipt(1, at, sender)
+        records.insert(store, receipt, Report(kind="bounce"), entry, Verdict("hard", "x", "5.1.1"))
+    found = records.page(store, sender="news@SHOP.example", limit=2)
+    assert [r["recipient"] for _, r in found] == ["r4@one.example", "r2@one.example"]
+    rest = records.page(store, sender="news@shop.example", after=found[-1][0])
+    assert [r["recipient"] for _, r in rest] == ["r0@one.example"]
+    both = records.page(store, sender="other@shop.example", recipient="@one.example")
+    assert [r["recipient"] for _, r in both] == [
+        "r5@one.example",
+        "r3@one.example",
+        "r1@one.example",
+    ]
+
+
+@pytest.mark.parametrize("per_statement", [days.SLICE, 1])
+def test_an_address_deferrals_are_found_on_every_day_last_seen_first(
+    store,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+    per_statement: int,
+) -> None:
+    monkeypatch.setattr(days, "SLICE", per_statement)
+    for n, (day, address, final) in enumerate(
+        [
+            (0, "a@one.example", None),
+            (2, "b@one.example", "A@one.example"),
+            (5, "a@one.example", None),
+        ]
+    ):
+        at = T0 + timedelta(days=day)
+        deferral = Deferral(
+            address, f"k{n}", at, at, at + timedelta(hours=n), final_recipient=final
+        )
+        closed = replace(deferral, closed_at=at, close_reason="delivered") if n == 0 else deferral
+        deferrals.save(store, None, closed, None)
+    listed = deferrals.listing(store, recipient="a@ONE.example")
+    assert [d["key"] for d in listed] == ["k2", "k1", "k0"]
+    assert [d["key"] for d in deferrals.listing(store, recipient="a@one.example", limit=1)] == [
+        "k2"
+    ]
+    opened = deferrals.listing(store, recipient="a@one.example", open_only=True)
+    assert [d["key"] for d in opened] == ["k2", "k1"]
+    assert [d["key"] for d in deferrals.listing(store)] == ["k2", "k1", "k0"]
+    assert deferrals.listing(store, recipient="c@one.example") == []
