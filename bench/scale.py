@@ -39,7 +39,9 @@ the pages a long-running daemon keeps touching, instead of whatever part the cop
 
 Figures (per size; time "now" is the end of the simulated period):
 * processing msg/s: `--batch` new messages are inserted (inbox.insert_batch), then the
-  worker's real loop (`Processor.drain`) processes them; `--runs` times (5), the median is the
+  worker's real loop (`Processor.drain`) processes them; `--runs` times (5), the sizes taken
+  in turn run after run (every size's database is open at once, each read into the OS cache
+  once), so that the machine's drifts in speed weigh on all sizes alike; the median is the
   figure and the first run (on a connection whose page cache is still cold) is printed apart as
   "processing, first run"; "no fetch" is the same loop (median of 3) on
   another batch with `inbox.unprocessed` answered from a list fetched beforehand;
@@ -762,6 +764,11 @@ class Bench:
     per_day: int
     locks: Locks
     figures: dict[str, float] = field(default_factory=dict)
+    next: int = 0  # the number of the next message inserted
+    moment: datetime | None = None  # the clock after the last processing run
+
+    def __post_init__(self) -> None:
+        self.next, self.moment = self.n, self.end
 
     @property
     def end(self) -> datetime:
@@ -779,29 +786,38 @@ def measure_quiet(bench: Bench) -> None:
     bench.figures.update(lookups(db, bench.n, bench.per_day, now))
 
 
-def measure_processing(bench: Bench, batch: int, runs: int) -> datetime:
-    """Processing rates with and without the fetch; return the clock after every run.
+def processing_run(bench: Bench, batch: int, prefetch: bool) -> float:
+    """Insert `batch` new messages and drain them with the worker's loop; return msg/s.
 
-    Each run inserts `batch` new messages and drains them; the figure is the median of `runs`
-    runs, the first run (cold page cache) is kept apart.
+    With `prefetch`, the unprocessed rows are fetched beforehand ("no fetch"). The run's write
+    locks count under "processing", with the daemon's checkpointer beside it.
     """
-    start, rates, moment = bench.n, [], bench.end
+    bench.moment = insert_new(bench.db, bench.next, batch, bench.per_day) + timedelta(seconds=1)
+    bench.next += batch
+    prefetched = inbox.unprocessed(bench.db, batch * 2) if prefetch else None
+    with bench.locks.installed(), checkpointing(bench.path), bench.locks.path("processing"):
+        return drain_rate(bench.path, bench.db, bench.moment, prefetched)
+
+
+def measure_processing(benches: list[Bench], batch: int, runs: int) -> None:
+    """Processing rates with and without the fetch, the sizes taken in turn run after run.
+
+    A size's figure is the median of its `runs` runs; its first run (cold page cache) is kept
+    apart. Runs alternate between the sizes so that a change in the machine's speed meanwhile
+    (this VM's disk flushes vary 2x over minutes) weighs on every size alike, not on one.
+    """
+    rates: dict[int, list[float]] = {bench.n: [] for bench in benches}
+    unfetched: dict[int, list[float]] = {bench.n: [] for bench in benches}
     for _ in range(runs):
-        moment = insert_new(bench.db, start, batch, bench.per_day) + timedelta(seconds=1)
-        start += batch
-        with bench.locks.path("processing"):
-            rates.append(drain_rate(bench.path, bench.db, moment, None))
-    bench.figures["processing msg/s"] = statistics.median(rates)
-    bench.figures["processing, first run msg/s"] = rates[0]
-    unfetched = []
+        for bench in benches:
+            rates[bench.n].append(processing_run(bench, batch, prefetch=False))
     for _ in range(3):
-        moment = insert_new(bench.db, start, batch, bench.per_day) + timedelta(seconds=1)
-        start += batch
-        prefetched = inbox.unprocessed(bench.db, batch * 2)
-        with bench.locks.path("processing"):
-            unfetched.append(drain_rate(bench.path, bench.db, moment, prefetched))
-    bench.figures["processing, no fetch msg/s"] = statistics.median(unfetched)
-    return moment
+        for bench in benches:
+            unfetched[bench.n].append(processing_run(bench, batch, prefetch=True))
+    for bench in benches:
+        bench.figures["processing msg/s"] = statistics.median(rates[bench.n])
+        bench.figures["processing, first run msg/s"] = rates[bench.n][0]
+        bench.figures["processing, no fetch msg/s"] = statistics.median(unfetched[bench.n])
 
 
 def measure_firing(bench: Bench) -> None:
@@ -896,29 +912,27 @@ def checkpointing(path: Path, interval: float = 1.0) -> Iterator[None]:
         thread.join()
 
 
-def measure(
-    path: Path, n: int, per_day: int, batch: int, slice_size: int, runs: int
-) -> dict[str, float]:
-    """Measure every figure on the built database at `path` (which they change)."""
-    locks = Locks()
-    # As in the daemon, the writers leave the write-ahead log to a checkpointer running on a
-    # thread and connection of its own (bouncer.daemon.checkpointer).
-    bench = Bench(path, open_db(path, checkpoint_on_commit=False), n, per_day, locks)
+def open_bench(path: Path, n: int, per_day: int) -> Bench:
+    """Open a built database for measuring. As in the daemon, the writers leave the
+    write-ahead log to a checkpointer on a thread and connection of its own."""
+    bench = Bench(path, open_db(path, checkpoint_on_commit=False), n, per_day, Locks())
     bench.figures.update(context(bench))
-    with locks.installed(), checkpointing(path):
-        measure_quiet(bench)
-        now = measure_processing(bench, batch, runs)
+    return bench
+
+
+def measure_rest(bench: Bench, slice_size: int) -> None:
+    """Measure every figure but processing (after it), then close the database."""
+    with bench.locks.installed(), checkpointing(bench.path):
         measure_firing(bench)
-        measure_reprocess(bench, slice_size, now)
-        measure_prune(bench, now)
+        measure_reprocess(bench, slice_size, bench.moment)
+        measure_prune(bench, bench.moment)
     for label in ("sweep", "prune", "reprocess", "processing"):
-        bench.figures[f"longest lock: {label} ms"] = locks.longest.get(label, 0.0) * 1000
+        bench.figures[f"longest lock: {label} ms"] = bench.locks.longest.get(label, 0.0) * 1000
     background = ("sweep", "prune", "reprocess")
     bench.figures["longest lock: background ms"] = max(
         bench.figures[f"longest lock: {label} ms"] for label in background
     )
     bench.db.close()
-    return bench.figures
 
 
 # --- checking the build against the worker's own loop ---------------------------------------
@@ -1057,17 +1071,21 @@ def note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def run_size(args: argparse.Namespace, n: int) -> tuple[dict[str, float], str]:
-    """Build (or reuse) and measure one size; return its figures and how it was built."""
-    with tempfile.TemporaryDirectory(prefix="bouncer-scale-") as folder:
-        work = Path(folder) / "bench.db"
+def run_sizes(args: argparse.Namespace, folder: Path) -> tuple[list[Bench], dict[int, str]]:
+    """Build (or reuse) a copy of each size in `folder`; open them and measure the quiet
+    figures; return the benches and how each was built."""
+    benches, how = [], {}
+    for n in sorted(set(args.sizes)):
+        work = folder / f"bench-{n}.db"
         note(f"{size_label(n)}: building")
-        how = cached_build(args.keep_dir, work, n, args.per_day)
-        note(f"{size_label(n)}: built ({how}); measuring")
-        started = time.perf_counter()
-        figures = measure(work, n, args.per_day, args.batch, args.slice, args.runs)
-        note(f"{size_label(n)}: measured in {time.perf_counter() - started:.0f} s")
-    return figures, how
+        how[n] = cached_build(args.keep_dir, work, n, args.per_day)
+        note(f"{size_label(n)}: built ({how[n]})")
+    for n in sorted(set(args.sizes)):
+        bench = open_bench(folder / f"bench-{n}.db", n, args.per_day)
+        with bench.locks.installed(), checkpointing(bench.path):
+            measure_quiet(bench)
+        benches.append(bench)
+    return benches, how
 
 
 def parse_args() -> argparse.Namespace:
@@ -1092,10 +1110,15 @@ def main() -> None:
     configure("json", "warning")
     if args.verify:
         raise SystemExit(0 if verify(args.per_day) else 1)
-    results, how = {}, {}
-    for n in sorted(set(args.sizes)):
-        results[n], how[n] = run_size(args, n)
-    report(results, how)
+    with tempfile.TemporaryDirectory(prefix="bouncer-scale-") as folder:
+        benches, how = run_sizes(args, Path(folder))
+        note("processing, the sizes in turn")
+        measure_processing(benches, args.batch, args.runs)
+        for bench in benches:
+            started = time.perf_counter()
+            measure_rest(bench, args.slice)
+            note(f"{size_label(bench.n)}: measured in {time.perf_counter() - started:.0f} s")
+    report({bench.n: bench.figures for bench in benches}, how)
 
 
 if __name__ == "__main__":
