@@ -155,7 +155,7 @@ def page(
     branches = _branches(db, recipient, sender, bare_id)
     condition, params = where(
         ("lower(bounce_address) = lower(?)", sender if recipient else None),
-        ("orig_message_id IN (?, '<' || ? || '>')", bare_id),
+        ("orig_message_id IN (?, '<' || ? || '>')", bare_id if recipient or sender else None),
         ("received_at >= ?", since),
         ("received_at < ?", until),
         ("class = ?", bounce_class),
@@ -183,8 +183,9 @@ def page(
 
 def _branches(
     db: Database, recipient: str | None, sender: str | None, bare_id: str | None
-) -> list[tuple[str, str, str | None]]:
-    """Return the day-first indexes a lookup reads, each as (index, condition, its value):
+) -> list[tuple[str, str, str]]:
+    """Return the day-first indexes a lookup reads, each as (index, condition, the value of
+    each of its marks):
     by recipient or domain first, else by return path, else by Message-ID; none for a listing.
 
     An address is found as the record's recipient or its final recipient, a domain likewise:
@@ -209,13 +210,13 @@ def _branches(
     if sender:
         return [("bounces_sender", "lower(bounce_address) = lower(?)", sender)]
     if bare_id:
-        return [("bounces_orig_message", "orig_message_id IS NOT NULL", None)]
+        return [("bounces_orig_message", "orig_message_id IN (?, '<' || ? || '>')", bare_id)]
     return []
 
 
 def _by_days(
     db: Database,
-    branches: list[tuple[str, str, str | None]],
+    branches: list[tuple[str, str, str]],
     marks: str,
     part: list[str],
     condition: str,
@@ -235,7 +236,7 @@ def _by_days(
             f"SELECT * FROM (SELECT {_COLUMNS} FROM bounces INDEXED BY {index} "
             f"WHERE {_DAY} IN {marks} AND {clause} AND {condition} {order}) AS {index}"
         )
-        values += [*part, *([value] if value is not None else []), *params, limit]
+        values += [*part, *[value] * clause.count("?"), *params, limit]
     sql = " UNION ".join(parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ?"
     return db.conn.execute(sql, [*values, limit]).fetchall()
 

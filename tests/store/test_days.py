@@ -5,6 +5,7 @@ lookup runs over several statements and stops when its page is full."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -181,3 +182,40 @@ def test_an_address_deferrals_are_found_on_every_day_last_seen_first(
     assert [d["key"] for d in opened] == ["k2", "k1"]
     assert [d["key"] for d in deferrals.listing(store)] == ["k2", "k1", "k0"]
     assert deferrals.listing(store, recipient="c@one.example") == []
+
+
+def test_a_lookup_seeks_its_key_on_each_day(tmp_path) -> None:  # noqa: ANN001
+    """Each day-first index is entered by (day, key) equalities: a day searched by a range
+    (`orig_message_id>?`, all of a day's records) costs as much as the day is large."""
+    from bouncer.store import open_db
+
+    db = open_db(tmp_path / "plans.db")
+    db.execute(
+        "INSERT INTO messages (id, received_at, mail_from, rcpt_to, size, raw) "
+        "VALUES (1, 'x', '<>', '[]', 0, ?)",
+        (b"",),
+    )
+    for day in range(1, 29):  # the planner weighs an IN list of many days differently
+        db.conn.execute(
+            "INSERT INTO bounces (message_id, received_at, kind, recipient, class, reason, "
+            "recipient_key) VALUES (1, ?, 'bounce', 'x@y', 'hard', 'x', 'x@y')",
+            (f"2026-02-{day:02}T10:00:00.000Z",),
+        )
+    traced: list[str] = []
+    db.conn.set_trace_callback(traced.append)
+    for lookup in (
+        {"recipient": "a@one.example"},
+        {"recipient": "@one.example"},
+        {"sender": "news@shop.example"},
+        {"orig_message_id": "m1@shop"},
+    ):
+        traced.clear()
+        records.page(db, **lookup)
+        [sql] = [s for s in traced if "INDEXED" in s or "SELECT * FROM" in s]
+        plan = [row[3] for row in db.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        searches = [line for line in plan if line.startswith("SEARCH bounces")]
+        assert searches and all(re.search(r"\(<expr>=\? AND [^)]*=\?\)", s) for s in searches), (
+            lookup,
+            plan,
+        )
+    db.close()
