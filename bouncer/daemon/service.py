@@ -1,5 +1,6 @@
-"""Wire the daemon together on one asyncio loop: SMTP server, intake, processor, scheduler,
-webhook outbox, journal; supervision, health and signals.
+"""Run the daemon on one asyncio loop: bind SMTP, start the pieces `bouncer.daemon.parts`
+assembles (intake, processor, scheduler, webhook outbox, journal), supervise them, answer
+health and signals, and stop them in order.
 
 Start-up binds the listening socket before it creates or opens the database, so a port in use
 leaves no empty database behind; only then does the server start accepting. Every long-running
@@ -13,40 +14,23 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import structlog
 
-from bouncer.app.processing import Settings
 from bouncer.clock import utcnow
 from bouncer.config import Config
-from bouncer.daemon.api import ApiServer
-from bouncer.daemon.checkpointer import Checkpointer
-from bouncer.daemon.health import Health, supervise
-from bouncer.daemon.intake import InboxWriter
-from bouncer.daemon.journal import Journal
-from bouncer.daemon.scheduler import Scheduler
+from bouncer.daemon.health import supervise
+from bouncer.daemon.parts import Parts, build
 from bouncer.daemon.sdnotify import sd_notify, watchdog
 from bouncer.daemon.smtp import BounceHandler, verp_refusal
 from bouncer.daemon.smtp_session import (
     BounceSMTP,
     SessionGate,
-    SessionLimits,
     server_tls,
     session_options,
 )
-from bouncer.daemon.worker import Processor
-from bouncer.http.metrics import Metrics
-from bouncer.store import StoreError, locate, open_db, shown_location
-from bouncer.store.dialect import POSTGRESQL
-from bouncer.store.retention import Retention
-
-if TYPE_CHECKING:
-    from bouncer.daemon.delivery import Outbox
-    from bouncer.daemon.pool import Pool
-    from bouncer.daemon.spool import Forwarder
+from bouncer.store import StoreError, open_db, shown_location
 
 __all__ = ["sd_notify", "serve"]
 log = structlog.get_logger("bouncer.service")
@@ -70,91 +54,7 @@ async def _bind(config: Config, handler: BounceHandler, gate: SessionGate):  # n
     )
 
 
-@dataclass
-class _Parts:
-    """The running pieces of the daemon, in the order they are stopped."""
-
-    writer: InboxWriter
-    processor: Processor
-    scheduler: Scheduler
-    journal: Journal
-    outbox: Outbox | None
-    gate: SessionGate
-    health: Health
-    metrics: Metrics
-    api: ApiServer | None
-    checkpointer: Checkpointer
-    pool: Pool | None = None  # intake and processing in worker processes (smtp.processes > 1)
-    forwarder: Forwarder | None = None  # the local spool's (a PostgreSQL store)
-
-
-def _build(config: Config, clock: Callable[[], datetime]) -> _Parts:
-    """Create the intake writer, processor, scheduler, journal and (with webhooks) outbox."""
-    health = Health()
-    metrics = Metrics()
-    # The writers leave the write-ahead log to the checkpointer (see bouncer.daemon.checkpointer)
-    writer = InboxWriter(
-        config.db_path, checkpoint_on_commit=False, spool=config.spool_path
-    ).start()
-    settings = Settings.from_config(config)
-    processor = Processor(
-        config.db_path, settings, clock, health, metrics, checkpoint_on_commit=False
-    )
-    journal = Journal(processor.call, health, on_rows=metrics.events_committed)
-    outbox = None
-    if config.webhooks:
-        from bouncer.daemon.delivery import Outbox  # aiohttp only when webhooks are configured
-
-        outbox = Outbox(processor, config.webhooks, clock=clock, health=health)
-
-    def committed(*_: object) -> None:
-        journal.wake()
-        if outbox is not None:
-            outbox.wake()
-
-    processor.on_processed = committed
-    scheduler = Scheduler(
-        processor,
-        settings.policy,
-        config.tracker.sweep_interval,
-        clock=clock,
-        on_events=committed,
-        retention=Retention(config.keep_raw, config.keep_records, config.keep_events),
-        health=health,
-        alerts=settings.alerts,
-    )
-    pool = None
-    if config.smtp.intake_processes() > 1:
-        from bouncer.daemon.pool import Pool
-
-        pool = Pool(config, health, committed, metrics)
-    gate = pool.gate if pool else SessionGate(SessionLimits.from_config(config.smtp))
-    gate.on_reply = metrics.reply
-    api = ApiServer(config, metrics) if config.http.enabled else None
-    checkpointer = Checkpointer(config.db_path, health)
-    forwarder = None
-    if locate(config.db_path)[0] == POSTGRESQL:  # a local spool takes mail while it is away
-        from bouncer.daemon.spool import for_node
-
-        wake = pool.wake_processing if pool else lambda n: processor.wake(count=n)
-        forwarder = for_node(config, health, metrics, wake)
-    return _Parts(
-        writer,
-        processor,
-        scheduler,
-        journal,
-        outbox,
-        gate,
-        health,
-        metrics,
-        api,
-        checkpointer,
-        pool,
-        forwarder,
-    )
-
-
-def _status(parts: _Parts) -> Callable[[], str]:
+def _status(parts: Parts) -> Callable[[], str]:
     """Return the STATUS= line maker: backlog, sessions, and the last unresolved error."""
 
     def status() -> str:
@@ -167,7 +67,7 @@ def _status(parts: _Parts) -> Callable[[], str]:
     return status
 
 
-async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
+async def _start_tasks(parts: Parts) -> list[asyncio.Task]:
     """Start the supervised loops and the watchdog."""
     loops: dict[str, Callable[[], object]] = {
         "processor": parts.processor.run,
@@ -195,7 +95,7 @@ async def _start_tasks(parts: _Parts) -> list[asyncio.Task]:
 
 
 async def _shutdown(
-    parts: _Parts, server: asyncio.AbstractServer, tasks: list[asyncio.Task], grace: float
+    parts: Parts, server: asyncio.AbstractServer, tasks: list[asyncio.Task], grace: float
 ) -> None:
     """Stop accepting, let transactions in flight finish, then stop the background work."""
     server.close()
@@ -216,7 +116,7 @@ async def _shutdown(
         await parts.forwarder.close()
 
 
-def _unready(parts: _Parts, server: asyncio.AbstractServer) -> Callable[[], list[str]]:
+def _unready(parts: Parts, server: asyncio.AbstractServer) -> Callable[[], list[str]]:
     """Return what makes the daemon unready beside its loops: SMTP, intake."""
 
     def problems() -> list[str]:
@@ -268,7 +168,7 @@ async def serve(
     if clock is not utcnow and config.smtp.intake_processes() > 1:
         raise ValueError("a clock can be given only to one process: set smtp.processes = 1")
     stop = stop or asyncio.Event()
-    parts = _build(config, clock)  # no database file is touched before the first message
+    parts = build(config, clock)  # no database file is touched before the first message
     handler = BounceHandler(
         config.smtp.domains,
         parts.writer.store,
@@ -303,7 +203,7 @@ async def serve(
 
 async def _run(
     config: Config,
-    parts: _Parts,
+    parts: Parts,
     server: asyncio.AbstractServer,
     stop: asyncio.Event,
     ready: tuple[Callable[[int], None] | None, Callable[[int], None] | None],
