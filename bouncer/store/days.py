@@ -59,3 +59,35 @@ def slices(days: list[str]) -> Iterator[tuple[str, list[str]]]:
     for start in range(0, len(days), SLICE):
         part = days[start : start + SLICE]
         yield f"({', '.join('?' * len(part))})", part
+
+
+def about(
+    db: Database,
+    table: str,
+    column: str,
+    key: str,
+    *,
+    select: str,
+    since: str | None = None,
+    condition: str = "1 = 1",
+    params: tuple | list = (),
+) -> list[tuple]:
+    """Return every row of `table` about an address key, as its recipient or its final one,
+    on every day of `column` (newest slice first, unsorted): `select` is the column list.
+
+    Read on the table's `<table>_recipient` and `<table>_final` indexes (day first, or key
+    first for a sparse final-key index: the day is then a filter). `condition` and `params`
+    filter further. For an address's few rows: all are read, the caller sorts and cuts.
+    """
+    rows: list[tuple] = []
+    for marks, part in slices(span(db, table, column, since)):
+        sql = " UNION ".join(
+            f"SELECT {select} FROM {table} INDEXED BY {table}_{index} "
+            f"WHERE {day_of(column)} IN {marks} AND {clause} AND {condition}"
+            for index, clause in (
+                ("recipient", "recipient_key = ?"),
+                ("final", "final_key IS NOT NULL AND final_key = ?"),
+            )
+        )
+        rows += db.conn.execute(sql, [*part, key, *params] * 2).fetchall()
+    return rows

@@ -185,28 +185,16 @@ def listing(
     Every deferral of an address is read on the day-first index (bouncer.store.days) over the
     days reports were last seen, then sorted: an address has few.
     """
-    if recipient and open_only:
-        rows = _open_rows(db, [db.identity.key(recipient)])
-    elif recipient:
-        rows = _about(db, db.identity.key(recipient))
-    else:
+    if not recipient:
         condition = "closed_at IS NULL" if open_only else "1 = 1"
         sql = f"{_SELECT} WHERE {condition} ORDER BY last_seen DESC, id DESC LIMIT ?"
         rows = db.conn.execute(sql, (limit,)).fetchall()
-    seen = COLUMNS.index("last_seen")
-    rows = sorted(rows, key=lambda row: (row[seen], row[0]), reverse=True)[:limit]
+    else:  # an address has few deferrals: all of them, sorted here
+        key = db.identity.key(recipient)
+        if open_only:
+            rows = _open_rows(db, [key])
+        else:
+            rows = days.about(db, "deferrals", "last_seen", key, select=", ".join(COLUMNS))
+        seen = COLUMNS.index("last_seen")
+        rows = sorted(rows, key=lambda row: (row[seen], row[0]), reverse=True)[:limit]
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
-
-
-def _about(db: Database, key: str) -> list[tuple]:
-    """Return the rows of every deferral about an address key (as recipient or final one)."""
-    rows: list[tuple] = []
-    for marks, part in days.slices(days.span(db, "deferrals", "last_seen")):
-        sql = (
-            f"{_SELECT} INDEXED BY deferrals_recipient "
-            f"WHERE {days.day_of('last_seen')} IN {marks} AND recipient_key = ? "
-            f"UNION {_SELECT} INDEXED BY deferrals_final "
-            f"WHERE final_key = ? AND {days.day_of('last_seen')} IN {marks}"
-        )
-        rows += db.conn.execute(sql, [*part, key, key, *part]).fetchall()
-    return rows

@@ -103,43 +103,25 @@ def search(
         ("recorded_at >= ?", since),
     )
     order = "seq DESC" if newest_first else "seq"
-    if recipient:
-        return _about(db, db.identity.key(recipient), since, condition, params, order, limit)
+    if recipient:  # an address has few events: all of them, sorted here
+        rows = days.about(
+            db,
+            "events",
+            "recorded_at",
+            db.identity.key(recipient),
+            select=", ".join(COLUMNS),
+            since=since,
+            condition=condition,
+            params=params,
+        )
+        rows.sort(key=lambda row: row[0], reverse=newest_first)
+        return [_flatten(row) for row in rows[:limit]]
     # A time window read by its index (then sorted): in seq order SQLite would walk every
     # event from the first to find the window.
     hint = "INDEXED BY events_recorded " if since and not after_seq else ""
     sql = f"SELECT {', '.join(COLUMNS)} FROM events {hint}WHERE {condition} ORDER BY {order}"
     sql += " LIMIT ?"
     return [_flatten(row) for row in db.conn.execute(sql, [*params, limit])]
-
-
-def _about(
-    db: Database,
-    key: str,
-    since: str | None,
-    condition: str,
-    params: list,
-    order: str,
-    limit: int,
-) -> list[dict]:
-    """Return the events about an address key (as recipient or final recipient), read on the
-    day-first indexes over every day events were recorded (bouncer.store.days), in `order`.
-
-    An address has few events, so every day is read, then the rows sorted and cut.
-    """
-    rows: list[tuple] = []
-    for marks, part in days.slices(days.span(db, "events", "recorded_at", since)):
-        sql = " UNION ".join(
-            f"SELECT {', '.join(COLUMNS)} FROM events INDEXED BY {index} "
-            f"WHERE {days.day_of('recorded_at')} IN {marks} AND {clause} AND {condition}"
-            for index, clause in (
-                ("events_recipient", "recipient_key = ?"),
-                ("events_final", "final_key IS NOT NULL AND final_key = ?"),
-            )
-        )
-        rows += db.conn.execute(sql, [*part, key, *params] * 2).fetchall()
-    rows.sort(key=lambda row: row[0], reverse=order.endswith("DESC"))
-    return [_flatten(row) for row in rows[:limit]]
 
 
 def last_seq(db: Database) -> int:

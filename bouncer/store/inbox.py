@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from bouncer.clock import to_iso
+from bouncer.store import days
 from bouncer.store.query import where
 from bouncer.store.schema import fingerprint_key
 
@@ -181,12 +182,12 @@ def first_copy(db: Database, fingerprint: str, received_at: datetime) -> int | N
     its own. Found by the fingerprint's 64-bit key, confirmed on the whole fingerprint.
     """
     day = received_at.astimezone(UTC).date()
-    days = [(day - timedelta(days=back)).isoformat() for back in range(COPY_WINDOW_DAYS + 1)]
-    marks = ", ".join("?" * len(days))
+    window = [(day - timedelta(days=back)).isoformat() for back in range(COPY_WINDOW_DAYS + 1)]
+    marks = ", ".join("?" * len(window))
     row = db.conn.execute(
-        f"SELECT MIN(id) FROM messages WHERE substr(received_at, 1, 10) IN ({marks}) "
+        f"SELECT MIN(id) FROM messages WHERE {days.day_of('received_at')} IN ({marks}) "
         "AND fingerprint_key = ? AND fingerprint = ?",
-        (*days, fingerprint_key(fingerprint), fingerprint),
+        (*window, fingerprint_key(fingerprint), fingerprint),
     ).fetchone()
     return row[0] if row else None
 

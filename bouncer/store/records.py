@@ -153,6 +153,7 @@ def page(
     """
     bare_id = orig_message_id.strip().strip("<>") if orig_message_id else None
     branches = _branches(db, recipient, sender, bare_id)
+    # A filter that leads a branch (see _branches) is that branch's condition, not this one's.
     condition, params = where(
         ("lower(bounce_address) = lower(?)", sender if recipient else None),
         ("orig_message_id IN (?, '<' || ? || '>')", bare_id if recipient or sender else None),
