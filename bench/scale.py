@@ -65,6 +65,10 @@ Figures (per size; time "now" is the end of the simulated period):
 * bytes/msg: PRAGMA page_count * page_size over the stored messages, before pruning and after
   dropping every raw copy (a few `prune_once` passes, then `inbox.prune_raw` in bulk, all as
   at 91 days later) and giving the free pages back (`retention.give_back_pages`);
+* file page / memory page µs (context, bench/machine.py): a random 4 KB page of the size's
+  database file read (os.pread) again at once and after 2 s untouched, and the same for a page
+  of a 64 MB buffer: what this machine charges for memory nobody touched lately, the price a
+  lookup by a key in no order pays at every message in a large store and seldom in a small;
 * x10 columns: growth of each figure per 10x of N between neighbouring sizes, (b/a)^(1/log10
   (Nb/Na)): 1.00 is flat; above 1 a time (or bytes) grows, below 1 a rate falls.
 
@@ -96,6 +100,8 @@ from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import page_reads  # noqa: E402
 
 from bouncer.app.processing import Prepared, Settings, prepare, write  # noqa: E402
 from bouncer.app.reprocess import reprocess  # noqa: E402
@@ -926,6 +932,7 @@ def measure_rest(bench: Bench, slice_size: int) -> None:
         measure_firing(bench)
         measure_reprocess(bench, slice_size, bench.moment)
         measure_prune(bench, bench.moment)
+    bench.figures.update({f"  {k} µs": v for k, v in page_reads(bench.path).items()})
     for label in ("sweep", "prune", "reprocess", "processing"):
         bench.figures[f"longest lock: {label} ms"] = bench.locks.longest.get(label, 0.0) * 1000
     background = ("sweep", "prune", "reprocess")
