@@ -6,7 +6,7 @@ import getpass
 import json
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -275,9 +275,12 @@ def test_times_may_be_relative_or_iso(db_path: Path) -> None:
     assert len(recent.splitlines()) == 2
     assert run("log", "--json", "--until", "1h", "--db", db)[1] == ""  # nothing before then
     assert run("log", "--json", "--since", "+1h", "--db", db)[1] == ""  # nothing yet
-    day = utcnow().date().isoformat()
     assert len(run("log", "--json", "--since", "2000-01-01", "--db", db)[1].splitlines()) == 2
-    assert len(run("log", "--json", "--until", f"{day}T23:59:59+14:00", "--db", db)[1]) > 0
+    # an ISO time with an offset: an hour from now, on the clock of UTC+14 (another date)
+    later = (utcnow() + timedelta(hours=1)).astimezone(timezone(timedelta(hours=14)))
+    assert len(run("log", "--json", "--until", later.isoformat(), "--db", db)[1]) > 0
+    earlier = (utcnow() - timedelta(hours=1)).astimezone(timezone(timedelta(hours=14)))
+    assert run("log", "--json", "--until", earlier.isoformat(), "--db", db)[1] == ""
     counts = json.loads(run("stats", "--json", "--since", "7d", "--db", db)[1])
     assert counts["classes"] == {"hard": 1, "soft": 1}
     assert run("events", "--json", "--since", "30m", "--db", db)[1].count("\n") >= 1

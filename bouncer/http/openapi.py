@@ -114,7 +114,13 @@ def _log() -> dict:
     """GET /v1/bounces and the stored messages."""
     filters = (
         param("recipient", "query", "An address (or its final recipient), or @domain."),
-        param("sender", "query", "The return path the report came back to."),
+        param(
+            "sender",
+            "query",
+            "The return path the report came back to, any case. Without a +subaddress "
+            "(bounces@shop.example) it also matches that address with any (bounces+...@"
+            "shop.example: signed VERP return paths, RFC 5233); with one, that return path only.",
+        ),
         param("message_id", "query", "The original's Message-ID (angle brackets optional)."),
         SINCE, UNTIL, CLASS, REASON,
         param("kind", "query", "The report's kind.", {"enum": KINDS}),

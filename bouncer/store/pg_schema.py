@@ -284,4 +284,10 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX deferrals_recipient
         ON deferrals(substr(last_seen, 1, 10), recipient_key, last_seen);
     """,
+    14: """
+    CREATE INDEX bounces_subaddress ON bounces(substr(received_at, 1, 10),
+        lower(substr(bounce_address, 1, instr(bounce_address, '+') - 1)
+            || substr(bounce_address, instr(bounce_address, '@'))), received_at)
+        WHERE instr(bounce_address, '+') BETWEEN 1 AND instr(bounce_address, '@');
+    """,
 }

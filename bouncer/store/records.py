@@ -104,6 +104,15 @@ def delete_for_message(db: Database, message_id: int) -> None:
 # The domain of a stored address key, as the bounces_domain indexes hold it (same expression).
 _DOMAIN = "substr({0}, instr({0}, '@') + 1)"
 _DAY = days.day_of("received_at")
+# A return path with a subaddress (RFC 5233 §1: `local+detail@domain`; every signed VERP return
+# path has one, bouncer.core.verp) and that return path without it, lower case, as the
+# bounces_subaddress index holds them (same expressions).
+_SUBADDRESSED = "instr(bounce_address, '+') BETWEEN 1 AND instr(bounce_address, '@')"
+_BASE = (
+    "lower(substr(bounce_address, 1, instr(bounce_address, '+') - 1) "
+    "|| substr(bounce_address, instr(bounce_address, '@')))"
+)
+_EXACT = "lower(bounce_address) = lower(?)"
 
 
 def search(
@@ -147,7 +156,10 @@ def page(
     (received_at, id): pass the last one as `after` for the next page.
 
     `recipient` as in `search` (an address or '@domain'); `sender` is the return path the
-    report came back to (the original message's envelope sender, without regard to case);
+    report came back to (the original message's envelope sender, without regard to case):
+    without a subaddress (`bounces@shop.example`) it also matches that address with any
+    (`bounces+...@shop.example`, as signed VERP return paths are; RFC 5233 §1), with one
+    only that exact return path;
     `orig_message_id` the original's Message-ID, with or without its angle brackets;
     `subject` words the original's Subject holds in this order (any case, "%" and "_" literal).
     """
@@ -155,7 +167,7 @@ def page(
     branches = _branches(db, recipient, sender, bare_id)
     # A filter that leads a branch (see _branches) is that branch's condition, not this one's.
     condition, params = where(
-        ("lower(bounce_address) = lower(?)", sender if recipient else None),
+        (_sender_clause(sender), sender if recipient else None),
         ("orig_message_id IN (?, '<' || ? || '>')", bare_id if recipient or sender else None),
         ("received_at >= ?", since),
         ("received_at < ?", until),
@@ -209,10 +221,25 @@ def _branches(
             ("bounces_final", "final_key IS NOT NULL AND final_key = ?", key),
         ]
     if sender:
-        return [("bounces_sender", "lower(bounce_address) = lower(?)", sender)]
+        exact = [("bounces_sender", _EXACT, sender)]
+        if _has_subaddress(sender):
+            return exact
+        return [*exact, ("bounces_subaddress", f"{_SUBADDRESSED} AND {_BASE} = lower(?)", sender)]
     if bare_id:
         return [("bounces_orig_message", "orig_message_id IN (?, '<' || ? || '>')", bare_id)]
     return []
+
+
+def _has_subaddress(address: str) -> bool:
+    """Tell whether an address's local part holds a '+' (RFC 5233 §1 subaddress)."""
+    return "+" in address.rpartition("@")[0]
+
+
+def _sender_clause(sender: str | None) -> str:
+    """Return the condition on the return path `sender` names (see `page`)."""
+    if sender is None or _has_subaddress(sender):
+        return _EXACT
+    return f"({_EXACT} OR ({_SUBADDRESSED} AND {_BASE} = lower(?)))"
 
 
 def _by_days(

@@ -66,12 +66,13 @@ class Api:
     def get(self, path: str, **options: Any) -> Answer:
         return self.call("GET", path, **options)
 
-    def send(self, *messages: bytes) -> None:
-        """Send bounces over SMTP and wait until the daemon has processed them."""
+    def send(self, *messages: bytes, to: str = "bounces@localhost") -> None:
+        """Send bounces over SMTP to the return path `to` and wait until the daemon has
+        processed them."""
         done = self.processed()
         with self.daemon.client() as client:
             for raw in messages:
-                client.sendmail("", ["bounces@localhost"], raw)
+                client.sendmail("", [to], raw)
         self.daemon.wait_processed(done + len(messages))
 
     def processed(self) -> int:

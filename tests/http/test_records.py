@@ -57,6 +57,25 @@ def test_the_bounce_log_has_what_the_issue_lists_and_filters(api: Api) -> None:
     assert len(recipients(f"until={later}")) == 3
 
 
+def test_a_return_path_finds_the_reports_to_its_subaddresses(api: Api) -> None:
+    """sender=bounces@localhost finds reports that came back to bounces+TAG@localhost (how
+    signed VERP return paths look); a sender with a subaddress finds that one only."""
+    api.send(postfix_dsn("a@one.example", "5.1.1", UNKNOWN))
+    api.send(postfix_dsn("b@two.example", "5.2.2", FULL), to="Bounces+x1-b=two.example@localhost")
+    api.send(postfix_dsn("c@two.example", "5.2.2", FULL), to="bounces+x2-c=two.example@localhost")
+
+    def recipients(query: str) -> list[str]:
+        answer = api.get(f"/v1/bounces?{query}")
+        assert answer.status == 200, answer.body
+        return [r["recipient"] for r in answer.body["bounces"]]
+
+    everything = ["c@two.example", "b@two.example", "a@one.example"]
+    assert recipients("sender=bounces@LOCALHOST") == everything
+    assert recipients(f"sender={quote('bounces+x1-b=two.example@localhost')}") == ["b@two.example"]
+    assert recipients("sender=bounces@localhost&recipient=@two.example") == everything[:2]
+    assert recipients(f"sender={quote('bounces+x9@localhost')}") == []
+
+
 def test_bounce_pages_follow_the_cursor_while_reports_arrive(api: Api) -> None:
     api.send(*[postfix_dsn(f"u{n}@page.example", "5.1.1", UNKNOWN) for n in range(7)])
     first = api.get("/v1/bounces?limit=3")

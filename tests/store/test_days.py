@@ -1,4 +1,4 @@
-"""Lookups on the day-first indexes (bouncer.store.days, migration 13): records, events and
+"""Lookups on the day-first indexes (bouncer.store.days, migrations 13 and 14): records, events and
 deferrals of an address, a domain, a return path or a Message-ID are found on every day they
 were stored, newest first, page by page, on both backends; with a small slice of days the
 lookup runs over several statements and stops when its page is full."""
@@ -136,20 +136,31 @@ def test_records_by_return_path_are_found_on_every_day(store) -> None:  # noqa: 
         "VALUES (1, 'x', '<>', '[]', 0, ?)",
         (b"",),
     )
-    for n, sender in enumerate(["News@shop.example", "other@shop.example"] * 3):
+    senders = ["News@shop.example", "other@shop.example", "news+Tag1-r2=one.example@shop.example"]
+    for n, sender in enumerate(senders * 3):
         at = T0 + timedelta(days=3 * n)
         entry = Entry(f"r{n}@one.example", action="failed", status="5.1.1")
         receipt = Receipt(1, at, sender)
         records.insert(store, receipt, Report(kind="bounce"), entry, Verdict("hard", "x", "5.1.1"))
-    found = records.page(store, sender="news@SHOP.example", limit=2)
-    assert [r["recipient"] for _, r in found] == ["r4@one.example", "r2@one.example"]
-    rest = records.page(store, sender="news@shop.example", after=found[-1][0])
-    assert [r["recipient"] for _, r in rest] == ["r0@one.example"]
-    both = records.page(store, sender="other@shop.example", recipient="@one.example")
-    assert [r["recipient"] for _, r in both] == [
-        "r5@one.example",
-        "r3@one.example",
-        "r1@one.example",
+
+    def found(**filters) -> list[int]:  # noqa: ANN003
+        return [int(r["recipient"][1]) for _, r in records.page(store, **filters)]
+
+    # without a subaddress: that return path and every `news+...` one (RFC 5233), any case
+    first = records.page(store, sender="news@SHOP.example", limit=4)
+    assert [int(r["recipient"][1]) for _, r in first] == [8, 6, 5, 3]
+    rest = records.page(store, sender="news@shop.example", after=first[-1][0])
+    assert [int(r["recipient"][1]) for _, r in rest] == [2, 0]
+    # with one: that return path only
+    assert found(sender="NEWS+tag1-r2=one.example@shop.example") == [8, 5, 2]
+    assert found(sender="news+other@shop.example") == []
+    assert found(sender="ews@shop.example") == []
+    assert found(sender="other@shop.example", recipient="@one.example") == [7, 4, 1]
+    assert found(sender="news@shop.example", recipient="r5@one.example") == [5]
+    assert found(sender="news+tag1-r2=one.example@shop.example", recipient="@one.example") == [
+        8,
+        5,
+        2,
     ]
 
 
