@@ -14,7 +14,8 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from bouncer.config import WebhookConfig
-from bouncer.daemon.delivery import Outbox, RetryPolicy, choose
+from bouncer.daemon.attempts import RetryPolicy, choose
+from bouncer.daemon.delivery import Outbox
 from bouncer.daemon.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from bouncer.daemon.worker import Processor
 from bouncer.store import events, open_db
