@@ -130,6 +130,28 @@ def test_log_shows_both_records_newest_first(db_path: Path) -> None:
     assert "userunknown" in output and "full@" not in output
 
 
+def test_log_by_return_path_takes_its_subaddresses(db_path: Path) -> None:
+    db = open_db(db_path)
+    raw = postfix_dsn("verp@example.com", "5.1.1", UNKNOWN)
+    inbox.insert_batch(
+        db, [Incoming(utcnow(), "<>", ("b+t1-verp=example.com@localhost",), None, raw)]
+    )
+    for message in inbox.unprocessed(db):
+        process(db, message, utcnow())
+    db.close()
+
+    def recipients(*args: str) -> list[str]:
+        code, output = run("log", "--json", "--db", str(db_path), *args)
+        assert code == 0
+        return [json.loads(line)["recipient"] for line in output.splitlines()]
+
+    everything = ["verp@example.com", "full@example.com", "gone@example.com"]
+    assert recipients("--sender", "B@localhost") == everything
+    assert recipients("--sender", "b+t1-verp=example.com@localhost") == everything[:1]
+    assert recipients("--sender", "b+other@localhost") == []
+    assert recipients("--sender", "a@localhost") == []
+
+
 def test_reprocess_counts_messages(db_path: Path) -> None:
     code, output = run("reprocess", "--db", str(db_path))
     assert code == 0 and "messages=2" in output

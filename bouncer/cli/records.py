@@ -21,6 +21,11 @@ LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reas
 @click.command("log")
 @click.option("--recipient", help="Only this address (or @domain).")
 @click.option(
+    "--sender",
+    help="Only reports returned to this return path (bounces@d: also bounces+...@d, as signed "
+    "VERP return paths are).",
+)
+@click.option(
     "--since",
     type=MOMENT,
     help="Only records received at or after this time; e.g. 7d, 1h, 2026-03-02.",
@@ -34,6 +39,7 @@ LOG_COLUMNS = ("received_at", "orig_from", "recipient", "status", "class", "reas
 @store_options
 def log_cmd(
     recipient: str | None,
+    sender: str | None,
     since: str | None,
     until: str | None,
     bounce_class: str | None,
@@ -48,6 +54,7 @@ def log_cmd(
     rows = records.search(
         open_store(db_path),
         recipient=recipient,
+        sender=sender,
         since=since,
         until=until,
         bounce_class=bounce_class,

@@ -34,6 +34,14 @@ Class = Annotated[str, allows('"hard", "soft" or "none"', pattern=r"^(hard|soft|
 Reason = Annotated[str, allows("a reason name such as userunknown", pattern=r"^[a-z]{1,40}$")]
 Cursor = Annotated[str, allows("the next_cursor of the previous page", max_length=400)]
 Limit = Annotated[int, allows("a whole number from 1 to 1000", ge=1, le=1000)]
+ReturnPath = Annotated[
+    str,
+    allows(
+        "a return path (local@domain; in a URL write + as %2B)",
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        max_length=320,
+    ),
+]
 Address = Annotated[
     str, allows("an email address (local@domain)", pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
 ]

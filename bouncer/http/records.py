@@ -24,6 +24,7 @@ from bouncer.http.params import (
     Cursor,
     Limit,
     Reason,
+    ReturnPath,
     Time,
     allows,
     decode_cursor,
@@ -48,7 +49,7 @@ class BounceQuery(msgspec.Struct, forbid_unknown_fields=True):
     """Query of GET /v1/bounces."""
 
     recipient: Text | None = None
-    sender: Text | None = None
+    sender: ReturnPath | None = None
     message_id: Text | None = None
     since: Time | None = None
     until: Time | None = None

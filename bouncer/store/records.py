@@ -119,15 +119,23 @@ def search(
     db: Database,
     *,
     recipient: str | None = None,
+    sender: str | None = None,
     since: str | None = None,
     until: str | None = None,
     bounce_class: str | None = None,
     limit: int = 100,
 ) -> list[dict]:
     """Return bounce records newest first, each with the LOG_COLUMNS; recipient is an address
-    (either the one the record is about or its final recipient) or '@domain'."""
+    (either the one the record is about or its final recipient) or '@domain', sender a return
+    path (as `page` matches it)."""
     found = page(
-        db, recipient=recipient, since=since, until=until, bounce_class=bounce_class, limit=limit
+        db,
+        recipient=recipient,
+        sender=sender,
+        since=since,
+        until=until,
+        bounce_class=bounce_class,
+        limit=limit,
     )
     return [{name: record[name] for name in LOG_COLUMNS} for _, record in found]
 

@@ -74,6 +74,8 @@ def test_a_return_path_finds_the_reports_to_its_subaddresses(api: Api) -> None:
     assert recipients(f"sender={quote('bounces+x1-b=two.example@localhost')}") == ["b@two.example"]
     assert recipients("sender=bounces@localhost&recipient=@two.example") == everything[:2]
     assert recipients(f"sender={quote('bounces+x9@localhost')}") == []
+    unquoted = api.get("/v1/bounces?sender=bounces+x9@localhost")  # '+' in a URL is a space
+    assert unquoted.status == 400 and "%2B" in str(unquoted.body), unquoted.body
 
 
 def test_bounce_pages_follow_the_cursor_while_reports_arrive(api: Api) -> None:
