@@ -189,17 +189,32 @@ def page(
         params.extend(after)
     if branches:
         last = min(filter(None, (until, after[0] if after else None)), default=None)
-        rows: list[tuple] = []
-        for marks, part in days.slices(days.span(db, "bounces", "received_at", since, last)):
-            rows += _by_days(db, branches, marks, part, condition, params, limit - len(rows))
-            if len(rows) >= limit:
-                break
+        span = days.span(db, "bounces", "received_at", since, last)
+        rows = _through_days(db, branches, span, condition, params, limit)
     else:
         # Filtered on time, class or kind only: walk the index holding all three in time order.
         hint = "" if reason else "INDEXED BY bounces_listing "
         sql = f"SELECT {_COLUMNS} FROM bounces {hint}WHERE {condition} {_ORDER}"
         rows = db.conn.execute(sql, [*params, limit]).fetchall()
     return [((row[0], row[1]), dict(zip(RECORD_COLUMNS, row[2:], strict=True))) for row in rows]
+
+
+def _through_days(
+    db: Database,
+    branches: list[tuple[str, str, str]],
+    span: list[str],
+    condition: str,
+    params: list,
+    limit: int,
+) -> list[tuple]:
+    """Return up to `limit` rows read through the branches' indexes over the days of `span`
+    (newest first), a slice of days (days.SLICE) a statement, stopping once the page is full."""
+    rows: list[tuple] = []
+    for marks, part in days.slices(span):
+        rows += _by_days(db, branches, marks, part, condition, params, limit - len(rows))
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def _branches(
