@@ -63,6 +63,34 @@ def test_a_step_is_bounded_and_the_sweep_finishes(store_url: str) -> None:
     assert [e["type"] for e in fired] == ["delivery.delayed"] * 12
 
 
+def test_a_daemon_sweep_transaction_ends_by_its_length(store_url: str, monkeypatch) -> None:  # noqa: ANN001
+    """sweep_bounded: one transaction of slices; with no time to spare, one slice a call."""
+    db = _deferred(store_url, 45)
+    monkeypatch.setattr(sweeping, "HOLD_SECONDS", 0.0)
+    calls, fired, more = 0, [], True
+    while more:
+        events, more = sweeping.sweep_bounded(db, T0 + 5 * HOUR, DEFAULT_POLICY)
+        assert len(events) <= sweeping.SWEEP_SLICE
+        fired += events
+        calls += 1
+    assert calls == 3  # 20 + 20 + 5
+    assert sorted(e["recipient"] for e in fired) == sorted(
+        f"slow{n}@example.com" for n in range(45)
+    )
+    assert set(_open_due(db)) == {"2026-03-06T08:59:00.000Z"}  # each warned once, then the give-up
+
+
+def test_a_daemon_sweep_transaction_fires_at_most_a_batch(store_url: str, monkeypatch) -> None:  # noqa: ANN001
+    db = _deferred(store_url, 12)
+    monkeypatch.setattr(sweeping, "SWEEP_SLICE", 5)
+    monkeypatch.setattr(sweeping, "SWEEP_BATCH", 10)
+    monkeypatch.setattr(sweeping, "HOLD_SECONDS", 3600.0)
+    first, more = sweeping.sweep_bounded(db, T0 + 5 * HOUR, DEFAULT_POLICY)
+    assert (len(first), more) == (10, True)
+    rest, more = sweeping.sweep_bounded(db, T0 + 5 * HOUR, DEFAULT_POLICY)
+    assert (len(rest), more) == (2, False)
+
+
 def test_nothing_due_reads_nothing(tmp_path: Path) -> None:
     """SQLite only: the statements are seen through sqlite3's trace callback."""
     db = _deferred(tmp_path / "d.db", 4)

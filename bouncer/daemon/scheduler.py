@@ -47,12 +47,12 @@ class Scheduler:
         self._retention = retention
 
     async def sweep(self) -> list[dict]:
-        """Run one sweep now, a bounded step per write transaction, and emit what fired."""
+        """Run one sweep now, a short write transaction at a time (sweeping.sweep_bounded),
+        and emit what fired."""
         now = self._clock()
 
         def step(db: Database) -> tuple[list[dict], bool]:
-            with db.atomic():
-                return sweeping.sweep_step(db, now, self._policy, alert_policy=self._alerts)
+            return sweeping.sweep_bounded(db, now, self._policy, alert_policy=self._alerts)
 
         fired: list[dict] = []
         more = True
