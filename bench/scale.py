@@ -57,8 +57,9 @@ Figures (per size; time "now" is the end of the simulated period):
   after the processing runs
   (it fires what became due meanwhile: delay warnings, give-ups, suppression expiries);
 * longest write-lock hold: `BouncerDatabase.atomic` is wrapped to time each outermost
-  BEGIN IMMEDIATE ... COMMIT (and `retention.give_back_pages`, whose incremental vacuum takes
-  the lock too), per path: sweep (both sweeps above), prune (the daemon's `prune_once` pass at
+  BEGIN IMMEDIATE ... COMMIT (and each incremental-vacuum statement of
+  `retention.give_back_pages`, which takes the lock too), per path: sweep (both sweeps
+  above), prune (the daemon's `prune_once` pass at
   the end of the period, then 3 passes as at 91 days later, when every raw copy is past
   `keep_raw`), reprocess (one transaction per message), processing (one per batch of 32);
   "background" is the longest of sweep, prune and reprocess;
@@ -665,8 +666,9 @@ class Locks:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
-        """Time every outermost atomic() and every give_back_pages() while the block runs."""
-        atomic, give_back = BouncerDatabase.atomic, retention.give_back_pages
+        """Time every outermost atomic() and every incremental-vacuum statement (each a write
+        transaction of its own, in retention.give_back_pages) while the block runs."""
+        atomic, give_back = BouncerDatabase.atomic, retention._vacuum_slice  # noqa: SLF001
 
         @contextlib.contextmanager
         def timed_atomic(db: BouncerDatabase, **options: bool) -> Iterator[BouncerDatabase]:
@@ -678,16 +680,16 @@ class Locks:
                 if outermost:
                     self.record(time.perf_counter() - started)
 
-        def timed_give_back(db: BouncerDatabase, *args: object, **kwargs: object) -> int:
+        def timed_give_back(db: BouncerDatabase, pages: int) -> None:
             started = time.perf_counter()
             try:
-                return give_back(db, *args, **kwargs)
+                give_back(db, pages)
             finally:
                 self.record(time.perf_counter() - started)
 
         with (
             mock.patch.object(BouncerDatabase, "atomic", timed_atomic),
-            mock.patch.object(retention, "give_back_pages", timed_give_back),
+            mock.patch.object(retention, "_vacuum_slice", timed_give_back),
         ):
             yield
 

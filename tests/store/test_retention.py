@@ -134,6 +134,30 @@ def test_freed_space_goes_back_to_the_file_system(tmp_path: Path) -> None:
     assert path.stat().st_size < full / 4
 
 
+def test_free_pages_go_back_a_slice_a_statement(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Each incremental-vacuum statement is a write transaction: a pass returns its pages in
+    statements of VACUUM_SLICE, so intake waits for one slice at most, not for the pass."""
+    from bouncer.store import retention
+
+    db = open_db(tmp_path / "v.db")
+    padding = b"\r\n" + b"Quoted original line of a large returned message.\r\n" * 2000
+    for n in range(20):
+        _receive(db, _soft(f"full{n}@example.com") + padding, T0)
+    db.execute("DELETE FROM raw_messages")
+    db.execute("DELETE FROM bounces")
+    db.execute("DELETE FROM messages")
+    free = db.conn.execute("PRAGMA freelist_count").fetchone()[0]
+    assert free > 20
+    monkeypatch.setattr(retention, "VACUUM_SLICE", 7)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    assert retention.give_back_pages(db, 20) == 20
+    db.conn.set_trace_callback(None)
+    vacuums = [s for s in statements if "incremental_vacuum" in s]
+    assert vacuums == [f"PRAGMA incremental_vacuum({n});" for n in (7, 7, 6)]
+    assert db.conn.execute("PRAGMA freelist_count").fetchone()[0] == free - 20
+
+
 def test_a_pass_ends_its_transaction_by_length_not_only_by_rows(store, monkeypatch) -> None:  # noqa: ANN001
     """A pass deletes in slices; on a file where a slice is slow (HOLD_SECONDS reached at
     once) its transaction holds one slice per kind, and the next pass goes on from there."""
