@@ -112,7 +112,6 @@ _BASE = (
     "lower(substr(bounce_address, 1, instr(bounce_address, '+') - 1) "
     "|| substr(bounce_address, instr(bounce_address, '@')))"
 )
-_EXACT = "lower(bounce_address) = lower(?)"
 
 
 def search(
@@ -175,7 +174,7 @@ def page(
     branches = _branches(db, recipient, sender, bare_id)
     # A filter that leads a branch (see _branches) is that branch's condition, not this one's.
     condition, params = where(
-        (_sender_clause(sender), sender if recipient else None),
+        (_sender_clause(sender) or "", sender if recipient else None),
         ("orig_message_id IN (?, '<' || ? || '>')", bare_id if recipient or sender else None),
         ("received_at >= ?", since),
         ("received_at < ?", until),
@@ -244,25 +243,28 @@ def _branches(
             ("bounces_final", "final_key IS NOT NULL AND final_key = ?", key),
         ]
     if sender:
-        exact = [("bounces_sender", _EXACT, sender)]
-        if _has_subaddress(sender):
-            return exact
-        return [*exact, ("bounces_subaddress", f"{_SUBADDRESSED} AND {_BASE} = lower(?)", sender)]
+        return _sender_branches(sender)
     if bare_id:
         return [("bounces_orig_message", "orig_message_id IN (?, '<' || ? || '>')", bare_id)]
     return []
 
 
-def _has_subaddress(address: str) -> bool:
-    """Tell whether an address's local part holds a '+' (RFC 5233 §1 subaddress)."""
-    return "+" in address.rpartition("@")[0]
+def _sender_branches(sender: str) -> list[tuple[str, str, str]]:
+    """Return the branches of a lookup by return path (see `page`): the exact return path and,
+    when it has no subaddress (RFC 5233 §1: no '+' in its local part), every return path that
+    is it with one."""
+    exact = [("bounces_sender", "lower(bounce_address) = lower(?)", sender)]
+    if "+" in sender.rpartition("@")[0]:
+        return exact
+    return [*exact, ("bounces_subaddress", f"{_SUBADDRESSED} AND {_BASE} = lower(?)", sender)]
 
 
-def _sender_clause(sender: str | None) -> str:
-    """Return the condition on the return path `sender` names (see `page`)."""
-    if sender is None or _has_subaddress(sender):
-        return _EXACT
-    return f"({_EXACT} OR ({_SUBADDRESSED} AND {_BASE} = lower(?)))"
+def _sender_clause(sender: str | None) -> str | None:
+    """Return the condition on the return path `sender` names, its branches' conditions
+    joined (each mark takes `sender`), or None without one."""
+    if not sender:
+        return None
+    return "(" + " OR ".join(f"({clause})" for _, clause, _ in _sender_branches(sender)) + ")"
 
 
 def _by_days(
